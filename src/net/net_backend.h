@@ -20,6 +20,9 @@ public:
     virtual bool can_receive() = 0;
     // One whole frame without FCS. The sink copies what it keeps before returning.
     virtual void receive(std::span<const uint8_t> frame) = 0;
+    // The backend's link went up or down (TAP admin state, peer gone); a NIC shows it to the
+    // guest as carrier. Called on the thread that polls the backend.
+    virtual void link_changed(bool /*up*/) {}
 };
 
 struct NetBackendStats {
