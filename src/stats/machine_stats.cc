@@ -1,0 +1,149 @@
+#include "stats/machine_stats.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+namespace hvmm::stats {
+namespace {
+
+constexpr std::array<std::string_view, kExitKindCount> kExitKindNames = {
+    "io_in",     "io_out",         "mmio_read",  "mmio_write", "hlt",     "shutdown",
+    "system_event", "internal_error", "fail_entry", "intr",       "unknown",
+};
+
+double microseconds(uint64_t ticks, double ticks_per_second) {
+    return static_cast<double>(ticks) * 1e6 / ticks_per_second;
+}
+
+nlohmann::json tally_json(const Tally& tally, double ticks_per_second) {
+    return {{"count", tally.count},
+            {"total_us", microseconds(tally.ticks, ticks_per_second)},
+            {"mean_us", tally.count ? microseconds(tally.ticks, ticks_per_second) / tally.count : 0.0}};
+}
+
+std::string tally_row(std::string_view label, const Tally& tally, double ticks_per_second) {
+    const double total = microseconds(tally.ticks, ticks_per_second);
+    return fmt::format("  {:<24} {:>12} {:>14.1f} {:>10.2f}\n", label, tally.count, total,
+                       tally.count ? total / tally.count : 0.0);
+}
+
+}  // namespace
+
+std::string_view exit_kind_name(ExitKind kind) {
+    return kExitKindNames.at(static_cast<size_t>(kind));
+}
+
+uint64_t Snapshot::total_exits() const {
+    uint64_t total = 0;
+    for (const auto& tally : exits) {
+        total += tally.count;
+    }
+    return total;
+}
+
+MachineStats::MachineStats(uint32_t vcpu_count) {
+    for (uint32_t i = 0; i < vcpu_count; ++i) {
+        vcpus_.push_back(std::make_unique<VcpuStats>());
+    }
+}
+
+void MachineStats::add_interrupt_source(std::string line_name, CounterSource source) {
+    std::lock_guard lock(mutex_);
+    interrupt_sources_.emplace_back(std::move(line_name), std::move(source));
+}
+
+void MachineStats::add_counter(std::string name, CounterSource source) {
+    std::lock_guard lock(mutex_);
+    counter_sources_.emplace_back(std::move(name), std::move(source));
+}
+
+Snapshot MachineStats::snapshot(bool include_tables) const {
+    Snapshot result;
+    result.ticks_per_second = calibration_.ticks_per_second();
+    result.vcpu_count = static_cast<uint32_t>(vcpus_.size());
+    for (const auto& vcpu : vcpus_) {
+        for (size_t kind = 0; kind < kExitKindCount; ++kind) {
+            result.exits[kind] += vcpu->exits(static_cast<ExitKind>(kind));
+        }
+        if (include_tables) {
+            for (const auto& [port, tally] : vcpu->by_port()) {
+                result.by_port[port] += tally;
+            }
+            for (const auto& [device, tally] : vcpu->by_device()) {
+                result.by_device[std::string(device)] += tally;
+            }
+        }
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, source] : interrupt_sources_) {
+        result.interrupts[name] += source();
+    }
+    for (const auto& [name, source] : counter_sources_) {
+        result.counters[name] += source();
+    }
+    return result;
+}
+
+std::string format_table(const Snapshot& snapshot) {
+    const double tps = snapshot.ticks_per_second;
+    std::string out = fmt::format("hvmm exit statistics ({} vCPU(s), {} exits)\n",
+                                  snapshot.vcpu_count, snapshot.total_exits());
+    out += fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "exit", "count", "total us", "mean us");
+    for (size_t kind = 0; kind < kExitKindCount; ++kind) {
+        if (snapshot.exits[kind].count) {
+            out += tally_row(kExitKindNames[kind], snapshot.exits[kind], tps);
+        }
+    }
+    if (!snapshot.by_device.empty()) {
+        out += fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "device", "count", "total us", "mean us");
+        for (const auto& [device, tally] : snapshot.by_device) {
+            out += tally_row(device, tally, tps);
+        }
+    }
+    if (!snapshot.by_port.empty()) {
+        // The busiest ports first: a guest driver's hot registers are what one looks for.
+        std::vector<std::pair<uint16_t, Tally>> ports(snapshot.by_port.begin(), snapshot.by_port.end());
+        std::sort(ports.begin(), ports.end(),
+                  [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
+        out += fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "port", "count", "total us", "mean us");
+        for (size_t i = 0; i < ports.size() && i < 16; ++i) {
+            out += tally_row(fmt::format("{:#06x}", ports[i].first), ports[i].second, tps);
+        }
+    }
+    if (!snapshot.interrupts.empty()) {
+        out += fmt::format("  {:<24} {:>12}\n", "interrupt line", "injected");
+        for (const auto& [line, count] : snapshot.interrupts) {
+            out += fmt::format("  {:<24} {:>12}\n", line, count);
+        }
+    }
+    for (const auto& [name, value] : snapshot.counters) {
+        out += fmt::format("  {:<24} {:>12}\n", name, value);
+    }
+    return out;
+}
+
+nlohmann::json to_json(const Snapshot& snapshot) {
+    const double tps = snapshot.ticks_per_second;
+    nlohmann::json exits = nlohmann::json::object();
+    for (size_t kind = 0; kind < kExitKindCount; ++kind) {
+        exits[std::string(kExitKindNames[kind])] = tally_json(snapshot.exits[kind], tps);
+    }
+    nlohmann::json devices = nlohmann::json::object();
+    for (const auto& [device, tally] : snapshot.by_device) {
+        devices[device] = tally_json(tally, tps);
+    }
+    nlohmann::json ports = nlohmann::json::object();
+    for (const auto& [port, tally] : snapshot.by_port) {
+        ports[fmt::format("{:#06x}", port)] = tally_json(tally, tps);
+    }
+    return {{"vcpus", snapshot.vcpu_count},
+            {"total_exits", snapshot.total_exits()},
+            {"exits", exits},
+            {"devices", devices},
+            {"ports", ports},
+            {"interrupts", snapshot.interrupts},
+            {"counters", snapshot.counters}};
+}
+
+}  // namespace hvmm::stats
