@@ -13,7 +13,7 @@
 namespace hvmm {
 
 class FrameSink {
-public:
+  public:
     virtual ~FrameSink() = default;
     // False while the NIC has no receive buffer: the backend keeps the frame (or stops reading
     // its fd) and tries again after the sink calls NetBackend::resume_receive().
@@ -35,7 +35,7 @@ struct NetBackendStats {
 };
 
 class NetBackend {
-public:
+  public:
     virtual ~NetBackend() = default;
     // Sends one frame given as a gather list. A host-side failure drops the frame and is counted,
     // never fatal to the VM.
@@ -51,6 +51,9 @@ public:
     // delivered. Called by the I/O thread when receive_fd() is readable, or after a resume.
     virtual size_t poll_receive() = 0;
     virtual bool link_up() const = 0;
+    // Re-reads the host side's link state and tells the sink if it changed. The VMM calls it
+    // from a timer on the I/O thread; backends whose link cannot change need not override it.
+    virtual void refresh_link() {}
     virtual std::string_view describe() const = 0;
     virtual NetBackendStats stats() const = 0;
 };

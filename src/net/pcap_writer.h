@@ -1,0 +1,41 @@
+// Writes frames to a file in the classic libpcap format (LINKTYPE_ETHERNET, microsecond
+// timestamps), which tcpdump and Wireshark read.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <ctime>
+#include <span>
+#include <string>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace hvmm {
+
+class PcapWriter {
+  public:
+    static constexpr uint32_t kMagic = 0xA1B2C3D4;  // microsecond timestamps, host order
+    static constexpr uint16_t kVersionMajor = 2;
+    static constexpr uint16_t kVersionMinor = 4;
+    static constexpr uint32_t kSnapLength = 65535;
+    static constexpr uint32_t kLinkTypeEthernet = 1;
+
+    // Creates (or truncates) the file and writes the global header.
+    static Result<PcapWriter> create(const std::string& path);
+
+    // Appends one record; a frame longer than kSnapLength is cut there (its original length
+    // is kept in the record, as the format allows).
+    Result<void> record(std::span<const iovec> frame, timespec when);
+
+    const std::string& path() const { return path_; }
+
+  private:
+    PcapWriter(std::string path, UniqueFd file) : path_(std::move(path)), file_(std::move(file)) {}
+
+    std::string path_;
+    UniqueFd file_;
+};
+
+}  // namespace hvmm

@@ -1,0 +1,52 @@
+#include "net/recording_backend.h"
+
+#include <ctime>
+
+#include "base/log.h"
+
+namespace hvmm {
+
+RecordingBackend::RecordingBackend(std::unique_ptr<NetBackend> inner, PcapWriter writer)
+    : inner_(std::move(inner)), writer_(std::move(writer)) {}
+
+void RecordingBackend::send(std::span<const iovec> frame) {
+    record(frame);
+    inner_->send(frame);
+}
+
+void RecordingBackend::set_sink(FrameSink* sink) {
+    sink_ = sink;
+    // Only stand in as the inner sink while there is a real one, so a backend without a NIC
+    // behaves exactly as it would undecorated.
+    inner_->set_sink(sink != nullptr ? static_cast<FrameSink*>(this) : nullptr);
+}
+
+void RecordingBackend::receive(std::span<const uint8_t> frame) {
+    const iovec one{const_cast<uint8_t*>(frame.data()), frame.size()};
+    record(std::span<const iovec>(&one, 1));
+    if (sink_ != nullptr) {
+        sink_->receive(frame);
+    }
+}
+
+void RecordingBackend::link_changed(bool up) {
+    if (sink_ != nullptr) {
+        sink_->link_changed(up);
+    }
+}
+
+void RecordingBackend::record(std::span<const iovec> frame) {
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    std::lock_guard lock(writer_mutex_);
+    if (writer_failed_) {
+        return;
+    }
+    if (auto written = writer_.record(frame, now); !written) {
+        // A full disk must not stop the network: stop recording and say so once.
+        writer_failed_ = true;
+        log::warn("{}; packet capture stopped", written.error().message);
+    }
+}
+
+}  // namespace hvmm
