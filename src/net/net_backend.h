@@ -13,7 +13,7 @@
 namespace hvmm {
 
 class FrameSink {
-  public:
+public:
     virtual ~FrameSink() = default;
     // False while the NIC has no receive buffer: the backend keeps the frame (or stops reading
     // its fd) and tries again after the sink calls NetBackend::resume_receive().
@@ -35,7 +35,7 @@ struct NetBackendStats {
 };
 
 class NetBackend {
-  public:
+public:
     virtual ~NetBackend() = default;
     // Sends one frame given as a gather list. A host-side failure drops the frame and is counted,
     // never fatal to the VM.
