@@ -1,0 +1,177 @@
+#include "net/tap/tap_backend.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstring>
+
+#include "base/log.h"
+#include "net/frame_limits.h"
+
+namespace hvmm {
+namespace {
+
+// The kernel reports a tun fd whose interface was deleted under it this way.
+bool is_detached_error(int error) {
+    return error == EBADFD || error == ENODEV || error == ENXIO;
+}
+
+Result<ifreq> interface_request(std::string_view name) {
+    ifreq request{};
+    if (name.empty() || name.size() >= IFNAMSIZ) {
+        return fail("TAP name '{}' must be 1 to {} characters", name, IFNAMSIZ - 1);
+    }
+    std::memcpy(request.ifr_name, name.data(), name.size());
+    return request;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TapBackend>> TapBackend::open(std::string_view name) {
+    ifreq request = HVMM_TRY(interface_request(name));
+    const std::string owned_name(name);
+    // Whether it exists decides who owns it: TUNSETIFF creates a missing one silently.
+    const bool existed = ::if_nametoindex(owned_name.c_str()) != 0;
+
+    UniqueFd tap(::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    if (!tap) {
+        return fail("cannot open /dev/net/tun: {} (is the tun module loaded? are you root?)",
+                    std::strerror(errno));
+    }
+    request.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (::ioctl(tap.get(), TUNSETIFF, &request) != 0) {
+        const int error = errno;
+        if (error == EBUSY) {
+            return fail("cannot attach to TAP '{}': another process has it open", name);
+        }
+        if (error == EPERM) {
+            return fail(
+                "cannot attach to TAP '{}': {} (it belongs to another user; run as "
+                "root or its owner)",
+                name, std::strerror(error));
+        }
+        if (error == EINVAL && existed) {
+            return fail(
+                "cannot attach to '{}': {} (is it a TAP device, not TUN or another kind "
+                "of interface?)",
+                name, std::strerror(error));
+        }
+        return fail("cannot {} TAP '{}': {}", existed ? "attach to" : "create", name,
+                    std::strerror(error));
+    }
+
+    UniqueFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!control) {
+        return fail_errno("cannot open a socket to manage TAP '{}'", name);
+    }
+    auto backend = std::unique_ptr<TapBackend>(
+        new TapBackend(owned_name, std::move(tap), std::move(control), !existed));
+    if (!existed) {
+        // A TAP we made is ours to bring up; one someone else made keeps its admin state.
+        ifreq flags = HVMM_TRY(interface_request(name));
+        if (::ioctl(backend->control_.get(), SIOCGIFFLAGS, &flags) != 0) {
+            return fail_errno("cannot read the flags of TAP '{}'", name);
+        }
+        flags.ifr_flags |= IFF_UP;
+        if (::ioctl(backend->control_.get(), SIOCSIFFLAGS, &flags) != 0) {
+            return fail_errno("cannot bring TAP '{}' up", name);
+        }
+    }
+    backend->refresh_link();
+    return backend;
+}
+
+TapBackend::TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created)
+    : name_(std::move(name)),
+      description_(fmt::format("tap:{}{}", name_, created ? " (created)" : "")),
+      tap_(std::move(tap)),
+      control_(std::move(control)),
+      created_(created),
+      buffer_(net::kMaxFrameSize) {}
+
+void TapBackend::send(std::span<const iovec> frame) {
+    const ssize_t written = ::writev(tap_.get(), frame.data(), static_cast<int>(frame.size()));
+    if (written < 0) {
+        // EIO: the interface is down; EAGAIN/ENOBUFS: the host is not keeping up. Both drop
+        // the frame like a congested wire. Anything else is unexpected but still not the
+        // guest's fault, so it is counted and reported at a limited rate.
+        const int error = errno;
+        counters_.count_tx_dropped();
+        if (is_detached_error(error)) {
+            note_detached();
+        } else if (error != EIO && error != EAGAIN && error != EWOULDBLOCK && error != ENOBUFS) {
+            static log::RateLimitedWarning warning;
+            warning("TAP {}: send failed: {}", name_, std::strerror(error));
+        }
+        return;
+    }
+    counters_.count_tx(static_cast<uint64_t>(written));
+}
+
+size_t TapBackend::poll_receive() {
+    size_t delivered = 0;
+    while (delivered < net::kMaxFramesPerPoll && !detached_.load(std::memory_order_relaxed)) {
+        // With a full sink the frames wait in the TAP's queue (back-pressure; the kernel drops
+        // beyond txqueuelen). With no sink at all nobody could take them: drain and count.
+        if (sink_ != nullptr && !sink_->can_receive()) {
+            break;
+        }
+        const ssize_t length = ::read(tap_.get(), buffer_.data(), buffer_.size());
+        if (length < 0) {
+            const int error = errno;
+            if (is_detached_error(error)) {
+                note_detached();
+            } else if (error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
+                static log::RateLimitedWarning warning;
+                warning("TAP {}: receive failed: {}", name_, std::strerror(error));
+            }
+            break;
+        }
+        const auto size = static_cast<size_t>(length);
+        if (size < net::kEthernetHeaderSize || sink_ == nullptr) {
+            counters_.count_rx_dropped();
+            continue;
+        }
+        counters_.count_rx(size);
+        sink_->receive(std::span<const uint8_t>(buffer_.data(), size));
+        ++delivered;
+    }
+    if (detached_.load(std::memory_order_relaxed)) {
+        refresh_link();
+    }
+    return delivered;
+}
+
+void TapBackend::refresh_link() {
+    bool up = false;
+    if (!detached_.load(std::memory_order_relaxed)) {
+        ifreq request{};
+        std::memcpy(request.ifr_name, name_.data(), name_.size());
+        if (::ioctl(control_.get(), SIOCGIFFLAGS, &request) == 0) {
+            up = (request.ifr_flags & IFF_UP) != 0;
+        } else if (errno == ENODEV) {
+            note_detached();
+        }
+    }
+    link_up_.store(up, std::memory_order_relaxed);
+    if (up != reported_link_up_) {
+        reported_link_up_ = up;
+        log::info("TAP {}: link {}", name_, up ? "up" : "down");
+        if (sink_ != nullptr) {
+            sink_->link_changed(up);
+        }
+    }
+}
+
+void TapBackend::note_detached() {
+    if (!detached_.exchange(true, std::memory_order_relaxed)) {
+        link_up_.store(false, std::memory_order_relaxed);
+        log::warn("TAP {} is gone: its link is down until hvmm is restarted", name_);
+    }
+}
+
+}  // namespace hvmm

@@ -1,0 +1,59 @@
+// A backend on a Linux TAP interface (/dev/net/tun, IFF_TAP | IFF_NO_PI): frames the guest sends
+// appear on the host's interface NAME and the host's frames reach the guest.
+//
+// open() attaches to an existing TAP called NAME or creates it. A TAP hvmm created is not
+// persistent, so the kernel deletes it when hvmm closes its fd; one someone else made (ip tuntap
+// add, persistent) is left as it was found. The link follows the interface's admin state (IFF_UP):
+// `ip link set NAME down` on the host takes the guest's carrier down.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "net/backend_counters.h"
+#include "net/net_backend.h"
+
+namespace hvmm {
+
+class TapBackend final : public NetBackend {
+  public:
+    static Result<std::unique_ptr<TapBackend>> open(std::string_view name);
+
+    // True when hvmm created the interface (it vanishes when this backend is destroyed).
+    bool created() const { return created_; }
+    const std::string& interface_name() const { return name_; }
+
+    using NetBackend::send;
+    void send(std::span<const iovec> frame) override;
+    void set_sink(FrameSink* sink) override { sink_ = sink; }
+    int receive_fd() const override { return tap_.get(); }
+    size_t poll_receive() override;
+    bool link_up() const override { return link_up_.load(std::memory_order_relaxed); }
+    // Reads IFF_UP with SIOCGIFFLAGS; an interface that is gone counts as down.
+    void refresh_link() override;
+    std::string_view describe() const override { return description_; }
+    NetBackendStats stats() const override { return counters_.snapshot(); }
+
+  private:
+    TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created);
+    void note_detached();
+
+    std::string name_;
+    std::string description_;
+    UniqueFd tap_;
+    UniqueFd control_;  // an AF_INET datagram socket for the SIOC[GS]IFFLAGS ioctls
+    bool created_;
+    FrameSink* sink_ = nullptr;
+    std::vector<uint8_t> buffer_;
+    // send() may see the TAP vanish on a vCPU thread; it only records that here, and the I/O
+    // thread tells the sink, so a NIC that sends under its own lock is never called back.
+    std::atomic<bool> link_up_{false};
+    std::atomic<bool> detached_{false};
+    bool reported_link_up_ = false;
+    BackendCounters counters_;
+};
+
+}  // namespace hvmm
