@@ -1,0 +1,83 @@
+#!/bin/bash
+# Builds hvmm's default guest image: Debian's stock kernel (vmlinuz) and a gzip'd newc initramfs
+# (initrd.img) with busybox, the NIC driver modules, iperf3, ethtool, iproute2's ip and guest/init.
+# Cached: a run whose inputs (these scripts, package versions, module list, guest/extra/) did not
+# change only says the image is up to date.
+#
+# usage: guest/build-image.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/guest)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/lib/common.sh"
+
+# pcnet32 needs mii; virtio_pci needs the legacy/modern helpers; virtio_net needs net_failover.
+# guest/init loads them in this order.
+MODULES=(mii pcnet32 e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
+         virtio_pci failover net_failover virtio_net)
+PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio)
+
+usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
+
+parse_args() {
+    OUT="$HVMM_CACHE/guest"
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --out) [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
+            --out=*) OUT=${1#--out=}; shift ;;
+            -h|--help) usage ;;
+            *) echo "$0: unknown argument $1" >&2; usage ;;
+        esac
+    done
+}
+
+# Everything the image is made from, as one hash.
+input_key() {
+    {
+        echo "kernel=$KPKG"
+        sha256sum "$HERE/build-image.sh" "$HERE/init" "$HERE/lib/common.sh" | cut -d' ' -f1
+        package_versions "${PACKAGES[@]}"
+        echo "modules=${MODULES[*]}"
+        echo "extra=$(tree_digest "$HERE/extra")"
+    } | sha256sum | cut -d' ' -f1
+}
+
+build_root() {
+    local root=$1 tree=$2 m
+    busybox_root "$root"
+    for m in "${MODULES[@]}"; do copy_module "$root" "$tree" "$m"; done
+    copy_binary "$root" /usr/bin/iperf3
+    copy_binary "$root" /usr/sbin/ethtool
+    # iproute2's ip, at /usr/sbin/ip; guest/init makes `ip` mean it (busybox's ip lacks features).
+    copy_binary "$root" "$(readlink -f /usr/sbin/ip)" /usr/sbin/ip
+    cp "$HERE/init" "$root/init"
+    chmod 755 "$root/init"
+    if [[ -d $HERE/extra ]]; then cp -a "$HERE/extra/." "$root/"; fi
+    echo "$(kernel_version "$tree")" >"$root/etc/hvmm-kernel-release"
+}
+
+main() {
+    parse_args "$@"
+    ensure_packages "${PACKAGES[@]}"
+    mkdir -p "$HVMM_CACHE/kernel" "$OUT"
+    KPKG=$(kernel_package)
+    local key
+    key=$(input_key)
+    if is_fresh "$OUT" "$key" && [[ -f $OUT/vmlinuz && -f $OUT/initrd.img ]]; then
+        log "guest image in $OUT is up to date"
+        return 0
+    fi
+    local tree
+    tree=$(kernel_tree "$KPKG")
+    # Global, so that the EXIT trap still sees it once main has returned.
+    ROOT_TMP=$(mktemp -d "$OUT/.root.XXXXXX")
+    trap 'rm -rf "$ROOT_TMP"' EXIT
+    log "building the guest image ($(kernel_version "$tree")) in $OUT"
+    build_root "$ROOT_TMP" "$tree"
+    pack_cpio "$ROOT_TMP" "$OUT/initrd.img" gzip
+    cp "$tree"/boot/vmlinuz-* "$OUT/vmlinuz.tmp" && mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+    kernel_version "$tree" >"$OUT/kernel-release"
+    echo "$key" >"$OUT/.inputs"
+    log "done: $OUT/vmlinuz $OUT/initrd.img ($(du -h "$OUT/initrd.img" | cut -f1))"
+}
+
+main "$@"

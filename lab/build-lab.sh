@@ -1,0 +1,93 @@
+#!/bin/bash
+# Builds the lab VM: Debian's stock kernel (the guest's kernel too) and a base initramfs with
+# busybox, bash, the KVM (kvm-amd), TAP/vhost and bridge modules, iproute2's ip, iperf3, ethtool,
+# QEMU with what it needs for -kernel/-initrd boots, and the default guest image under
+# /hvmm-cache/guest. lab/run.sh appends a small per-run cpio to it. Cached like the guest image.
+#
+# usage: lab/build-lab.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/lab)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../guest/lib/common.sh"
+
+# lab/init insmods them in this order (each after what it depends on).
+MODULES=(irqbypass kvm ccp kvm-amd tun tap vhost_iotlb vhost vhost_net llc stp bridge veth)
+PACKAGES=(busybox-static bash iperf3 libiperf0 ethtool iproute2 qemu-system-x86 qemu-system-data
+          seabios ipxe-qemu libc6 cpio)
+# QEMU's firmware for a -kernel boot of the pc machine, and the NIC option ROMs (so a
+# `-device pcnet` works without romfile=).
+QEMU_DATA=(/usr/share/qemu/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin
+           /usr/share/qemu/kvmvapic.bin /usr/share/qemu/efi-pcnet.rom /usr/share/qemu/efi-e1000.rom
+           /usr/share/qemu/efi-virtio.rom)
+
+usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
+
+parse_args() {
+    OUT="$HVMM_CACHE/lab"
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --out) [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
+            --out=*) OUT=${1#--out=}; shift ;;
+            -h|--help) usage ;;
+            *) echo "$0: unknown argument $1" >&2; usage ;;
+        esac
+    done
+}
+
+input_key() {
+    {
+        echo "kernel=$KPKG"
+        sha256sum "$HERE/build-lab.sh" "$HERE/init" "$HERE/../guest/lib/common.sh" | cut -d' ' -f1
+        package_versions "${PACKAGES[@]}"
+        echo "modules=${MODULES[*]}"
+        echo "guest=$(cat "$GUEST/.inputs")"
+    } | sha256sum | cut -d' ' -f1
+}
+
+build_root() {
+    local root=$1 tree=$2 m f
+    busybox_root "$root"
+    for m in "${MODULES[@]}"; do copy_module "$root" "$tree" "$m"; done
+    copy_binary "$root" /bin/bash
+    copy_binary "$root" /usr/bin/iperf3
+    copy_binary "$root" /usr/sbin/ethtool
+    copy_binary "$root" /usr/bin/qemu-system-x86_64
+    # iproute2's ip first in PATH; busybox sh would still prefer its own applet, hence the
+    # function in /etc/profile (ENV) for busybox shells.
+    copy_binary "$root" "$(readlink -f /usr/sbin/ip)" /usr/local/bin/ip
+    echo 'ip() { /usr/local/bin/ip "$@"; }' >"$root/etc/profile"
+    mkdir -p "$root/usr/share/qemu"
+    for f in "${QEMU_DATA[@]}"; do [[ -e $f ]] && cp -L "$f" "$root$f"; done
+    mkdir -p "$root/hvmm-cache/guest"
+    cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/kernel-release" "$root/hvmm-cache/guest/"
+    cp "$HERE/init" "$root/init"
+    chmod 755 "$root/init"
+}
+
+main() {
+    parse_args "$@"
+    ensure_packages "${PACKAGES[@]}"
+    # The lab carries the default guest image; bring it up to date first.
+    GUEST="$HVMM_CACHE/guest"
+    "$HERE/../guest/build-image.sh" --out "$GUEST"
+    mkdir -p "$HVMM_CACHE/kernel" "$OUT"
+    KPKG=$(kernel_package)
+    local key tree
+    key=$(input_key)
+    if is_fresh "$OUT" "$key" && [[ -f $OUT/vmlinuz && -f $OUT/base.cpio ]]; then
+        log "lab in $OUT is up to date"
+        return 0
+    fi
+    tree=$(kernel_tree "$KPKG")
+    ROOT_TMP=$(mktemp -d "$OUT/.root.XXXXXX")
+    trap 'rm -rf "$ROOT_TMP"' EXIT
+    log "building the lab ($(kernel_version "$tree")) in $OUT"
+    build_root "$ROOT_TMP" "$tree"
+    # Uncompressed: the lab kernel unpacks it under TCG, where gunzip of ~100 MB costs seconds.
+    pack_cpio "$ROOT_TMP" "$OUT/base.cpio"
+    cp "$tree"/boot/vmlinuz-* "$OUT/vmlinuz.tmp" && mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+    echo "$key" >"$OUT/.inputs"
+    log "done: $OUT/vmlinuz $OUT/base.cpio ($(du -h "$OUT/base.cpio" | cut -f1))"
+}
+
+main "$@"

@@ -1,0 +1,225 @@
+#!/bin/bash
+# Runs one command inside the lab VM (QEMU TCG emulating an AMD CPU with SVM, so that /dev/kvm in
+# it runs ordinary guests) and makes it look local: the command's stdio is this terminal (raw),
+# its exit status is ours, and its output files come back.
+#
+# usage: lab/run.sh [OPTIONS] hvmm ARG...       run `hvmm ARG...` in the lab
+#        lab/run.sh [OPTIONS] exec SCRIPT ARG... run SCRIPT in the lab (hvmm on PATH, the default
+#                                                guest image, qemu, iperf3, ip, ethtool, bash)
+# options: --hvmm BIN     the hvmm binary to carry in (else $HVMM_BIN; exec works without one)
+#          --out DIR      host directory that receives what the script writes under $HVMM_LAB_OUT
+#                         (default $HVMM_LAB_OUT on the host, else nothing comes back)
+#          --with PATH    also carry PATH (file or directory) in, at the same absolute path
+#          --mem MB       lab memory (default 2048, raised to fit hvmm's --mem)
+#          --timeout SECS whole-run limit (default $HVMM_LAB_TIMEOUT, 3600; 0 = none)
+# env:     HVMM_CACHE, HVMM_LAB_LOG=FILE (keep the lab console log), HVMM_LAB_TIMEOUT, HVMM_LAB_MEM,
+#          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging)
+# status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
+#          no status reported); 130/143 interrupted; 2 usage.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HVMM_CACHE=${HVMM_CACHE:-$HOME/.cache/hvmm}
+LAB_FAILED=125
+LAB_TIMEOUT=124
+
+die_usage() { echo "hvmm lab: $*" >&2; exit 2; }
+lab_fail() { echo "hvmm lab: $*" >&2; exit "$LAB_FAILED"; }
+
+parse_args() {
+    HVMM_BIN=${HVMM_BIN:-}
+    OUT_DIR=${HVMM_LAB_OUT:-}
+    WITH=()
+    LAB_MEM=${HVMM_LAB_MEM:-2048}
+    TIMEOUT=${HVMM_LAB_TIMEOUT:-3600}
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --hvmm) HVMM_BIN=$2; shift 2 ;;
+            --out) OUT_DIR=$2; shift 2 ;;
+            --with) WITH+=("$2"); shift 2 ;;
+            --mem) LAB_MEM=$2; shift 2 ;;
+            --timeout) TIMEOUT=$2; shift 2 ;;
+            hvmm|exec) break ;;
+            *) die_usage "unknown lab option $1 (usage: lab/run.sh [options] hvmm|exec ...)" ;;
+        esac
+    done
+    [[ $# -ge 1 ]] || die_usage "nothing to run (usage: lab/run.sh [options] hvmm|exec ...)"
+    MODE=$1; shift
+    ARGS=("$@")
+    if [[ $MODE == exec ]]; then
+        [[ ${#ARGS[@]} -ge 1 ]] || die_usage "lab exec needs a script"
+        [[ -f ${ARGS[0]} ]] || die_usage "no such script: ${ARGS[0]}"
+    fi
+    if [[ $MODE == hvmm && -z $HVMM_BIN ]]; then die_usage "no hvmm binary (--hvmm BIN or HVMM_BIN)"; fi
+    if [[ -n $HVMM_BIN && ! -x $HVMM_BIN ]]; then die_usage "hvmm binary $HVMM_BIN is not executable"; fi
+    return 0
+}
+
+# abs PATH: PATH made absolute against the current directory, symlinks kept (the command line
+# inside the lab names the same paths, so it runs unchanged).
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+
+# carry PATH: copy a host file or directory into the per-run root at the same absolute path.
+carry() {
+    local src dest
+    src=$(abs "$1"); dest="$EXTRA$src"
+    mkdir -p "$(dirname "$dest")"
+    cp -a -L "$src" "$dest"
+}
+
+# carry_binary BIN DEST: an executable plus its shared libraries (ldd) at their host paths.
+carry_binary() {
+    local bin=$1 dest=$2 lib
+    mkdir -p "$EXTRA$(dirname "$dest")"
+    cp -L "$bin" "$EXTRA$dest"
+    for lib in $(ldd "$bin" 2>/dev/null | awk '/=>/ {print $3} /ld-linux/ {print $1}' | grep '^/' || true); do
+        mkdir -p "$EXTRA$(dirname "$lib")"
+        cp -L "$lib" "$EXTRA$lib"
+    done
+}
+
+# Scans the command line: files it names go in; files hvmm will write (--stats-json, --pcap)
+# come back; --mem sizes the lab.
+scan_command_line() {
+    local i arg value next_is_output=0 next_is_mem=0
+    OUTPUTS=()
+    for ((i = 0; i < ${#ARGS[@]}; i++)); do
+        arg=${ARGS[i]}
+        if ((next_is_output)); then OUTPUTS+=("$(abs "$arg")"); next_is_output=0; continue; fi
+        if ((next_is_mem)); then fit_memory "$arg"; next_is_mem=0; continue; fi
+        case $arg in
+            --stats-json|--pcap) next_is_output=1; continue ;;
+            --stats-json=*|--pcap=*) OUTPUTS+=("$(abs "${arg#*=}")"); continue ;;
+            --mem|-m) next_is_mem=1; continue ;;
+            --mem=*) fit_memory "${arg#*=}"; continue ;;
+        esac
+        value=$arg
+        [[ $arg == --*=* ]] && value=${arg#*=}
+        if [[ -f $value ]]; then carry "$value"; fi
+    done
+}
+
+# fit_memory SIZE: hvmm's --mem (MiB, or with an M/G suffix) plus room for the lab itself.
+fit_memory() {
+    local size=$1 mib
+    case $size in
+        *[gG]) mib=$(( ${size%[gG]} * 1024 )) ;;
+        *[mM]) mib=${size%[mM]} ;;
+        *) mib=$size ;;
+    esac
+    [[ $mib =~ ^[0-9]+$ ]] || return 0  # hvmm itself reports a malformed size
+    if (( mib + 1024 > LAB_MEM )); then LAB_MEM=$(( mib + 1024 )); fi
+}
+
+# The per-run cpio: hvmm, the files the command names, the command line, its outputs' list.
+pack_run() {
+    EXTRA="$TMP/root"
+    mkdir -p "$EXTRA/lab/bin"
+    if [[ -n $HVMM_BIN ]]; then carry_binary "$HVMM_BIN" /lab/bin/hvmm; fi
+    scan_command_line
+    local p
+    for p in "${WITH[@]}"; do carry "$p"; done
+    echo "$MODE" >"$EXTRA/lab/mode"
+    echo "$PWD" >"$EXTRA/lab/cwd"
+    : >"$EXTRA/lab/argv"
+    for p in "${ARGS[@]}"; do printf %s "$p" | base64 -w0 >>"$EXTRA/lab/argv"; echo >>"$EXTRA/lab/argv"; done
+    printf '%s\n' "${OUTPUTS[@]}" >"$EXTRA/lab/outputs"
+    # The kernel takes concatenated cpio archives: the cached base, then this run's files.
+    cp "$HVMM_CACHE/lab/base.cpio" "$TMP/initrd.cpio"
+    (cd "$EXTRA" && find . | cpio -o -H newc -R 0:0 --quiet) >>"$TMP/initrd.cpio"
+}
+
+cleanup() {
+    if [[ -n ${QEMU_PID:-} ]]; then kill -KILL "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
+    if [[ -n ${TTY_STATE:-} ]]; then stty "$TTY_STATE" 2>/dev/null || true; fi
+    if [[ -n ${HVMM_LAB_LOG:-} && -f ${TMP:-/nonexistent}/console.log ]]; then cp "$TMP/console.log" "$HVMM_LAB_LOG" || true; fi
+    [[ -n ${TMP:-} ]] && rm -rf "$TMP"
+}
+
+on_signal() {
+    local status=$1
+    trap - INT TERM
+    echo "hvmm lab: interrupted" >&2
+    exit "$status"
+}
+
+start_qemu() {
+    local console
+    # Interactive: QEMU puts the terminal in raw mode and passes keys through (^C still stops
+    # it, as it stops hvmm). Otherwise (CI: stdin /dev/null or closed) output only, appended
+    # so a redirected stdout file is not truncated.
+    if [[ -t 0 && -t 1 ]]; then
+        TTY_STATE=$(stty -g)
+        console="stdio,id=con,signal=on"
+    else
+        console="file,id=con,path=/dev/stdout,append=on"
+    fi
+    local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu EPYC,+svm -m "$LAB_MEM"
+        -nodefaults -no-reboot -display none -vga none -monitor none
+        -chardev "$console" -serial chardev:con
+        -serial "file:$TMP/console.log" -serial "file:$TMP/control"
+        -kernel "$HVMM_CACHE/lab/vmlinuz" -initrd "$TMP/initrd.cpio"
+        -append "console=ttyS1 panic=-1 ${HVMM_LAB_APPEND:-quiet}")
+    if [[ $TIMEOUT != 0 ]]; then cmd=(timeout --foreground -s KILL "$TIMEOUT" "${cmd[@]}"); fi
+    if [[ -t 0 ]]; then
+        "${cmd[@]}" 2>"$TMP/qemu.err" &
+    else
+        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null &
+    fi
+    QEMU_PID=$!
+    local status=0
+    wait "$QEMU_PID" || status=$?
+    QEMU_PID=
+    QEMU_STATUS=$status
+}
+
+# Unpacks the returned files: outputs to their own paths, $HVMM_LAB_OUT's tree to --out.
+bring_back_files() {
+    local ret="$TMP/returned"
+    mkdir -p "$ret"
+    sed -n '/^LAB-FILES-BEGIN/,/^LAB-FILES-END/p' "$TMP/control" | tr -d '\r' | sed '1d;$d' |
+        base64 -d 2>/dev/null | (cd "$ret" && cpio -i -d --quiet 2>/dev/null) || true
+    local p
+    for p in "${OUTPUTS[@]}"; do
+        if [[ -e $ret$p ]]; then mkdir -p "$(dirname "$p")"; cp -a "$ret$p" "$p"; fi
+    done
+    if [[ -n $OUT_DIR && -d $ret/lab/out ]]; then
+        mkdir -p "$OUT_DIR"
+        cp -a "$ret/lab/out/." "$OUT_DIR/"
+    fi
+}
+
+report() {
+    local status
+    status=$(tr -d '\r' <"$TMP/control" | sed -n 's/^LAB-STATUS \([0-9]*\)$/\1/p' | tail -n1)
+    tr -d '\r' <"$TMP/control" | grep -E '^LAB-(WARN|ERROR)' | sed 's/^/hvmm lab: /' >&2 || true
+    if [[ -n $status ]]; then
+        bring_back_files
+        return "$status"
+    fi
+    if [[ $TIMEOUT != 0 && $QEMU_STATUS == 137 ]]; then
+        echo "hvmm lab: timed out after ${TIMEOUT}s" >&2; return "$LAB_TIMEOUT"
+    fi
+    local panic
+    panic=$(tr -d '\r' <"$TMP/console.log" | grep -m1 'Kernel panic' || true)
+    if [[ -n $panic ]]; then lab_fail "the lab kernel panicked: ${panic#*] }"; fi
+    if [[ $QEMU_STATUS != 0 ]]; then
+        lab_fail "QEMU failed (status $QEMU_STATUS): $(grep -v 'TCG doesn.t support' "$TMP/qemu.err" | tail -n1)"
+    fi
+    lab_fail "the lab stopped without reporting a status${HVMM_LAB_LOG:+ (console log in $HVMM_LAB_LOG)}"
+}
+
+main() {
+    parse_args "$@"
+    # Only for the build step: the lab's own output must never reach the inner command's stdout.
+    "$HERE/build-lab.sh" >&2
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvmm-lab.XXXXXX")
+    trap cleanup EXIT
+    trap 'on_signal 130' INT
+    trap 'on_signal 143' TERM
+    pack_run
+    start_qemu
+    report
+}
+
+main "$@"
