@@ -1,0 +1,82 @@
+#include "devices/serial/console_output.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace hvmm {
+
+ConsoleOutput::ConsoleOutput(int fd, size_t capacity)
+    : fd_(fd), capacity_(capacity), writer_([this] { writer_loop(); }) {}
+
+ConsoleOutput::~ConsoleOutput() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    has_data_.notify_one();
+    writer_.join();
+}
+
+void ConsoleOutput::write(std::span<const uint8_t> bytes) {
+    bool was_empty = false;
+    {
+        std::lock_guard lock(mutex_);
+        const size_t room = capacity_ - std::min(capacity_, pending_.size());
+        const size_t taken = std::min(room, bytes.size());
+        was_empty = pending_.empty();
+        pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + taken);
+        dropped_ += bytes.size() - taken;
+    }
+    // Only the first byte of a burst wakes the writer; the rest ride along.
+    if (was_empty) {
+        has_data_.notify_one();
+    }
+}
+
+void ConsoleOutput::flush() {
+    std::unique_lock lock(mutex_);
+    drained_.wait(lock, [this] { return (pending_.empty() && !writing_) || fd_failed_; });
+}
+
+uint64_t ConsoleOutput::dropped_bytes() const {
+    std::lock_guard lock(mutex_);
+    return dropped_;
+}
+
+void ConsoleOutput::writer_loop() {
+    std::vector<uint8_t> batch;
+    std::unique_lock lock(mutex_);
+    while (true) {
+        has_data_.wait(lock, [this] { return !pending_.empty() || stopping_; });
+        if (pending_.empty() && stopping_) {
+            break;
+        }
+        batch.swap(pending_);
+        writing_ = true;
+        lock.unlock();
+        size_t done = 0;
+        bool failed = false;
+        while (done < batch.size()) {
+            const ssize_t written = ::write(fd_, batch.data() + done, batch.size() - done);
+            if (written < 0) {
+                if (errno == EINTR) continue;
+                failed = true;  // stdout closed: the guest keeps running, its output is lost
+                break;
+            }
+            done += static_cast<size_t>(written);
+        }
+        batch.clear();
+        lock.lock();
+        writing_ = false;
+        if (failed) {
+            fd_failed_ = true;
+        }
+        if (pending_.empty()) {
+            drained_.notify_all();
+        }
+    }
+    drained_.notify_all();
+}
+
+}  // namespace hvmm

@@ -1,0 +1,47 @@
+// The console: a UART's output on its way to a host fd (stdout). vCPU threads append to a bounded
+// buffer and return at once; a writer thread of its own does the possibly blocking write(2), so
+// a slow or stopped terminal or pipe never stalls a vCPU. When the buffer is full, new bytes are
+// dropped and counted.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "devices/serial/serial_output.h"
+
+namespace hvmm {
+
+class ConsoleOutput final : public SerialOutput {
+public:
+    static constexpr size_t kDefaultCapacity = 1 << 20;
+
+    explicit ConsoleOutput(int fd, size_t capacity = kDefaultCapacity);
+    // Writes out what is buffered, then stops the writer thread.
+    ~ConsoleOutput() override;
+
+    void write(std::span<const uint8_t> bytes) override;
+    // Blocks until everything buffered so far has been written (or the fd failed).
+    void flush();
+    uint64_t dropped_bytes() const;
+
+private:
+    void writer_loop();
+
+    int fd_;
+    size_t capacity_;
+    mutable std::mutex mutex_;
+    std::condition_variable has_data_;
+    std::condition_variable drained_;
+    std::vector<uint8_t> pending_;
+    bool writing_ = false;
+    bool stopping_ = false;
+    bool fd_failed_ = false;
+    uint64_t dropped_ = 0;
+    std::thread writer_;  // last: started after every member above exists
+};
+
+}  // namespace hvmm
