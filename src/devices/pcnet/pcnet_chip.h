@@ -1,0 +1,154 @@
+// The AMD Am79C970A (PCnet-PCI II) Ethernet controller, independent of PCI: the 32-byte I/O
+// window (address PROM, RDP/RAP/RESET/BDP in 16-bit WIO or 32-bit DWIO mode), CSRs and BCRs,
+// the MII PHY, and the descriptor-ring data path. The PCI glue hands in guest memory for bus-
+// master DMA, the interrupt line, and the backend frames go to.
+//
+// Threads and locks: register accesses come from vCPU threads, received frames from the I/O
+// thread; one mutex per chip serialises them. Lock order: the chip's mutex is taken first and
+// only leaf operations run under it (DmaSpace reads/writes, IrqLine::set_level, logging).
+// NetBackend::send, transmit_demand_hook and receive_resumed_hook are always called with the
+// mutex released, so a backend may deliver frames straight back into receive(), and a hook may
+// call process_transmit_ring() or the backend's poll_receive().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+
+#include "devices/pcnet/mac_address.h"
+#include "devices/pcnet/pcnet_counters.h"
+#include "devices/pcnet/pcnet_descriptors.h"
+#include "devices/pcnet/pcnet_phy.h"
+#include "devices/pcnet/pcnet_registers.h"
+#include "irq/irq_line.h"
+#include "memory/dma.h"
+#include "net/net_backend.h"
+
+namespace hvmm {
+
+class PcnetChip : public FrameSink {
+public:
+    // Largest frame (without FCS) the chip sends or receives; longer ones are dropped and
+    // counted. With its FCS it must fit the 12-bit MCNT of the last receive descriptor.
+    static constexpr size_t kMaxFrameSize = 4095 - 4;
+    static constexpr size_t kMinFrameSize = 60;  // without FCS: 64 on the wire
+    static constexpr uint64_t kRegisterWindowSize = pcnet::kWindowSize;
+
+    // backend may be null (NIC not connected: transmitted frames are dropped and counted).
+    PcnetChip(DmaSpace& dma, IrqLine& irq, NetBackend* backend, MacAddress mac);
+    PcnetChip(const PcnetChip&) = delete;
+    PcnetChip& operator=(const PcnetChip&) = delete;
+
+    // The 32-byte register window; data.size() is the access width.
+    void read(uint64_t offset, std::span<uint8_t> data);
+    void write(uint64_t offset, std::span<const uint8_t> data);
+
+    // Hardware reset (PCI RST#): every register to its reset value, back to 16-bit WIO mode.
+    void reset();
+    void set_link_up(bool up);
+    // From the VMM's timer: polls the transmit ring (unless DPOLL) like the chip's own poll
+    // timer, and reports receive buffers the guest handed back since can_receive() said no.
+    void poll();
+    // Sends every complete frame the guest has queued, walking the ring at most once.
+    void process_transmit_ring();
+
+    // Called (without the chip's lock) when the guest sets TDMD or STRT. Default: run
+    // process_transmit_ring() inline. Send combining replaces it to defer the work.
+    std::function<void()> transmit_demand_hook;
+    // Called (without the chip's lock) when receive buffers may have appeared after
+    // can_receive() returned false, so the VMM can resume its backend. Default: nothing.
+    std::function<void()> receive_resumed_hook;
+
+    // FrameSink, for the backend (I/O thread).
+    bool can_receive() override;
+    void receive(std::span<const uint8_t> frame) override;
+    void link_changed(bool up) override { set_link_up(up); }
+
+    PcnetCounters counters() const;
+
+private:
+    struct Ring {
+        uint32_t base = 0;
+        uint32_t length = 1;  // descriptors, 0 only if the guest wrote RCVRL/XMTRL = 0
+        uint32_t index = 0;
+    };
+    // Work a register access found for after the lock is dropped.
+    struct Deferred {
+        bool transmit_demand = false;
+        bool receive_resumed = false;
+    };
+    enum class Port : uint8_t { kRdp, kRap, kReset, kBdp };
+
+    void reset_locked(bool hardware);
+    void load_prom();
+    Deferred write_locked(uint64_t offset, std::span<const uint8_t> data);
+    std::optional<Port> decode_port(uint64_t offset, size_t width) const;
+    void run(const Deferred& deferred);
+
+    uint16_t read_csr(unsigned index);
+    void write_csr(unsigned index, uint16_t value, Deferred& deferred);
+    void write_csr0(uint16_t value, Deferred& deferred);
+    uint16_t read_bcr(unsigned index);
+    void write_bcr(unsigned index, uint16_t value);
+
+    void initialize();
+    void start(Deferred& deferred);
+    void stop();
+    bool stopped_or_suspended() const;
+    pcnet::SoftwareStyle style() const { return style_; }
+    uint32_t upper_address() const;
+    uint64_t descriptor_address(const Ring& ring, uint32_t index) const;
+    bool read_descriptor(const Ring& ring, uint32_t index, std::span<uint8_t> raw);
+    void memory_error();
+    void update_interrupt();
+    void note_receive_possible(Deferred& deferred);
+
+    // Transmit: assembles the next frame into tx_frame_ and returns its length, or nothing
+    // when the ring holds no complete frame to act on.
+    struct PendingFrame {
+        size_t length = 0;
+        bool to_backend = false;
+    };
+    std::optional<PendingFrame> next_transmit_frame(uint32_t& budget);
+    void loop_back(size_t length, uint16_t enp_status);
+
+    // Receive: runs a frame, given as pieces (frame, padding, FCS) so it is copied once,
+    // through the filter and into the ring.
+    bool receiver_running(bool from_loopback) const;
+    bool current_receive_descriptor_owned();
+    void receive_frame_locked(std::span<const std::span<const uint8_t>> pieces, size_t total,
+                              bool from_loopback);
+    void store_received_frame(std::span<const std::span<const uint8_t>> pieces, size_t total,
+                              uint16_t match_status);
+    void count_missed_frame();
+
+    DmaSpace& dma_;
+    IrqLine& irq_;
+    NetBackend* backend_;
+    MacAddress mac_;
+
+    mutable std::mutex mutex_;
+    std::array<uint8_t, pcnet::kPromSize> prom_{};
+    std::array<uint16_t, pcnet::kCsrCount> csr_{};
+    std::array<uint16_t, pcnet::kBcrCount> bcr_{};
+    uint8_t rap_ = 0;
+    bool dword_io_ = false;
+    pcnet::SoftwareStyle style_ = pcnet::SoftwareStyle::kLance;
+    Ring rx_ring_;
+    Ring tx_ring_;
+    pcnet::PcnetPhy phy_;
+    bool link_up_ = true;
+    bool irq_level_ = false;
+    bool receive_blocked_ = false;  // can_receive() said no since buffers were last seen
+    bool transmitting_ = false;     // a thread is in process_transmit_ring (maybe unlocked)
+    bool transmit_again_ = false;   // another demand arrived meanwhile
+    PcnetCounters counters_;
+    // The frame being sent: one copy from guest buffers, then straight to the backend. Room
+    // for the FCS a loopback appends. Only the thread with transmitting_ set touches it.
+    std::array<uint8_t, kMaxFrameSize + 4> tx_frame_{};
+};
+
+}  // namespace hvmm
