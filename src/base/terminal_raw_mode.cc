@@ -70,6 +70,16 @@ Result<std::optional<TerminalRawMode>> TerminalRawMode::enter(int fd) {
 TerminalRawMode::TerminalRawMode(TerminalRawMode&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)) {}
 
+TerminalRawMode& TerminalRawMode::operator=(TerminalRawMode&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) {
+            restore_terminal_now();
+        }
+        fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+}
+
 TerminalRawMode::~TerminalRawMode() {
     if (fd_ >= 0) {
         restore_terminal_now();

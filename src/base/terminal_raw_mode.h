@@ -14,7 +14,7 @@ public:
     static Result<std::optional<TerminalRawMode>> enter(int fd);
 
     TerminalRawMode(TerminalRawMode&& other) noexcept;
-    TerminalRawMode& operator=(TerminalRawMode&&) = delete;
+    TerminalRawMode& operator=(TerminalRawMode&& other) noexcept;
     TerminalRawMode(const TerminalRawMode&) = delete;
     TerminalRawMode& operator=(const TerminalRawMode&) = delete;
     ~TerminalRawMode();

@@ -1,0 +1,374 @@
+#include "vmm/machine.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "base/log.h"
+#include "base/terminal_raw_mode.h"
+#include "boot/linux_loader.h"
+
+namespace hvmm {
+namespace {
+
+// The signal that kicks a vCPU thread out of KVM_RUN. Its handler does nothing: the point is
+// the EINTR.
+int kick_signal() { return SIGRTMIN; }
+
+void install_kick_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_handler = [](int) {};
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return
+        ::sigaction(kick_signal(), &action, nullptr);
+    });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config) {
+    if (config.cpu_count == 0 || config.cpu_count > 255) {
+        return fail("--cpus {} is out of range: 1 to 255 vCPUs", config.cpu_count);
+    }
+    kvm::Kvm kvm = HVMM_TRY(kvm::Kvm::open());
+    GuestMemory memory = HVMM_TRY(GuestMemory::create(config.memory_bytes));
+    auto machine = std::unique_ptr<Machine>(new Machine(config, std::move(kvm), std::move(memory)));
+    HVMM_TRY_VOID(machine->build());
+    return machine;
+}
+
+Machine::Machine(MachineConfig config, kvm::Kvm kvm, GuestMemory memory)
+    : config_(std::move(config)), kvm_(std::move(kvm)), memory_(std::move(memory)) {}
+
+Machine::~Machine() {
+    // run() joins its threads on every path; this covers a Machine destroyed mid-way.
+    stopping_.store(true);
+    kick_vcpus();
+    for (auto& thread : vcpu_threads_) {
+        if (thread.joinable()) thread.join();
+    }
+    console_input_.reset();
+}
+
+Result<void> Machine::build() {
+    // Before any thread exists (the console writer is the first), so every thread inherits the
+    // blocked mask and SIGINT/SIGTERM arrive only through the signalfd.
+    signals_.emplace(HVMM_TRY(SignalFd::create({SIGINT, SIGTERM})));
+    install_kick_handler();
+
+    vm_.emplace(HVMM_TRY(kvm::Vm::create(kvm_)));
+    HVMM_TRY_VOID(vm_->map_memory(memory_));
+    for (uint32_t id = 0; id < config_.cpu_count; ++id) {
+        vcpus_.push_back(HVMM_TRY(kvm::Vcpu::create(*vm_, id)));
+    }
+    stats_ = std::make_unique<stats::MachineStats>(config_.cpu_count);
+    event_loop_ = HVMM_TRY(EventLoop::create());
+    HVMM_TRY_VOID(configure_vcpus());
+    HVMM_TRY_VOID(add_platform_devices());
+    return {};
+}
+
+Result<void> Machine::configure_vcpus() {
+    const auto supported = HVMM_TRY(kvm_.supported_cpuid());
+    constexpr uint32_t kMsrMiscEnable = 0x1A0;
+    constexpr uint64_t kMiscEnableFastStrings = 1;
+    for (auto& vcpu : vcpus_) {
+        HVMM_TRY_VOID(vcpu->set_cpuid(kvm::cpuid_for_vcpu(supported, vcpu->id(), cpu_count())));
+        HVMM_TRY_VOID(vcpu->set_msrs({{kMsrMiscEnable, kMiscEnableFastStrings}}));
+        HVMM_TRY_VOID(vcpu->configure_lapic_lints());
+        if (vcpu->id() != 0) {
+            // Application processors wait for the boot CPU's INIT-SIPI-SIPI.
+            HVMM_TRY_VOID(vcpu->set_mp_state(KVM_MP_STATE_UNINITIALIZED));
+        }
+    }
+    return {};
+}
+
+IrqLine& Machine::irq_line(uint32_t gsi, std::string_view user) {
+    std::lock_guard lock(irq_lines_mutex_);
+    for (auto& line : irq_lines_) {
+        if (line->gsi() == gsi) return *line;
+    }
+    auto& line = *irq_lines_.emplace_back(std::make_unique<KvmIrqLine>(*vm_, gsi));
+    stats_->add_interrupt_source(fmt::format("gsi{} {}", gsi, user),
+                                 [&line] { return line.assertions(); });
+    return line;
+}
+
+Result<void> Machine::add_platform_devices() {
+    console_output_ = std::make_unique<ConsoleOutput>(config_.console_fd);
+    uart_ = std::make_unique<Uart16550>(*console_output_, irq_line(Uart16550::kCom1Irq, "com1"));
+    HVMM_TRY_VOID(io_bus_.insert(*uart_, Uart16550::kCom1Base, Uart16550::kRegisterCount));
+    stats_->add_counter("com1_bytes_out", [uart = uart_.get()] { return uart->bytes_transmitted(); });
+
+    i8042_ = std::make_unique<I8042>(static_cast<PowerEvents&>(*this));
+    HVMM_TRY_VOID(io_bus_.insert(*i8042_, I8042::kDataPort, 1));
+    HVMM_TRY_VOID(io_bus_.insert(*i8042_, I8042::kCommandPort, 1));
+
+    rtc_ = std::make_unique<CmosRtc>();
+    HVMM_TRY_VOID(io_bus_.insert(*rtc_, CmosRtc::kIndexPort, 2));
+
+    misc_ports_ = std::make_unique<MiscPorts>();
+    HVMM_TRY_VOID(io_bus_.insert(*misc_ports_, MiscPorts::kSystemControlPortB, 1));
+    HVMM_TRY_VOID(io_bus_.insert(*misc_ports_, MiscPorts::kPostCodePort, 1));
+    HVMM_TRY_VOID(io_bus_.insert(*misc_ports_, MiscPorts::kDelayPort, 1));
+
+    acpi_power_ = std::make_unique<AcpiPower>(static_cast<PowerEvents&>(*this));
+    HVMM_TRY_VOID(io_bus_.insert(*acpi_power_, AcpiPower::kBase, AcpiPower::kPortCount));
+
+    pci_host_ = std::make_unique<pci::PciHostBridge>(
+        [this](const pci::BarChange& change) { apply_bar_change(change); });
+    HVMM_TRY_VOID(io_bus_.insert(*pci_host_, pci::PciHostBridge::kConfigAddressPort,
+                                 pci::PciHostBridge::kPortCount));
+    return {};
+}
+
+Result<uint8_t> Machine::add_pci_function(pci::PciFunction& function) {
+    return pci_host_->add(function);
+}
+
+void Machine::apply_bar_change(const pci::BarChange& change) {
+    if (change.function == nullptr) return;
+    BusDevice* device = change.function->bar_device(change.bar);
+    if (device == nullptr) return;
+    Bus& bus = change.kind == pci::BarKind::kIo ? static_cast<Bus&>(io_bus_) : mmio_bus_;
+    if (change.old_base) {
+        bus.remove(*device, *change.old_base);
+    }
+    if (change.new_base) {
+        if (auto inserted = bus.insert(*device, *change.new_base, change.size); !inserted) {
+            // The guest placed a BAR over another range: it stays unmapped until moved.
+            static log::RateLimitedWarning warning;
+            warning("{} BAR {}: {}", change.function->name(), change.bar, inserted.error().message);
+        }
+    }
+}
+
+Result<void> Machine::load_kernel() {
+    HVMM_TRY_VOID(pci_host_->assign_initial_resources());
+    boot::LinuxBootSpec spec;
+    spec.kernel_path = config_.kernel_path;
+    spec.initrd_path = config_.initrd_path;
+    spec.cmdline = config_.cmdline;
+    spec.cpu_count = cpu_count();
+    const boot::CpuState state = HVMM_TRY(boot::load_linux(memory_, spec));
+
+    kvm::Vcpu& boot_cpu = *vcpus_.front();
+    kvm_sregs sregs = HVMM_TRY(boot_cpu.get_sregs());
+    auto to_kvm = [](const boot::Segment& segment) {
+        kvm_segment out{};
+        out.base = segment.base;
+        out.limit = segment.limit;
+        out.selector = segment.selector;
+        out.type = segment.type;
+        out.present = segment.present;
+        out.dpl = segment.dpl;
+        out.db = segment.db;
+        out.s = segment.s;
+        out.l = segment.l;
+        out.g = segment.g;
+        return out;
+    };
+    sregs.cs = to_kvm(state.code);
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = to_kvm(state.data);
+    sregs.gdt.base = state.gdt_base;
+    sregs.gdt.limit = state.gdt_limit;
+    sregs.cr0 = state.cr0;
+    sregs.cr3 = state.cr3;
+    sregs.cr4 = state.cr4;
+    sregs.efer = state.efer;
+    HVMM_TRY_VOID(boot_cpu.set_sregs(sregs));
+
+    kvm_regs regs{};
+    regs.rip = state.rip;
+    regs.rsi = state.rsi;
+    regs.rsp = state.rsp;
+    regs.rflags = state.rflags;
+    HVMM_TRY_VOID(boot_cpu.set_regs(regs));
+    return {};
+}
+
+Result<RunOutcome> Machine::run() {
+    HVMM_TRY_VOID(load_kernel());
+
+    std::optional<TerminalRawMode> raw_terminal;
+    if (config_.console_input) {
+        raw_terminal = HVMM_TRY(TerminalRawMode::enter(STDIN_FILENO));
+        console_input_ = HVMM_TRY(ConsoleInput::create(
+            *uart_, *event_loop_, STDIN_FILENO, raw_terminal.has_value(), [this] {
+                request_stop({StopReason::kUserQuit, exit_status_for_signal(SIGINT),
+                              "quit from the console (Ctrl-A x)"});
+            }));
+    }
+    HVMM_TRY_VOID(event_loop_->add_fd(signals_->fd(), [this](uint32_t) { on_signal(); }));
+
+    vcpu_handles_.resize(vcpus_.size());
+    for (auto& vcpu : vcpus_) {
+        vcpu_threads_.emplace_back([this, &vcpu = *vcpu] { vcpu_loop(vcpu); });
+        vcpu_handles_[vcpu->id()] = vcpu_threads_.back().native_handle();
+    }
+
+    event_loop_->run();  // this thread is the I/O thread until a stop is requested
+
+    stopping_.store(true);
+    kick_vcpus();
+    for (auto& thread : vcpu_threads_) {
+        thread.join();
+    }
+    vcpu_threads_.clear();
+    console_input_.reset();
+    event_loop_->remove_fd(signals_->fd());
+    // The guest's last words before hvmm's own message.
+    console_output_->flush();
+    raw_terminal.reset();
+
+    std::lock_guard lock(outcome_mutex_);
+    return outcome_.value_or(RunOutcome{StopReason::kError, kExitStatusError, "run ended without a reason"});
+}
+
+void Machine::request_stop(RunOutcome outcome) {
+    {
+        std::lock_guard lock(outcome_mutex_);
+        if (outcome_) return;
+        outcome_ = std::move(outcome);
+    }
+    stopping_.store(true);
+    kick_vcpus();
+    event_loop_->stop();
+}
+
+void Machine::kick_vcpus() {
+    for (auto& vcpu : vcpus_) {
+        vcpu->request_immediate_exit();
+    }
+    for (size_t i = 0; i < vcpu_threads_.size() && i < vcpu_handles_.size(); ++i) {
+        // A thread not in KVM_RUN takes the no-op handler; immediate_exit covers the race where
+        // it is about to enter.
+        ::pthread_kill(vcpu_handles_[i], kick_signal());
+    }
+}
+
+void Machine::on_signal() {
+    const int signal_number = signals_->read_signal();
+    if (signal_number == 0) return;
+    request_stop({StopReason::kSignal, exit_status_for_signal(signal_number),
+                  fmt::format("terminated by {}", signal_number == SIGINT ? "SIGINT" : "SIGTERM")});
+}
+
+void Machine::reset_requested() {
+    if (uart_->saw_kernel_panic()) {
+        request_stop({StopReason::kPanicReset, kExitStatusPanic, "guest kernel panicked"});
+    } else {
+        request_stop({StopReason::kReboot, 0, "guest rebooted"});
+    }
+}
+
+void Machine::poweroff_requested() {
+    const int status = acpi_power_->guest_status().value_or(0);
+    request_stop({StopReason::kPowerOff, status, ""});
+}
+
+void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
+    // vCPU threads take the kick signal; everything else stays blocked (inherited).
+    sigset_t kick;
+    sigemptyset(&kick);
+    sigaddset(&kick, kick_signal());
+    ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
+
+    stats::VcpuStats& stats = stats_->vcpu(vcpu.id());
+    while (!stopping_.load(std::memory_order_acquire)) {
+        auto exit = vcpu.run();
+        if (!exit) {
+            request_stop({StopReason::kError, kExitStatusError, exit.error().message});
+            return;
+        }
+        if (!handle_exit(vcpu, *exit, stats)) {
+            return;
+        }
+    }
+}
+
+bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::VcpuStats& stats) {
+    using stats::ExitKind;
+    const uint64_t start = stats::now_ticks();
+    if (const auto* io = std::get_if<kvm::exit::Io>(&exit)) {
+        BusDevice* device = nullptr;
+        for (uint32_t i = 0; i < io->count; ++i) {
+            auto element = io->data.subspan(static_cast<size_t>(i) * io->size, io->size);
+            device = io->is_write ? io_bus_.dispatch_write(io->port, element, vcpu.id())
+                                  : io_bus_.dispatch_read(io->port, element, vcpu.id());
+        }
+        const uint64_t elapsed = stats::now_ticks() - start;
+        stats.record_exit(io->is_write ? ExitKind::kIoOut : ExitKind::kIoIn, elapsed);
+        stats.record_port(io->port, device ? device->name() : "unmapped", elapsed);
+        return true;
+    }
+    if (const auto* mmio = std::get_if<kvm::exit::Mmio>(&exit)) {
+        BusDevice* device = mmio->is_write
+                                ? mmio_bus_.dispatch_write(mmio->address, mmio->data, vcpu.id())
+                                : mmio_bus_.dispatch_read(mmio->address, mmio->data, vcpu.id());
+        const uint64_t elapsed = stats::now_ticks() - start;
+        stats.record_exit(mmio->is_write ? ExitKind::kMmioWrite : ExitKind::kMmioRead, elapsed);
+        stats.record_mmio(device ? device->name() : "unmapped", elapsed);
+        return true;
+    }
+    if (std::holds_alternative<kvm::exit::Intr>(exit)) {
+        stats.record_exit(ExitKind::kIntr, 0);
+        return true;  // the loop re-checks stopping_
+    }
+    if (std::holds_alternative<kvm::exit::Hlt>(exit)) {
+        // Only without an in-kernel irqchip; the machine always has one, so nothing to wake.
+        stats.record_exit(ExitKind::kHlt, 0);
+        request_stop({StopReason::kError, kExitStatusError,
+                      fmt::format("vCPU {} halted with no interrupt controller to wake it", vcpu.id())});
+        return false;
+    }
+    if (std::holds_alternative<kvm::exit::Shutdown>(exit)) {
+        stats.record_exit(ExitKind::kShutdown, 0);
+        if (uart_->saw_kernel_panic()) {
+            request_stop({StopReason::kPanicReset, kExitStatusPanic, "guest kernel panicked"});
+        } else {
+            request_stop({StopReason::kTripleFault, kExitStatusTripleFault,
+                          fmt::format("guest triple fault on vCPU {} (KVM_EXIT_SHUTDOWN)", vcpu.id())});
+        }
+        return false;
+    }
+    if (const auto* event = std::get_if<kvm::exit::SystemEvent>(&exit)) {
+        stats.record_exit(ExitKind::kSystemEvent, 0);
+        switch (event->type) {
+            case KVM_SYSTEM_EVENT_SHUTDOWN:
+                poweroff_requested();
+                break;
+            case KVM_SYSTEM_EVENT_CRASH:
+                request_stop({StopReason::kPanicReset, kExitStatusPanic, "guest reported a crash"});
+                break;
+            default:
+                reset_requested();
+                break;
+        }
+        return false;
+    }
+    if (const auto* internal = std::get_if<kvm::exit::InternalError>(&exit)) {
+        stats.record_exit(ExitKind::kInternalError, 0);
+        request_stop({StopReason::kError, kExitStatusError,
+                      fmt::format("KVM internal error {} on vCPU {}", internal->suberror, vcpu.id())});
+        return false;
+    }
+    if (const auto* failed = std::get_if<kvm::exit::FailEntry>(&exit)) {
+        stats.record_exit(ExitKind::kFailEntry, 0);
+        request_stop({StopReason::kError, kExitStatusError,
+                      fmt::format("KVM could not enter vCPU {} (hardware reason {:#x})", vcpu.id(),
+                                  failed->hardware_reason)});
+        return false;
+    }
+    const auto& unknown = std::get<kvm::exit::Unknown>(exit);
+    stats.record_exit(ExitKind::kUnknown, 0);
+    request_stop({StopReason::kError, kExitStatusError,
+                  fmt::format("unexpected KVM exit reason {} on vCPU {}", unknown.reason, vcpu.id())});
+    return false;
+}
+
+}  // namespace hvmm
