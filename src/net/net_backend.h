@@ -21,7 +21,9 @@ public:
     // One whole frame without FCS. The sink copies what it keeps before returning.
     virtual void receive(std::span<const uint8_t> frame) = 0;
     // The backend's link went up or down (TAP admin state, peer gone); a NIC shows it to the
-    // guest as carrier. Called on the thread that polls the backend.
+    // guest as carrier. Called on the thread that polls the backend, never from inside send().
+    // A sink starts out assuming the link is up: a backend whose link is down says so at its
+    // next refresh_link() or poll_receive() after set_sink().
     virtual void link_changed(bool /*up*/) {}
 };
 

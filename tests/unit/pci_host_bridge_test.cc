@@ -85,6 +85,9 @@ TEST_F(PciHostBridgeTest, HostBridgeIsIntel440fxAtSlotZero) {
     EXPECT_EQ(config_read32(0, 0x00), 0x12378086u);
     EXPECT_EQ(config_read32(0, 0x08) >> 8, 0x060000u);
     EXPECT_EQ(config_read32(0, 0x0C) & 0x00FF0000u, 0u) << "header type 0";
+    // Linux's pci_sanity_check reads the class as a word at 0x0A.
+    outl(0xCF8, address(0, 0x08));
+    EXPECT_EQ(in(0xCFE, 2), 0x0600u);
 }
 
 TEST_F(PciHostBridgeTest, AbsentSlotsFunctionsAndBusesReadAllOnes) {

@@ -128,6 +128,21 @@ TEST_F(TapBackendTest, ExistingPersistentTapIsAttachedAndLeftAsFound) {
     EXPECT_FALSE(interface_exists(name));
 }
 
+TEST_F(TapBackendTest, SinkOfADownTapHearsTheLinkIsDownAtTheFirstRefresh) {
+    const std::string name = unique_tap_name();
+    set_persistent_tap(name, true);
+    auto backend = open_tap(name);
+    ASSERT_TRUE(backend);
+    RecordingSink sink;
+    backend->set_sink(&sink);
+    EXPECT_TRUE(sink.link_changes.empty()) << "set_sink does not call back";
+    backend->refresh_link();
+    backend->refresh_link();
+    EXPECT_EQ(sink.link_changes, std::vector<bool>{false});
+    backend.reset();
+    set_persistent_tap(name, false);
+}
+
 TEST_F(TapBackendTest, FrameSentByBackendIsSeenOnTheHostInterface) {
     const std::string name = unique_tap_name();
     auto backend = open_tap(name);

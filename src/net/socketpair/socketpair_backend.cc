@@ -78,11 +78,9 @@ void SocketpairBackend::refresh_link() {
         link_up_.store(false, std::memory_order_relaxed);
     }
     const bool up = link_up();
-    if (up != reported_link_up_) {
+    if (sink_ != nullptr && up != reported_link_up_) {
         reported_link_up_ = up;
-        if (sink_ != nullptr) {
-            sink_->link_changed(up);
-        }
+        sink_->link_changed(up);
     }
 }
 

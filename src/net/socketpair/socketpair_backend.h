@@ -22,7 +22,11 @@ class SocketpairBackend final : public NetBackend {
 
     using NetBackend::send;
     void send(std::span<const iovec> frame) override;
-    void set_sink(FrameSink* sink) override { sink_ = sink; }
+    // A new sink assumes the link is up; it hears otherwise at the next poll or refresh.
+    void set_sink(FrameSink* sink) override {
+        sink_ = sink;
+        reported_link_up_ = true;
+    }
     int receive_fd() const override { return socket_.get(); }
     size_t poll_receive() override;
     bool link_up() const override { return link_up_.load(std::memory_order_relaxed); }
@@ -42,7 +46,7 @@ class SocketpairBackend final : public NetBackend {
     // I/O thread only (refresh_link/poll_receive), never from inside send(), so a NIC holding
     // its own lock while sending is never called back.
     std::atomic<bool> link_up_{true};
-    bool reported_link_up_ = true;
+    bool reported_link_up_ = true;  // what sink_ was last told (or assumes)
     BackendCounters counters_;
 };
 

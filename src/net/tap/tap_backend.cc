@@ -157,13 +157,12 @@ void TapBackend::refresh_link() {
             note_detached();
         }
     }
-    link_up_.store(up, std::memory_order_relaxed);
-    if (up != reported_link_up_) {
-        reported_link_up_ = up;
+    if (up != link_up_.exchange(up, std::memory_order_relaxed)) {
         log::info("TAP {}: link {}", name_, up ? "up" : "down");
-        if (sink_ != nullptr) {
-            sink_->link_changed(up);
-        }
+    }
+    if (sink_ != nullptr && up != reported_link_up_) {
+        reported_link_up_ = up;
+        sink_->link_changed(up);
     }
 }
 

@@ -28,7 +28,12 @@ class TapBackend final : public NetBackend {
 
     using NetBackend::send;
     void send(std::span<const iovec> frame) override;
-    void set_sink(FrameSink* sink) override { sink_ = sink; }
+    // A new sink assumes the link is up (a NIC powers up with carrier); if it is not, the sink
+    // hears so at the next refresh_link() or poll_receive().
+    void set_sink(FrameSink* sink) override {
+        sink_ = sink;
+        reported_link_up_ = true;
+    }
     int receive_fd() const override { return tap_.get(); }
     size_t poll_receive() override;
     bool link_up() const override { return link_up_.load(std::memory_order_relaxed); }
@@ -52,7 +57,7 @@ class TapBackend final : public NetBackend {
     // thread tells the sink, so a NIC that sends under its own lock is never called back.
     std::atomic<bool> link_up_{false};
     std::atomic<bool> detached_{false};
-    bool reported_link_up_ = false;
+    bool reported_link_up_ = true;  // what sink_ was last told (or assumes)
     BackendCounters counters_;
 };
 
