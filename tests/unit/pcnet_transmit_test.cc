@@ -1,0 +1,181 @@
+// The transmit ring: frames out to the backend, padding, interrupts, errors, demand and polling.
+#include <gtest/gtest.h>
+
+#include "pcnet_test_rig.h"
+
+namespace hvmm::testing {
+namespace {
+
+namespace st = pcnet::status;
+namespace te = pcnet::tx_error;
+
+TEST(PcnetTransmit, SendsQueuedFramesInRingOrder) {
+    PcnetRig rig;
+    rig.bring_up();
+    for (uint32_t i = 0; i < 3; ++i) rig.queue_frame(i, make_frame(kOtherHost, 80 + i, uint8_t(i)));
+    rig.transmit_demand();
+    ASSERT_EQ(rig.backend.sent.size(), 3u);
+    for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(rig.backend.sent[i].size(), 80u + i);
+    const auto c = rig.chip.counters();
+    EXPECT_EQ(c.tx_frames, 3u);
+    EXPECT_EQ(c.tx_bytes, 80u + 81 + 82);
+    EXPECT_EQ(c.tdmd, 1u);
+}
+
+TEST(PcnetTransmit, ContinuesFromWhereTheLastWalkStopped) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 70));
+    rig.transmit_demand();
+    rig.queue_frame(1, make_frame(kOtherHost, 71));
+    rig.transmit_demand();
+    ASSERT_EQ(rig.backend.sent.size(), 2u);
+    EXPECT_EQ(rig.backend.sent[1].size(), 71u);
+}
+
+TEST(PcnetTransmit, PadsShortFramesTo60BytesWhenApadXmtIsSet) {
+    PcnetRig rig;
+    rig.bring_up();  // CSR4 = 0x0915 sets APAD_XMT
+    rig.queue_frame(0, make_frame(kOtherHost, 42));
+    rig.transmit_demand();
+    ASSERT_EQ(rig.backend.sent.size(), 1u);
+    ASSERT_EQ(rig.backend.sent[0].size(), 60u);
+    for (size_t i = 42; i < 60; ++i) EXPECT_EQ(rig.backend.sent[0][i], 0) << i;
+}
+
+TEST(PcnetTransmit, SendsShortFramesAsTheyAreWithoutApadXmt) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.set_csr(4, 0x0115);
+    rig.queue_frame(0, make_frame(kOtherHost, 42));
+    rig.transmit_demand();
+    ASSERT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_EQ(rig.backend.sent[0].size(), 42u);
+}
+
+TEST(PcnetTransmit, NeverSendsTheFcsToTheBackend) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 1514));
+    rig.transmit_demand();
+    ASSERT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_EQ(rig.backend.sent[0].size(), 1514u);
+}
+
+TEST(PcnetTransmit, TintRaisesTheLineUnlessMasked) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.set_csr(0, 0x0100 | 0x0040);  // ack IDON
+    ASSERT_FALSE(rig.irq.level);
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.transmit_demand();
+    EXPECT_TRUE(rig.irq.level);
+    rig.set_csr(0, 0x0200 | 0x0040);
+    EXPECT_FALSE(rig.irq.level);
+    rig.set_csr(3, 0x0200);  // TINTM
+    rig.queue_frame(1, make_frame(kOtherHost, 64));
+    rig.transmit_demand();
+    EXPECT_TRUE(rig.csr(0) & 0x0200);
+    EXPECT_FALSE(rig.irq.level);
+}
+
+TEST(PcnetTransmit, ChainWithoutEnpIsDroppedWithBuffUfloAndTransmitterOff) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.queue_tx(0, make_frame(kOtherHost, 40), st::kStp);
+    rig.queue_tx(1, std::vector<uint8_t>(40, 1), 0);  // no ENP, and descriptor 2 is not owned
+    rig.transmit_demand();
+    EXPECT_TRUE(rig.backend.sent.empty());
+    EXPECT_FALSE(rig.tx_status(1) & st::kOwn);
+    EXPECT_TRUE(rig.tx_status(1) & st::kErr);
+    EXPECT_EQ(rig.tx_errors(1) & (te::kBuff | te::kUflo), te::kBuff | te::kUflo);
+    EXPECT_FALSE(rig.csr(0) & 0x0010);  // TXON off until the driver restarts
+    EXPECT_EQ(rig.chip.counters().tx_dropped_no_enp, 1u);
+}
+
+TEST(PcnetTransmit, LinkDownReportsLossOfCarrier) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.chip.set_link_up(false);
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.transmit_demand();
+    EXPECT_TRUE(rig.backend.sent.empty());
+    EXPECT_TRUE(rig.tx_status(0) & st::kErr);
+    EXPECT_TRUE(rig.tx_errors(0) & te::kLcar);
+    EXPECT_EQ(rig.chip.counters().tx_dropped_link_down, 1u);
+}
+
+TEST(PcnetTransmit, DescriptorWithoutStpIsHandedBackUnsent) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.queue_tx(0, make_frame(kOtherHost, 64), st::kEnp);
+    rig.queue_frame(1, make_frame(kOtherHost, 65));
+    rig.transmit_demand();
+    ASSERT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_EQ(rig.backend.sent[0].size(), 65u);
+    EXPECT_FALSE(rig.tx_status(0) & st::kOwn);
+    EXPECT_EQ(rig.chip.counters().tx_dropped_no_stp, 1u);
+}
+
+TEST(PcnetTransmit, DisabledTransmitterSendsNothing) {
+    PcnetRig rig;
+    rig.bring_up(pcnet::SoftwareStyle::kPcnetPci, 4, 4, /*mode=*/0x0002);  // DTX
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.transmit_demand();
+    rig.chip.poll();
+    EXPECT_TRUE(rig.backend.sent.empty());
+    EXPECT_FALSE(rig.csr(0) & 0x0010);
+}
+
+TEST(PcnetTransmit, DemandHookDefersTheWalk) {
+    PcnetRig rig;
+    int demands = 0;
+    rig.chip.transmit_demand_hook = [&] { ++demands; };
+    rig.bring_up();
+    const int after_start = demands;  // STRT polls the ring too
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.transmit_demand();
+    EXPECT_EQ(demands, after_start + 1);
+    EXPECT_TRUE(rig.backend.sent.empty());
+    EXPECT_TRUE(rig.csr(0) & 0x0008);  // TDMD reads set until the ring is looked at
+    rig.chip.process_transmit_ring();
+    EXPECT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_FALSE(rig.csr(0) & 0x0008);
+}
+
+TEST(PcnetTransmit, PollSendsWithoutDemandUnlessDpoll) {
+    PcnetRig rig;
+    rig.chip.transmit_demand_hook = [] {};
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.set_csr(4, 0x0915 | 0x1000);  // DPOLL
+    rig.chip.poll();
+    EXPECT_TRUE(rig.backend.sent.empty());
+    rig.set_csr(4, 0x0915);
+    rig.chip.poll();
+    EXPECT_EQ(rig.backend.sent.size(), 1u);
+}
+
+TEST(PcnetTransmit, ChipWithoutBackendStillRunsAndDropsWhileStopped) {
+    FakeDma dma(PcnetRig::kRamSize);
+    FakeIrqLine irq;
+    PcnetChip chip(dma, irq, nullptr, kTestMac);
+    chip.receive(make_frame(kTestMac.bytes, 64));  // stopped: dropped, no crash
+    EXPECT_EQ(chip.counters().rx_dropped_not_running, 1u);
+}
+
+TEST(PcnetTransmit, LtintenGivesTintOnlyForMarkedFrames) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.set_csr(0, 0x0100 | 0x0040);
+    rig.set_csr(5, 0x4000);  // LTINTEN
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.transmit_demand();
+    EXPECT_FALSE(rig.csr(0) & 0x0200);
+    rig.queue_tx(1, make_frame(kOtherHost, 64), st::kStp | st::kEnp | st::kLtint);
+    rig.transmit_demand();
+    EXPECT_TRUE(rig.csr(0) & 0x0200);
+}
+
+}  // namespace
+}  // namespace hvmm::testing
