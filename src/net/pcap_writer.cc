@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
+
+#include "net/frame_limits.h"
 
 namespace hvmm {
 namespace {
@@ -72,10 +75,7 @@ Result<PcapWriter> PcapWriter::create(const std::string& path) {
 }
 
 Result<void> PcapWriter::record(std::span<const iovec> frame, timespec when) {
-    size_t original = 0;
-    for (const iovec& part : frame) {
-        original += part.iov_len;
-    }
+    const size_t original = net::frame_length(frame);
     RecordHeader header{
         .seconds = static_cast<uint32_t>(when.tv_sec),
         .microseconds = static_cast<uint32_t>(when.tv_nsec / 1000),
