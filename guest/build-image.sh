@@ -63,7 +63,7 @@ main() {
     local key
     key=$(input_key)
     if is_fresh "$OUT" "$key" && [[ -f $OUT/vmlinuz && -f $OUT/initrd.img ]]; then
-        log "guest image in $OUT is up to date"
+        [[ -n ${HVMM_BUILD_QUIET:-} ]] || log "guest image in $OUT is up to date"
         return 0
     fi
     local tree

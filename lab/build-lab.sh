@@ -16,9 +16,10 @@ PACKAGES=(busybox-static bash iperf3 libiperf0 ethtool iproute2 qemu-system-x86 
           seabios ipxe-qemu libc6 cpio)
 # QEMU's firmware for a -kernel boot of the pc machine, and the NIC option ROMs (so a
 # `-device pcnet` works without romfile=).
-QEMU_DATA=(/usr/share/qemu/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin
-           /usr/share/qemu/kvmvapic.bin /usr/share/qemu/efi-pcnet.rom /usr/share/qemu/efi-e1000.rom
-           /usr/share/qemu/efi-virtio.rom)
+# QEMU searches /usr/share/qemu, /usr/share/seabios and /usr/lib/ipxe/qemu (`qemu -L help`).
+QEMU_DATA=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/linuxboot.bin
+           /usr/share/qemu/kvmvapic.bin /usr/lib/ipxe/qemu/efi-pcnet.rom /usr/lib/ipxe/qemu/efi-e1000.rom
+           /usr/lib/ipxe/qemu/efi-virtio.rom)
 
 usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
 
@@ -56,8 +57,11 @@ build_root() {
     # function in /etc/profile (ENV) for busybox shells.
     copy_binary "$root" "$(readlink -f /usr/sbin/ip)" /usr/local/bin/ip
     echo 'ip() { /usr/local/bin/ip "$@"; }' >"$root/etc/profile"
-    mkdir -p "$root/usr/share/qemu"
-    for f in "${QEMU_DATA[@]}"; do [[ -e $f ]] && cp -L "$f" "$root$f"; done
+    for f in "${QEMU_DATA[@]}"; do
+        [[ -e $f ]] || die "QEMU data file $f is missing"
+        mkdir -p "$root$(dirname "$f")"
+        cp -L "$f" "$root$f"
+    done
     mkdir -p "$root/hvmm-cache/guest"
     cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/kernel-release" "$root/hvmm-cache/guest/"
     cp "$HERE/init" "$root/init"
@@ -75,7 +79,7 @@ main() {
     local key tree
     key=$(input_key)
     if is_fresh "$OUT" "$key" && [[ -f $OUT/vmlinuz && -f $OUT/base.cpio ]]; then
-        log "lab in $OUT is up to date"
+        [[ -n ${HVMM_BUILD_QUIET:-} ]] || log "lab in $OUT is up to date"
         return 0
     fi
     tree=$(kernel_tree "$KPKG")

@@ -131,6 +131,7 @@ pack_run() {
 
 cleanup() {
     if [[ -n ${QEMU_PID:-} ]]; then kill -KILL "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
+    if [[ -n ${WATCHDOG_PID:-} ]]; then pkill -KILL -P "$WATCHDOG_PID" 2>/dev/null || true; kill -KILL "$WATCHDOG_PID" 2>/dev/null || true; wait "$WATCHDOG_PID" 2>/dev/null || true; fi
     if [[ -n ${TTY_STATE:-} ]]; then stty "$TTY_STATE" 2>/dev/null || true; fi
     if [[ -n ${HVMM_LAB_LOG:-} && -f ${TMP:-/nonexistent}/console.log ]]; then cp "$TMP/console.log" "$HVMM_LAB_LOG" || true; fi
     [[ -n ${TMP:-} ]] && rm -rf "$TMP"
@@ -160,15 +161,21 @@ start_qemu() {
         -serial "file:$TMP/console.log" -serial "file:$TMP/control"
         -kernel "$HVMM_CACHE/lab/vmlinuz" -initrd "$TMP/initrd.cpio"
         -append "console=ttyS1 panic=-1 ${HVMM_LAB_APPEND:-quiet}")
-    if [[ $TIMEOUT != 0 ]]; then cmd=(timeout --foreground -s KILL "$TIMEOUT" "${cmd[@]}"); fi
     if [[ -t 0 ]]; then
         "${cmd[@]}" 2>"$TMP/qemu.err" &
     else
         "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null &
     fi
     QEMU_PID=$!
+    # Our own watchdog rather than timeout(1): QEMU stays our direct child, so cleanup's kill
+    # reaches it whatever stops us. The marker file tells report() why QEMU died.
+    if [[ $TIMEOUT != 0 ]]; then
+        (sleep "$TIMEOUT" && touch "$TMP/timed-out" && kill -KILL "$QEMU_PID" 2>/dev/null) </dev/null >/dev/null 2>&1 &
+        WATCHDOG_PID=$!
+    fi
     local status=0
-    wait "$QEMU_PID" || status=$?
+    # (stderr: bash would report "Killed" for a timed-out QEMU; report() says it better)
+    { wait "$QEMU_PID"; } 2>/dev/null || status=$?
     QEMU_PID=
     QEMU_STATUS=$status
 }
@@ -197,7 +204,7 @@ report() {
         bring_back_files
         return "$status"
     fi
-    if [[ $TIMEOUT != 0 && $QEMU_STATUS == 137 ]]; then
+    if [[ -f $TMP/timed-out ]]; then
         echo "hvmm lab: timed out after ${TIMEOUT}s" >&2; return "$LAB_TIMEOUT"
     fi
     local panic
@@ -211,8 +218,9 @@ report() {
 
 main() {
     parse_args "$@"
-    # Only for the build step: the lab's own output must never reach the inner command's stdout.
-    "$HERE/build-lab.sh" >&2
+    # The build step talks on stderr only, and says nothing when the cache is up to date: the
+    # lab's own output must never mix with the inner command's.
+    HVMM_BUILD_QUIET=1 "$HERE/build-lab.sh" >&2 || lab_fail "building the lab failed"
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvmm-lab.XXXXXX")
     trap cleanup EXIT
     trap 'on_signal 130' INT
