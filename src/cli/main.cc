@@ -1,2 +1,42 @@
 // Entry point of the hvmm command; the subcommands live beside it in src/cli/.
-int main() { return 0; }
+#include <cstring>
+#include <string_view>
+
+#include <fmt/core.h>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "lab/lab_launcher.h"
+
+namespace {
+
+constexpr std::string_view kUsage =
+    "usage: hvmm run [--kernel PATH] [--initrd PATH] [--append STR] [--mem MiB] [--cpus N]\n"
+    "                [--run 'shell command'] [--nic SPEC]... [--stats] [--stats-json FILE] [-v]\n"
+    "       hvmm doctor\n"
+    "       hvmm lab exec|run|build ...\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        fmt::print(stderr, "{}", kUsage);
+        return 1;
+    }
+    const std::string_view command = argv[1];
+    if (command == "run") {
+        return hvmm::cli::run_command(argc - 1, argv + 1, argc, argv);
+    }
+    if (command == "doctor") {
+        return hvmm::cli::doctor_command();
+    }
+    if (command == "lab") {
+        return hvmm::lab::lab_command(argc - 2, argv + 2);
+    }
+    if (command == "-h" || command == "--help" || command == "help") {
+        fmt::print("{}", kUsage);
+        return 0;
+    }
+    hvmm::log::error("unknown command '{}' (try: run, doctor, lab)", command);
+    return 1;
+}

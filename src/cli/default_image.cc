@@ -1,0 +1,24 @@
+#include "cli/default_image.h"
+
+#include <cstdlib>
+
+namespace hvmm::cli {
+
+Result<DefaultImage> default_image_paths() {
+    std::string cache;
+    if (const char* configured = std::getenv("HVMM_CACHE"); configured && *configured) {
+        cache = configured;
+    } else if (const char* home = std::getenv("HOME"); home && *home) {
+        cache = std::string(home) + "/.cache/hvmm";
+    } else {
+        return fail("cannot find the default guest image: neither HVMM_CACHE nor HOME is set");
+    }
+    return DefaultImage{cache + "/guest/vmlinuz", cache + "/guest/initrd.img"};
+}
+
+std::string missing_default_image_message(const std::string& missing_path) {
+    return "the default guest image is not built (" + missing_path +
+           " is missing): run guest/build-image.sh, or pass --kernel and --initrd";
+}
+
+}  // namespace hvmm::cli

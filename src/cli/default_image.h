@@ -1,0 +1,22 @@
+// Where `hvmm run` finds its kernel and initrd when none are given: the default guest image that
+// guest/build-image.sh builds into ${HVMM_CACHE:-$HOME/.cache/hvmm}/guest/.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+
+namespace hvmm::cli {
+
+struct DefaultImage {
+    std::string kernel_path;  // .../guest/vmlinuz
+    std::string initrd_path;  // .../guest/initrd.img
+};
+
+// The paths, whether or not the files exist. Fails only when neither HVMM_CACHE nor HOME is set.
+Result<DefaultImage> default_image_paths();
+
+// The message for a default image that is not there: names the path and how to build it.
+std::string missing_default_image_message(const std::string& missing_path);
+
+}  // namespace hvmm::cli

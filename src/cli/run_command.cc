@@ -1,0 +1,83 @@
+#include <fstream>
+#include <iostream>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/run_options.h"
+#include "lab/host_assessment.h"
+#include "lab/lab_launcher.h"
+#include "vmm/machine.h"
+#include "vmm/nic_wiring.h"
+
+namespace hvmm::cli {
+namespace {
+
+void report_stats(const Machine& machine, const RunOptions& options) {
+    if (!options.stats && !options.stats_json) return;
+    // The vCPU threads are joined: the per-port and per-device tables may be read.
+    const stats::Snapshot snapshot =
+        const_cast<Machine&>(machine).stats().snapshot(/*include_tables=*/true);
+    if (options.stats) {
+        std::cerr << stats::format_table(snapshot);
+    }
+    if (options.stats_json) {
+        std::ofstream out(*options.stats_json);
+        out << stats::to_json(snapshot).dump(2) << '\n';
+        if (!out) {
+            log::error("cannot write statistics to {}", *options.stats_json);
+        }
+    }
+}
+
+}  // namespace
+
+int run_command(int argc, char** argv, int full_argc, char** full_argv) {
+    auto options = parse_run_options(argc, argv);
+    if (!options) {
+        log::error("{}", options.error().message);
+        return 1;
+    }
+    if (options->help_requested) {
+        std::cout << options->help_text;
+        return 0;
+    }
+    log::set_level(options->verbosity >= 2   ? log::Level::kDebug
+                   : options->verbosity == 1 ? log::Level::kInfo
+                                             : log::Level::kWarn);
+    auto config = make_machine_config(*options);
+    if (!config) {
+        log::error("{}", config.error().message);
+        return 1;
+    }
+
+    // Only input that passed every check reaches the lab.
+    const lab::HostAssessment host = lab::assess_host();
+    if (!host.ordinary_guests_at_speed) {
+        log::info("running in the lab: {}", host.reason);
+        return lab::run_in_lab(full_argc, full_argv);
+    }
+
+    auto machine = Machine::create(*config);
+    if (!machine) {
+        log::error("{}", machine.error().message);
+        return 1;
+    }
+    if (auto wired = wire_nics(**machine, config->nics); !wired) {
+        log::error("{}", wired.error().message);
+        return 1;
+    }
+    auto outcome = (*machine)->run();
+    if (!outcome) {
+        log::error("{}", outcome.error().message);
+        return 1;
+    }
+    if (outcome->reason == StopReason::kError) {
+        log::error("{}", outcome->message);
+    } else if (!outcome->message.empty()) {
+        log::write(log::Level::kInfo, outcome->message);
+    }
+    report_stats(**machine, *options);
+    return outcome->exit_status;
+}
+
+}  // namespace hvmm::cli

@@ -1,0 +1,134 @@
+#include "cli/run_options.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "boot/bzimage.h"
+#include "cli/base64.h"
+#include "cli/default_image.h"
+#include "memory/guest_memory.h"
+#include "vmm/nic_spec.h"
+
+namespace hvmm::cli {
+namespace {
+
+constexpr uint64_t kMaxMemoryMib = 1ull << 20;  // 1 TiB: far past any host this runs on
+constexpr uint32_t kMaxCpus = 255;              // xAPIC ids
+
+// CLI11's messages sometimes span lines; the contract is one line.
+std::string one_line(std::string text) {
+    for (char& c : text) {
+        if (c == '\n') c = ' ';
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return text;
+}
+
+Result<void> check_readable_file(const std::string& path, std::string_view what) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) {
+        return fail_errno("{} {}", what, path);
+    }
+    if (!S_ISREG(info.st_mode)) {
+        return fail("{} {} is not a regular file", what, path);
+    }
+    if (::access(path.c_str(), R_OK) != 0) {
+        return fail_errno("{} {}", what, path);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
+    RunOptions options;
+    CLI::App app{"Boot a Linux guest", "hvmm run"};
+    std::string kernel, initrd, append, run_command, stats_json;
+    app.add_option("--kernel", kernel, "bzImage to boot (default: the default guest image)");
+    app.add_option("--initrd", initrd, "initial ramdisk (default: the default guest image's)");
+    app.add_option("--append", append, "kernel command line (replaces the default)");
+    app.add_option("--mem", options.mem_mib, "guest memory in MiB (default 256)");
+    app.add_option("--cpus", options.cpus, "vCPUs (default 1)");
+    app.add_option("--run", run_command, "shell command for the default image's /init to run");
+    app.add_option("--nic", options.nics, "a NIC: pcnet,net=tap:NAME[,mac=..][,pcap=FILE]");
+    app.add_flag("--stats", options.stats, "print exit statistics when the guest stops");
+    app.add_option("--stats-json", stats_json, "write exit statistics as JSON to FILE");
+    app.add_flag("-v,--verbose", options.verbosity, "more messages (-vv: debug)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        options.help_requested = true;
+        options.help_text = app.help();
+        return options;
+    } catch (const CLI::ParseError& error) {
+        return fail("{}", one_line(error.what()));
+    }
+    auto set = [&app](const char* name) { return app.count(name) > 0; };
+    if (set("--kernel")) options.kernel = kernel;
+    if (set("--initrd")) options.initrd = initrd;
+    if (set("--append")) options.append = append;
+    if (set("--run")) options.run_command = run_command;
+    if (set("--stats-json")) options.stats_json = stats_json;
+    return options;
+}
+
+std::string kernel_cmdline(const RunOptions& options) {
+    std::string cmdline = options.append.value_or(std::string(kDefaultCmdline));
+    if (options.run_command) {
+        if (!cmdline.empty()) cmdline += ' ';
+        cmdline += "hvmm.run=" + base64_encode(*options.run_command);
+    }
+    return cmdline;
+}
+
+Result<MachineConfig> make_machine_config(const RunOptions& options) {
+    MachineConfig config;
+    if (options.mem_mib < (GuestMemory::kMinimumSize >> 20)) {
+        return fail("--mem {} is too little memory: at least {} MiB", options.mem_mib,
+                    GuestMemory::kMinimumSize >> 20);
+    }
+    if (options.mem_mib > kMaxMemoryMib) {
+        return fail("--mem {} is too much memory: at most {} MiB", options.mem_mib, kMaxMemoryMib);
+    }
+    if (options.cpus < 1 || options.cpus > kMaxCpus) {
+        return fail("--cpus {} is out of range: 1 to {}", options.cpus, kMaxCpus);
+    }
+    config.memory_bytes = options.mem_mib << 20;
+    config.cpu_count = options.cpus;
+
+    if (options.kernel) {
+        config.kernel_path = *options.kernel;
+        config.initrd_path = options.initrd.value_or("");
+        HVMM_TRY_VOID(check_readable_file(config.kernel_path, "kernel"));
+    } else {
+        // No --kernel: the default guest image, both parts unless --initrd names another.
+        const DefaultImage image = HVMM_TRY(default_image_paths());
+        if (::access(image.kernel_path.c_str(), R_OK) != 0) {
+            return fail("{}", missing_default_image_message(image.kernel_path));
+        }
+        config.kernel_path = image.kernel_path;
+        if (options.initrd) {
+            config.initrd_path = *options.initrd;
+        } else if (::access(image.initrd_path.c_str(), R_OK) != 0) {
+            return fail("{}", missing_default_image_message(image.initrd_path));
+        } else {
+            config.initrd_path = image.initrd_path;
+        }
+    }
+    // Parsing the whole image now names a wrong file before any VM (or lab) starts.
+    HVMM_TRY_VOID(boot::read_bzimage(config.kernel_path));
+    if (!config.initrd_path.empty()) {
+        HVMM_TRY_VOID(check_readable_file(config.initrd_path, "initrd"));
+    }
+
+    for (unsigned i = 0; i < options.nics.size(); ++i) {
+        config.nics.push_back(HVMM_TRY(parse_nic_spec(options.nics[i], i)));
+    }
+    HVMM_TRY_VOID(check_nic_specs(config.nics));
+    config.cmdline = kernel_cmdline(options);
+    return config;
+}
+
+}  // namespace hvmm::cli

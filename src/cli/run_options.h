@@ -1,0 +1,40 @@
+// `hvmm run`'s options: parsed with CLI11, then checked and turned into a MachineConfig. Every
+// check here runs before a lab relaunch, so bad input never starts QEMU.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "vmm/machine_config.h"
+
+namespace hvmm::cli {
+
+constexpr std::string_view kDefaultCmdline = "console=ttyS0 reboot=k panic=-1";
+
+struct RunOptions {
+    std::optional<std::string> kernel;
+    std::optional<std::string> initrd;
+    std::optional<std::string> append;
+    uint64_t mem_mib = 256;
+    uint32_t cpus = 1;
+    std::optional<std::string> run_command;
+    std::vector<std::string> nics;
+    bool stats = false;
+    std::optional<std::string> stats_json;
+    int verbosity = 0;
+    bool help_requested = false;
+    std::string help_text;
+};
+
+// argv[0] is "run". A parse error is one line naming the option.
+Result<RunOptions> parse_run_options(int argc, const char* const* argv);
+
+// Checks the files (the kernel must be a bzImage), sizes and NIC specs, and builds the command
+// line: --append replaces the default; --run appends hvmm.run=<base64 of the command>.
+Result<MachineConfig> make_machine_config(const RunOptions& options);
+
+std::string kernel_cmdline(const RunOptions& options);
+
+}  // namespace hvmm::cli
