@@ -21,4 +21,14 @@ Result<void> write_guest(const GuestMemory& memory, uint64_t address,
     return {};
 }
 
+uint64_t contiguous_ram_end(const GuestMemory& memory, uint64_t address) {
+    for (const auto& region : memory.regions()) {
+        const uint64_t base = region.guest_base.value;
+        if (address >= base && address - base < region.size) {
+            return base + region.size;
+        }
+    }
+    return 0;
+}
+
 }  // namespace hvmm::boot

@@ -30,10 +30,11 @@ Result<uint64_t> place_initrd(uint64_t size, uint64_t kernel_end, uint64_t initr
 }
 
 Result<InitrdPlacement> load_initrd(const GuestMemory& memory, const std::string& path,
-                                    uint64_t kernel_end, uint64_t initrd_addr_max) {
+                                    uint64_t kernel_end, uint64_t initrd_addr_max,
+                                    uint64_t ram_end) {
     const OpenFile file = HVMM_TRY(open_regular_file(path));
     const uint64_t address = HVMM_TRY(place_initrd(file.size, kernel_end, initrd_addr_max,
-                                                   memory.low_ram_end(), memory.total_size()));
+                                                   ram_end, memory.total_size()));
     const auto target = HVMM_TRY(guest_range(memory, address, file.size, "initrd"));
     HVMM_TRY_VOID(read_exactly(file, path, target));
     return InitrdPlacement{address, file.size};

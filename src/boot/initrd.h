@@ -21,8 +21,10 @@ struct InitrdPlacement {
 Result<uint64_t> place_initrd(uint64_t size, uint64_t kernel_end, uint64_t initrd_addr_max,
                               uint64_t low_ram_end, uint64_t total_memory);
 
-// Places the file at path with place_initrd and reads it straight into guest RAM.
+// Places the file at path with place_initrd below ram_end (where the RAM the kernel sits in ends)
+// and reads it straight into guest RAM.
 Result<InitrdPlacement> load_initrd(const GuestMemory& memory, const std::string& path,
-                                    uint64_t kernel_end, uint64_t initrd_addr_max);
+                                    uint64_t kernel_end, uint64_t initrd_addr_max,
+                                    uint64_t ram_end);
 
 }  // namespace hvmm::boot

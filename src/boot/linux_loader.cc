@@ -78,17 +78,20 @@ CpuState long_mode_entry_state(uint64_t cr3) {
 Result<CpuState> load_linux(const GuestMemory& memory, const LinuxBootSpec& spec) {
     const BzImage image = HVMM_TRY(read_bzimage(spec.kernel_path));
     const uint64_t kernel_end = HVMM_TRY(kernel_memory_end(image, spec.kernel_path));
-    if (kernel_end > memory.low_ram_end()) {
-        return fail("{} needs memory up to {} MiB to start, the guest has {} MiB below 3 GiB",
-                    spec.kernel_path, (kernel_end + (1 << 20) - 1) >> 20,
-                    memory.low_ram_end() >> 20);
+    // The kernel, its working memory and the initrd all need RAM running on from 1 MiB.
+    const uint64_t ram_end = contiguous_ram_end(memory, kKernelLoadAddress);
+    if (kernel_end > ram_end) {
+        return fail("{} needs memory up to {} MiB to start, the guest's RAM from 1 MiB ends at "
+                    "{} MiB",
+                    spec.kernel_path, (kernel_end + (1 << 20) - 1) >> 20, ram_end >> 20);
     }
     HVMM_TRY_VOID(write_guest(memory, kKernelLoadAddress, image.kernel, "kernel"));
 
     BootParams params = make_boot_params(image);
     if (!spec.initrd_path.empty()) {
         const InitrdPlacement initrd = HVMM_TRY(
-            load_initrd(memory, spec.initrd_path, kernel_end, image.header.initrd_addr_max));
+            load_initrd(memory, spec.initrd_path, kernel_end,
+                                                image.header.initrd_addr_max, ram_end));
         params.hdr.ramdisk_image = static_cast<uint32_t>(initrd.address);  // below 3 GiB
         params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size);
     }
