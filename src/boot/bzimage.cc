@@ -63,9 +63,10 @@ Result<BzImage> parse_bzimage(std::span<const uint8_t> file, std::string_view na
                     name, declared_size, kernel_size);
     }
     if (header.init_size < kernel_size) {
-        return fail("{} has an inconsistent header: init_size {:#x} is smaller than its {} bytes "
-                    "of kernel",
-                    name, header.init_size, kernel_size);
+        return fail(
+            "{} has an inconsistent header: init_size {:#x} is smaller than its {} bytes "
+            "of kernel",
+            name, header.init_size, kernel_size);
     }
     image.kernel.assign(file.begin() + image.setup_size, file.end());
     return image;

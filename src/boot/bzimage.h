@@ -25,7 +25,7 @@ struct BzImage {
     // exactly these are copied into the zero page, so a newer loader field the kernel does not
     // know stays zero.
     uint32_t header_length;
-    uint32_t setup_size;  // real-mode part, boot sector included
+    uint32_t setup_size;          // real-mode part, boot sector included
     std::vector<uint8_t> kernel;  // the protected-mode part, loaded at 0x100000
 };
 

@@ -24,8 +24,8 @@ Result<OpenFile> open_regular_file(const std::string& path) {
 Result<void> read_exactly(const OpenFile& file, const std::string& path, std::span<uint8_t> out) {
     uint64_t done = 0;
     while (done < out.size()) {
-        const ssize_t n = ::pread(file.fd.get(), out.data() + done, out.size() - done,
-                                  static_cast<off_t>(done));
+        const ssize_t n =
+            ::pread(file.fd.get(), out.data() + done, out.size() - done, static_cast<off_t>(done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;

@@ -4,12 +4,12 @@
 
 namespace hvmm::boot {
 
-Result<std::span<uint8_t>> guest_range(const GuestMemory& memory, uint64_t address,
-                                       uint64_t length, std::string_view what) {
+Result<std::span<uint8_t>> guest_range(const GuestMemory& memory, uint64_t address, uint64_t length,
+                                       std::string_view what) {
     auto range = memory.span(GuestAddress(address), length);
     if (!range) {
-        return fail("the {} ({} bytes at {:#x}) does not fit in the guest's {} MiB of memory",
-                    what, length, address, memory.total_size() >> 20);
+        return fail("the {} ({} bytes at {:#x}) does not fit in the guest's {} MiB of memory", what,
+                    length, address, memory.total_size() >> 20);
     }
     return *range;
 }

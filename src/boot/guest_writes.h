@@ -25,8 +25,8 @@ Result<void> write_guest_obj(const GuestMemory& memory, uint64_t address, const 
 
 // The guest bytes [address, address + length) for filling in place (a file read straight into
 // guest RAM), or the same error as write_guest.
-Result<std::span<uint8_t>> guest_range(const GuestMemory& memory, uint64_t address,
-                                       uint64_t length, std::string_view what);
+Result<std::span<uint8_t>> guest_range(const GuestMemory& memory, uint64_t address, uint64_t length,
+                                       std::string_view what);
 
 // The end of the guest RAM region that contains address, or 0 if address is not RAM: how far
 // memory runs on contiguously from the kernel, whatever the regions' layout.

@@ -66,10 +66,26 @@ CpuState long_mode_entry_state(uint64_t cr3) {
     state.gdt_base = kGdtAddress;
     state.gdt_limit = kBootGdtLimit;
     // The descriptors in kBootGdt, unpacked into KVM's form.
-    state.code = Segment{.base = 0, .limit = 0xFFFF'FFFF, .selector = kBootCodeSelector,
-                         .type = 0xB, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1};
-    state.data = Segment{.base = 0, .limit = 0xFFFF'FFFF, .selector = kBootDataSelector,
-                         .type = 0x3, .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1};
+    state.code = Segment{.base = 0,
+                         .limit = 0xFFFF'FFFF,
+                         .selector = kBootCodeSelector,
+                         .type = 0xB,
+                         .present = 1,
+                         .dpl = 0,
+                         .db = 0,
+                         .s = 1,
+                         .l = 1,
+                         .g = 1};
+    state.data = Segment{.base = 0,
+                         .limit = 0xFFFF'FFFF,
+                         .selector = kBootDataSelector,
+                         .type = 0x3,
+                         .present = 1,
+                         .dpl = 0,
+                         .db = 1,
+                         .s = 1,
+                         .l = 0,
+                         .g = 1};
     return state;
 }
 
@@ -81,17 +97,17 @@ Result<CpuState> load_linux(const GuestMemory& memory, const LinuxBootSpec& spec
     // The kernel, its working memory and the initrd all need RAM running on from 1 MiB.
     const uint64_t ram_end = contiguous_ram_end(memory, kKernelLoadAddress);
     if (kernel_end > ram_end) {
-        return fail("{} needs memory up to {} MiB to start, the guest's RAM from 1 MiB ends at "
-                    "{} MiB",
-                    spec.kernel_path, (kernel_end + (1 << 20) - 1) >> 20, ram_end >> 20);
+        return fail(
+            "{} needs memory up to {} MiB to start, the guest's RAM from 1 MiB ends at "
+            "{} MiB",
+            spec.kernel_path, (kernel_end + (1 << 20) - 1) >> 20, ram_end >> 20);
     }
     HVMM_TRY_VOID(write_guest(memory, kKernelLoadAddress, image.kernel, "kernel"));
 
     BootParams params = make_boot_params(image);
     if (!spec.initrd_path.empty()) {
-        const InitrdPlacement initrd = HVMM_TRY(
-            load_initrd(memory, spec.initrd_path, kernel_end,
-                                                image.header.initrd_addr_max, ram_end));
+        const InitrdPlacement initrd = HVMM_TRY(load_initrd(memory, spec.initrd_path, kernel_end,
+                                                            image.header.initrd_addr_max, ram_end));
         params.hdr.ramdisk_image = static_cast<uint32_t>(initrd.address);  // below 3 GiB
         params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size);
     }

@@ -33,8 +33,8 @@ Result<uint64_t> write_identity_page_tables(const GuestMemory& memory) {
             const uint64_t address = (directory * kEntriesPerTable + i) * kLargePageSize;
             table[i] = address | kTableFlags | kPteLargePage;
         }
-        HVMM_TRY_VOID(write_guest_obj(memory, kFirstPdAddress + directory * 4096, table,
-                                      "page directory"));
+        HVMM_TRY_VOID(
+            write_guest_obj(memory, kFirstPdAddress + directory * 4096, table, "page directory"));
     }
     return kPml4Address;
 }

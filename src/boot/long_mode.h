@@ -18,8 +18,7 @@ constexpr uint16_t kBootDataSelector = 0x18;
 
 // null, unused, 64-bit code (0x10), flat data (0x18).
 constexpr std::array<uint64_t, 4> kBootGdt = {
-    0,
-    0,
+    0, 0,
     0x00AF'9B00'0000'FFFF,  // P, DPL 0, code exec/read/accessed, L, G, limit 0xFFFFF
     0x00CF'9300'0000'FFFF,  // P, DPL 0, data read/write/accessed, D/B, G, limit 0xFFFFF
 };

@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = (fs::temp_directory_path() / "hvmm-acpi-XXXXXX").string();
         path_ = ::mkdtemp(pattern.data());
@@ -26,13 +26,14 @@ public:
     ~TempDir() { fs::remove_all(path_); }
     fs::path path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
 void write_file(const fs::path& path, std::span<const uint8_t> bytes) {
     std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
 }
 
 std::string read_text(const fs::path& path) {
@@ -42,16 +43,18 @@ std::string read_text(const fs::path& path) {
     return text.str();
 }
 
-bool iasl_installed() { return std::system("command -v iasl >/dev/null 2>&1") == 0; }
+bool iasl_installed() {
+    return std::system("command -v iasl >/dev/null 2>&1") == 0;
+}
 
 // Runs iasl -d on file in its directory; returns the .dsl text, or fails the test.
 std::string disassemble(const TempDir& dir, const std::string& name) {
     const fs::path log = dir.path() / "iasl.log";
-    const std::string command = "cd '" + dir.path().string() + "' && iasl -d " + name + " > '" +
-                                log.string() + "' 2>&1";
+    const std::string command =
+        "cd '" + dir.path().string() + "' && iasl -d " + name + " > '" + log.string() + "' 2>&1";
     const int status = std::system(command.c_str());
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << "iasl -d failed:\n" << read_text(log);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "iasl -d failed:\n"
+                                                               << read_text(log);
     return read_text(dir.path() / (fs::path(name).stem().string() + ".dsl"));
 }
 
@@ -62,9 +65,9 @@ TEST(AcpiIasl, DsdtDisassemblesWithItsObjects) {
     const auto routes = default_pci_intx_routes();
     write_file(dir.path() / "dsdt.dat", build_dsdt(routes));
     const std::string dsl = disassemble(dir, "dsdt.dat");
-    for (const char* expected : {"_PRT", "_S5_", "PNP0A03", "PNP0501", "PNP0B00", "_CRS",
-                                 "WordBusNumber", "DWordMemory", "IRQNoFlags", "0x03F8",
-                                 "0x001FFFFF"}) {
+    for (const char* expected :
+         {"_PRT", "_S5_", "PNP0A03", "PNP0501", "PNP0B00", "_CRS", "WordBusNumber", "DWordMemory",
+          "IRQNoFlags", "0x03F8", "0x001FFFFF"}) {
         EXPECT_NE(dsl.find(expected), std::string::npos) << expected << " missing in:\n" << dsl;
     }
     EXPECT_EQ(dsl.find("Unknown"), std::string::npos) << dsl;

@@ -90,8 +90,8 @@ TEST(AcpiTables, FadtIsRevisionSixHardwareReducedWithSleepRegistersAtThePorts) {
     EXPECT_EQ(fadt.dsdt, 0u);
     EXPECT_EQ(fadt.sci_int, 0);
     EXPECT_EQ(fadt.pm1a_cnt_blk, 0u);
-    for (const auto& [reg, port] : {std::pair{fadt.sleep_control_reg, 0x600},
-                                    std::pair{fadt.sleep_status_reg, 0x601}}) {
+    for (const auto& [reg, port] :
+         {std::pair{fadt.sleep_control_reg, 0x600}, std::pair{fadt.sleep_status_reg, 0x601}}) {
         EXPECT_EQ(reg.address_space_id, 1);  // System I/O
         EXPECT_EQ(reg.register_bit_width, 8);
         EXPECT_EQ(reg.register_bit_offset, 0);
@@ -167,8 +167,9 @@ TEST(AcpiTables, DsdtPrtMapsEverySlotAndPinAsThePciRoutingSays) {
 TEST(AcpiTables, DsdtDescribesS5AndTheLegacyDevices) {
     const AcpiImage image = build(1);
     const auto dsdt = table_at(image, image.dsdt);
-    EXPECT_TRUE(contains(dsdt, aml::name("_S5_", aml::package({aml::integer(5), aml::integer(0),
-                                                               aml::integer(0), aml::integer(0)}))));
+    EXPECT_TRUE(
+        contains(dsdt, aml::name("_S5_", aml::package({aml::integer(5), aml::integer(0),
+                                                       aml::integer(0), aml::integer(0)}))));
     EXPECT_TRUE(contains(dsdt, aml::name("_HID", aml::eisa_id("PNP0A03"))));
     EXPECT_TRUE(contains(dsdt, aml::name("_HID", aml::eisa_id("PNP0501"))));
     EXPECT_TRUE(contains(dsdt, aml::name("_HID", aml::eisa_id("PNP0B00"))));
@@ -181,10 +182,9 @@ TEST(AcpiTables, ExplicitRoutesReplaceTheDefaultTable) {
     auto image = build_acpi_tables(AcpiConfig{1, {PciIntxRoute{3, 0, 19}}});
     ASSERT_TRUE(image) << image.error().message;
     const auto dsdt = table_at(*image, image->dsdt);
-    EXPECT_TRUE(contains(dsdt, aml::name("_PRT", aml::package(std::vector<aml::Bytes>{
-                                                     aml::package({aml::integer(0x3FFFF),
-                                                                   aml::integer(0), aml::integer(0),
-                                                                   aml::integer(19)})}))));
+    EXPECT_TRUE(contains(dsdt, aml::name("_PRT", aml::package(std::vector<aml::Bytes>{aml::package(
+                                                     {aml::integer(0x3FFFF), aml::integer(0),
+                                                      aml::integer(0), aml::integer(19)})}))));
 }
 
 TEST(AcpiTables, RouteOutsideBusZeroSlotsIsRefused) {

@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = (fs::temp_directory_path() / "hvmm-bzimage-XXXXXX").string();
         path_ = ::mkdtemp(pattern.data());
@@ -32,7 +32,7 @@ public:
     }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -157,8 +157,8 @@ TEST(BzImage, DirectoryIsRefused) {
 TEST(BzImage, TextFileIsRefusedAsNotABzImage) {
     TempDir dir;
     const std::string text(2000, 'a');
-    const auto path = dir.write("notes.txt", std::span(reinterpret_cast<const uint8_t*>(text.data()),
-                                                       text.size()));
+    const auto path = dir.write(
+        "notes.txt", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     const auto image = read_bzimage(path);
     ASSERT_FALSE(image);
     EXPECT_EQ(image.error().message, path + " is not a bzImage (no 0xAA55 boot signature)");

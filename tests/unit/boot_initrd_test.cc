@@ -8,7 +8,8 @@ namespace {
 constexpr uint64_t kMiB = 1ull << 20;
 
 TEST(InitrdPlacement, GoesToTheTopOfLowRamPageAligned) {
-    const auto address = place_initrd(5 * kMiB + 123, 20 * kMiB, 0x7FFF'FFFF, 256 * kMiB, 256 * kMiB);
+    const auto address =
+        place_initrd(5 * kMiB + 123, 20 * kMiB, 0x7FFF'FFFF, 256 * kMiB, 256 * kMiB);
     ASSERT_TRUE(address) << address.error().message;
     EXPECT_EQ(*address % 4096, 0u);
     EXPECT_LE(*address + 5 * kMiB + 123, 256 * kMiB);

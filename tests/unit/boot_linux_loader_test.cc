@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <numeric>
 
 #include "boot/acpi/acpi_tables.h"
@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 constexpr uint64_t kMiB = 1ull << 20;
 
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = (fs::temp_directory_path() / "hvmm-loader-XXXXXX").string();
         path_ = ::mkdtemp(pattern.data());
@@ -43,7 +43,7 @@ public:
         return path;
     }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -54,7 +54,7 @@ std::vector<uint8_t> pattern(size_t size, uint8_t seed) {
 }
 
 class LinuxLoaderTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         auto created = GuestMemory::create(64 * kMiB);
         ASSERT_TRUE(created) << created.error().message;
@@ -78,11 +78,14 @@ protected:
     std::optional<uint64_t> translate(uint64_t cr3, uint64_t virt) const {
         const uint64_t kAddressMask = 0x000F'FFFF'FFFF'F000;
         const uint64_t pml4e = read_u64(cr3 + ((virt >> 39) & 511) * 8);
-        if ((pml4e & kPtePresent) == 0) return std::nullopt;
+        if ((pml4e & kPtePresent) == 0)
+            return std::nullopt;
         const uint64_t pdpte = read_u64((pml4e & kAddressMask) + ((virt >> 30) & 511) * 8);
-        if ((pdpte & kPtePresent) == 0 || (pdpte & kPteLargePage) != 0) return std::nullopt;
+        if ((pdpte & kPtePresent) == 0 || (pdpte & kPteLargePage) != 0)
+            return std::nullopt;
         const uint64_t pde = read_u64((pdpte & kAddressMask) + ((virt >> 21) & 511) * 8);
-        if ((pde & kPtePresent) == 0 || (pde & kPteLargePage) == 0) return std::nullopt;
+        if ((pde & kPtePresent) == 0 || (pde & kPteLargePage) == 0)
+            return std::nullopt;
         return (pde & 0x000F'FFFF'FFE0'0000) + (virt & 0x1F'FFFF);
     }
 
@@ -105,11 +108,11 @@ TEST_F(LinuxLoaderTest, CpuStartsAtThe64BitEntryInLongMode) {
     ASSERT_TRUE(state) << state.error().message;
     EXPECT_EQ(state->rip, 0x100200u);
     EXPECT_EQ(state->rsi, 0x7000u);
-    EXPECT_EQ(state->rflags, 2u);  // reserved bit only: interrupts off
+    EXPECT_EQ(state->rflags, 2u);                       // reserved bit only: interrupts off
     EXPECT_EQ(state->cr0 & 0x8000'0001, 0x8000'0001u);  // PG | PE
-    EXPECT_EQ(state->cr0 & 0x30, 0x30u);  // ET | NE
-    EXPECT_EQ(state->cr4 & 0x20, 0x20u);  // PAE
-    EXPECT_EQ(state->efer, 0x500u);  // LME | LMA
+    EXPECT_EQ(state->cr0 & 0x30, 0x30u);                // ET | NE
+    EXPECT_EQ(state->cr4 & 0x20, 0x20u);                // PAE
+    EXPECT_EQ(state->efer, 0x500u);                     // LME | LMA
     EXPECT_EQ(state->cr3, 0x9000u);
     EXPECT_EQ(state->gdt_base, 0x500u);
     EXPECT_EQ(state->gdt_limit, 31u);
@@ -255,7 +258,8 @@ TEST_F(LinuxLoaderTest, MissingInitrdIsRefusedNamingIt) {
     spec_.initrd_path = "/nonexistent/initrd.img";
     const auto state = load_linux(*memory_, spec_);
     ASSERT_FALSE(state);
-    EXPECT_EQ(state.error().message, "cannot open /nonexistent/initrd.img: No such file or directory");
+    EXPECT_EQ(state.error().message,
+              "cannot open /nonexistent/initrd.img: No such file or directory");
 }
 
 TEST_F(LinuxLoaderTest, KernelNeedingMoreMemoryThanTheGuestHasIsRefused) {

@@ -8,7 +8,9 @@
 namespace hvmm::boot {
 namespace {
 
-size_t header_offset(size_t field_offset) { return offsetof(BootParams, hdr) + field_offset; }
+size_t header_offset(size_t field_offset) {
+    return offsetof(BootParams, hdr) + field_offset;
+}
 
 TEST(BootParams, ZeroPageIsOnePage) {
     EXPECT_EQ(sizeof(BootParams), 4096u);

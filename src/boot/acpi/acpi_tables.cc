@@ -14,7 +14,9 @@ namespace {
 constexpr uint64_t kTableAlignment = 16;
 constexpr size_t kMaxRoutes = 255;  // one _PRT package
 
-uint64_t align_up(uint64_t value) { return (value + kTableAlignment - 1) & ~(kTableAlignment - 1); }
+uint64_t align_up(uint64_t value) {
+    return (value + kTableAlignment - 1) & ~(kTableAlignment - 1);
+}
 
 }  // namespace
 
@@ -31,9 +33,10 @@ Result<AcpiImage> build_acpi_tables(const AcpiConfig& config) {
     }
     for (const auto& route : routes) {
         if (route.slot > 31 || route.pin > 3) {
-            return fail("PCI interrupt route for slot {} pin {} is out of range (slot 0-31, pin "
-                        "0-3)",
-                        route.slot, route.pin);
+            return fail(
+                "PCI interrupt route for slot {} pin {} is out of range (slot 0-31, pin "
+                "0-3)",
+                route.slot, route.pin);
         }
     }
 

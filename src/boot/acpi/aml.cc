@@ -33,8 +33,12 @@ void append_le(Bytes& out, uint64_t value, int bytes) {
     }
 }
 
-bool is_lead_name_char(char c) { return (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_name_char(char c) { return is_lead_name_char(c) || (c >= '0' && c <= '9'); }
+bool is_lead_name_char(char c) {
+    return (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_name_char(char c) {
+    return is_lead_name_char(c) || (c >= '0' && c <= '9');
+}
 
 void append_name_seg(Bytes& out, std::string_view segment, std::string_view path) {
     if (segment.empty() || segment.size() > 4 || !is_lead_name_char(segment[0])) {
@@ -86,8 +90,10 @@ Bytes pkg_length(size_t content_length) {
 }
 
 Bytes integer(uint64_t value) {
-    if (value == 0) return {kZeroOp};
-    if (value == 1) return {kOneOp};
+    if (value == 0)
+        return {kZeroOp};
+    if (value == 1)
+        return {kOneOp};
     Bytes out;
     if (value <= 0xFF) {
         out.push_back(kBytePrefix);
@@ -193,8 +199,10 @@ Bytes device(std::string_view name, std::span<const uint8_t> terms) {
 
 uint32_t eisa_id_value(std::string_view id) {
     auto hex = [&](char c) -> uint32_t {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
         bad_aml("EISA id", id);
     };
     if (id.size() != 7) {
@@ -213,7 +221,9 @@ uint32_t eisa_id_value(std::string_view id) {
     return __builtin_bswap32(big_endian);
 }
 
-Bytes eisa_id(std::string_view id) { return dword(eisa_id_value(id)); }
+Bytes eisa_id(std::string_view id) {
+    return dword(eisa_id_value(id));
+}
 
 namespace resource {
 

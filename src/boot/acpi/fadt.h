@@ -23,11 +23,11 @@ constexpr uint8_t kFadtMinorRevision = 0;
 struct Fadt {
     TableHeader header;
     uint32_t firmware_ctrl;  // 36
-    uint32_t dsdt;  // 40
+    uint32_t dsdt;           // 40
     uint8_t reserved0;
     uint8_t preferred_pm_profile;  // 45
-    uint16_t sci_int;  // 46
-    uint32_t smi_cmd;  // 48
+    uint16_t sci_int;              // 46
+    uint32_t smi_cmd;              // 48
     uint8_t acpi_enable;
     uint8_t acpi_disable;
     uint8_t s4bios_req;
@@ -59,13 +59,13 @@ struct Fadt {
     uint8_t century;
     uint16_t iapc_boot_arch;  // 109
     uint8_t reserved1;
-    uint32_t flags;  // 112
-    GenericAddress reset_reg;  // 116
-    uint8_t reset_value;  // 128
-    uint16_t arm_boot_arch;  // 129
-    uint8_t minor_version;  // 131
-    uint64_t x_firmware_ctrl;  // 132
-    uint64_t x_dsdt;  // 140
+    uint32_t flags;                 // 112
+    GenericAddress reset_reg;       // 116
+    uint8_t reset_value;            // 128
+    uint16_t arm_boot_arch;         // 129
+    uint8_t minor_version;          // 131
+    uint64_t x_firmware_ctrl;       // 132
+    uint64_t x_dsdt;                // 140
     GenericAddress x_pm1a_evt_blk;  // 148
     GenericAddress x_pm1b_evt_blk;
     GenericAddress x_pm1a_cnt_blk;
@@ -74,8 +74,8 @@ struct Fadt {
     GenericAddress x_pm_tmr_blk;
     GenericAddress x_gpe0_blk;
     GenericAddress x_gpe1_blk;
-    GenericAddress sleep_control_reg;  // 244
-    GenericAddress sleep_status_reg;  // 256
+    GenericAddress sleep_control_reg;     // 244
+    GenericAddress sleep_status_reg;      // 256
     uint64_t hypervisor_vendor_identity;  // 268
 };
 

@@ -17,9 +17,9 @@ std::vector<uint8_t> build_madt(uint32_t cpu_count) {
                                 static_cast<uint8_t>(cpu_count), 0, kIoApicAddress, 0});
     // The PIT's IRQ 0 arrives on IOAPIC pin 2, as on every PC since the IOAPIC; KVM's in-kernel
     // PIT is wired the same way.
-    append_obj(body, MadtInterruptOverride{kMadtTypeInterruptOverride,
-                                           sizeof(MadtInterruptOverride), 0, 0, 2,
-                                           kIntiActiveHighEdge});
+    append_obj(
+        body, MadtInterruptOverride{kMadtTypeInterruptOverride, sizeof(MadtInterruptOverride), 0, 0,
+                                    2, kIntiActiveHighEdge});
     return make_table("APIC", kMadtRevision, body);
 }
 

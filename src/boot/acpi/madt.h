@@ -14,7 +14,7 @@ constexpr uint8_t kMadtRevision = 4;  // ACPI 6.0
 #pragma pack(push, 1)
 
 struct MadtLocalApic {
-    uint8_t type;  // 0
+    uint8_t type;    // 0
     uint8_t length;  // 8
     uint8_t processor_uid;
     uint8_t apic_id;
@@ -23,7 +23,7 @@ struct MadtLocalApic {
 static_assert(sizeof(MadtLocalApic) == 8);
 
 struct MadtIoApic {
-    uint8_t type;  // 1
+    uint8_t type;    // 1
     uint8_t length;  // 12
     uint8_t io_apic_id;
     uint8_t reserved;
@@ -33,9 +33,9 @@ struct MadtIoApic {
 static_assert(sizeof(MadtIoApic) == 12);
 
 struct MadtInterruptOverride {
-    uint8_t type;  // 2
+    uint8_t type;    // 2
     uint8_t length;  // 10
-    uint8_t bus;  // 0: ISA
+    uint8_t bus;     // 0: ISA
     uint8_t source;  // the ISA IRQ
     uint32_t gsi;
     uint16_t flags;  // MPS INTI flags: polarity in bits 0-1, trigger mode in bits 2-3

@@ -13,7 +13,7 @@ namespace hvmm::boot::acpi {
 
 struct Rsdp {
     char signature[8];  // "RSD PTR "
-    uint8_t checksum;  // of the first 20 bytes (the ACPI 1.0 structure)
+    uint8_t checksum;   // of the first 20 bytes (the ACPI 1.0 structure)
     char oem_id[6];
     uint8_t revision;  // 2: ACPI 2.0 and later, with an XSDT
     uint32_t rsdt_address;
