@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/terminal_raw_mode.h"
 #include "boot/linux_loader.h"
+#include "vmm/exit_dispatch.h"
 
 namespace hvmm {
 namespace {
@@ -293,26 +294,7 @@ void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
 
 bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::VcpuStats& stats) {
     using stats::ExitKind;
-    const uint64_t start = stats::now_ticks();
-    if (const auto* io = std::get_if<kvm::exit::Io>(&exit)) {
-        BusDevice* device = nullptr;
-        for (uint32_t i = 0; i < io->count; ++i) {
-            auto element = io->data.subspan(static_cast<size_t>(i) * io->size, io->size);
-            device = io->is_write ? io_bus_.dispatch_write(io->port, element, vcpu.id())
-                                  : io_bus_.dispatch_read(io->port, element, vcpu.id());
-        }
-        const uint64_t elapsed = stats::now_ticks() - start;
-        stats.record_exit(io->is_write ? ExitKind::kIoOut : ExitKind::kIoIn, elapsed);
-        stats.record_port(io->port, device ? device->name() : "unmapped", elapsed);
-        return true;
-    }
-    if (const auto* mmio = std::get_if<kvm::exit::Mmio>(&exit)) {
-        BusDevice* device = mmio->is_write
-                                ? mmio_bus_.dispatch_write(mmio->address, mmio->data, vcpu.id())
-                                : mmio_bus_.dispatch_read(mmio->address, mmio->data, vcpu.id());
-        const uint64_t elapsed = stats::now_ticks() - start;
-        stats.record_exit(mmio->is_write ? ExitKind::kMmioWrite : ExitKind::kMmioRead, elapsed);
-        stats.record_mmio(device ? device->name() : "unmapped", elapsed);
+    if (dispatch_bus_exit(exit, io_bus_, mmio_bus_, vcpu.id(), stats)) {
         return true;
     }
     if (std::holds_alternative<kvm::exit::Intr>(exit)) {
