@@ -78,7 +78,7 @@ carry_binary() {
     done
 }
 
-# Scans the command line: files it names go in; files hvmm will write (--stats-json, --pcap)
+# Scans the command line: files it names go in; files hvmm will write (--stats-json, pcap=)
 # come back; --mem sizes the lab.
 scan_command_line() {
     local i arg value next_is_output=0 next_is_mem=0
@@ -93,6 +93,14 @@ scan_command_line() {
             --mem|-m) next_is_mem=1; continue ;;
             --mem=*) fit_memory "${arg#*=}"; continue ;;
         esac
+        # A NIC spec's pcap=FILE (--nic pcnet,net=...,pcap=FILE) is written by hvmm too.
+        if [[ $arg == *pcap=* ]]; then
+            local part
+            IFS=, read -ra parts <<<"$arg"
+            for part in "${parts[@]}"; do
+                [[ $part == pcap=* ]] && OUTPUTS+=("$(abs "${part#pcap=}")")
+            done
+        fi
         value=$arg
         [[ $arg == --*=* ]] && value=${arg#*=}
         if [[ -f $value ]]; then carry "$value"; fi

@@ -1,0 +1,138 @@
+#!/bin/bash
+# Runs inside the lab (one lab boot for all of them): hvmm's end-to-end checks on real nested KVM.
+# Each check writes $HVMM_LAB_OUT/NAME.result, whose first line is PASS or FAIL and the rest its
+# evidence; tests/lab/check_result.sh turns each into its own CTest test. Exits 0 once every
+# check has run, so a failing check fails its test, not the whole lab.
+set -uo pipefail
+
+OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
+RELEASE=$(cat "$HVMM_CACHE/guest/kernel-release")
+TAP=hvmmtap0
+WORK=$(mktemp -d)
+
+# record NAME VERDICT MESSAGE [LOGFILE...]
+record() {
+    local name=$1 verdict=$2 message=$3 f
+    shift 3
+    {
+        echo "$verdict $message"
+        for f in "$@"; do echo "--- $(basename "$f")"; tail -n 40 "$f"; done
+    } >"$OUT/$name.result"
+}
+
+# run_hvmm NAME ARG...: hvmm with stdout/stderr captured to $WORK/NAME.{out,err}; sets STATUS.
+run_hvmm() {
+    local name=$1
+    shift
+    STATUS=0
+    timeout 600 hvmm "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" || STATUS=$?
+}
+
+# expect NAME WANT_STATUS ARG...: the run's status must be WANT_STATUS.
+check_status() {
+    local name=$1 want=$2
+    shift 2
+    run_hvmm "$name" "$@"
+    if [[ $STATUS != "$want" ]]; then
+        record "$name" FAIL "hvmm $* exited $STATUS, want $want" "$WORK/$name.out" "$WORK/$name.err"
+        return 1
+    fi
+}
+
+check_guest_boots() {
+    check_status guest_boots 0 run --run 'echo guest-alive-$((6*7))' || return
+    if grep -q 'guest-alive-42' "$WORK/guest_boots.out"; then
+        record guest_boots PASS "the default guest booted and ran its command"
+    else
+        record guest_boots FAIL "no guest-alive-42 on the console" "$WORK/guest_boots.out" "$WORK/guest_boots.err"
+    fi
+}
+
+check_interactive_without_stdin() {
+    # No --run and no stdin (CI): the guest's shell sees end of input, exits, and /init powers off.
+    check_status shell_ends_without_stdin 0 run || return
+    record shell_ends_without_stdin PASS "the interactive shell ended at end of input and the guest powered off"
+}
+
+check_uname() {
+    check_status uname_prints_debian_kernel 0 run --run 'uname -r' || return
+    if tr -d '\r' <"$WORK/uname_prints_debian_kernel.out" | grep -qx "$RELEASE"; then
+        record uname_prints_debian_kernel PASS "uname -r printed $RELEASE"
+    else
+        record uname_prints_debian_kernel FAIL "uname -r did not print $RELEASE" "$WORK/uname_prints_debian_kernel.out"
+    fi
+}
+
+check_exit_status() {
+    check_status exit_status_passes_through 3 run --run 'exit 3' || return
+    record exit_status_passes_through PASS "--run 'exit 3' made hvmm exit 3"
+}
+
+check_panic() {
+    check_status guest_panic_is_120 120 run --run 'echo c > /proc/sysrq-trigger' || return
+    if grep -q 'Kernel panic - not syncing' "$WORK/guest_panic_is_120.out"; then
+        record guest_panic_is_120 PASS "a guest panic ended hvmm with 120 and the panic on the console"
+    else
+        record guest_panic_is_120 FAIL "status 120 but no panic text on the console" "$WORK/guest_panic_is_120.out"
+    fi
+}
+
+# check_bad_input NAME ARG...: status 1, exactly one line of output, no hvmm and no TAP left.
+check_bad_input() {
+    local name=$1
+    shift
+    local links_before links_after lines
+    links_before=$(ls /sys/class/net)
+    check_status "$name" 1 "$@" || return
+    lines=$(cat "$WORK/$name.out" "$WORK/$name.err" | wc -l)
+    links_after=$(ls /sys/class/net)
+    if [[ $lines != 1 ]]; then
+        record "$name" FAIL "hvmm printed $lines lines, want one" "$WORK/$name.out" "$WORK/$name.err"
+    elif pgrep -x hvmm >/dev/null; then
+        record "$name" FAIL "an hvmm process is still running"
+    elif pgrep qemu >/dev/null; then
+        record "$name" FAIL "a qemu process is still running"
+    elif [[ $links_before != "$links_after" || -e /sys/class/net/$TAP ]]; then
+        record "$name" FAIL "network interfaces changed: [$links_before] -> [$links_after]"
+    else
+        record "$name" PASS "exit 1: $(cat "$WORK/$name.err" "$WORK/$name.out")"
+    fi
+}
+
+check_bad_inputs() {
+    local nic="pcnet,net=tap:$TAP"
+    check_bad_input bad_missing_kernel run --kernel /nonexistent/vmlinuz --nic "$nic"
+    check_bad_input bad_kernel_not_bzimage run --kernel /etc/profile --nic "$nic"
+    check_bad_input bad_too_little_memory run --mem 1 --nic "$nic"
+    dd if=/dev/zero of="$WORK/big.initrd" bs=1M count=96 2>/dev/null
+    check_bad_input bad_initrd_too_large run --mem 64 --initrd "$WORK/big.initrd" --nic "$nic"
+    rm -f "$WORK/big.initrd"
+    check_bad_input bad_unknown_option run --no-such-option
+}
+
+check_qemu_boots_image() {
+    # The lab and the image themselves, with QEMU 7.2 instead of hvmm: tells a broken lab or image
+    # apart from a broken hvmm.
+    local script
+    script=$(dirname "$0")/qemu_boots_guest_image.sh
+    if bash "$script" >"$WORK/qemu.log" 2>&1; then
+        record qemu_boots_guest_image PASS "$(tail -n1 "$WORK/qemu.log")"
+    else
+        record qemu_boots_guest_image FAIL "QEMU did not boot the default image" "$WORK/qemu.log"
+    fi
+}
+
+main() {
+    command -v hvmm >/dev/null || { echo "no hvmm in the lab" >&2; exit 1; }
+    check_guest_boots
+    check_interactive_without_stdin
+    check_uname
+    check_exit_status
+    check_panic
+    check_bad_inputs
+    check_qemu_boots_image
+    rm -rf "$WORK"
+    ls "$OUT"
+}
+
+main "$@"
