@@ -1,0 +1,29 @@
+#!/bin/bash
+# The whole test suite on a fresh Debian 12 machine or an already set-up one: installs what it
+# needs, builds, builds (or finds cached) the default guest image and the lab, and runs every
+# test (unit, kvm, fuzz, lab) with ctest, whose summary is the last thing printed.
+#
+# usage: scripts/test.sh [CTEST ARG...]    e.g. scripts/test.sh -L lab
+# env:   HVMM_BUILD_DIR (default build-test in the repo), HVMM_CACHE (guest image and lab cache)
+set -euo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PACKAGES=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+          libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev qemu-system-x86 busybox-static
+          cpio iperf3 ethtool iproute2 acpica-tools ca-certificates)
+
+main() {
+    local build_dir=${HVMM_BUILD_DIR:-$REPO/build-test}
+    install_packages "${PACKAGES[@]}"
+    say "building in $build_dir"
+    build_hvmm "$build_dir"
+    say "default guest image and lab (cached)"
+    "$REPO/lab/build-lab.sh"
+    say "running the tests"
+    cd "$build_dir"
+    # The lab tests boot one QEMU each at most, and never two at once: -j1 keeps it so.
+    ctest --output-on-failure -j1 "$@"
+}
+
+main "$@"
