@@ -1,0 +1,49 @@
+#!/bin/bash
+# Runs inside the lab (bench/boot.sh sends it there): boots the default guest REPS times with hvmm
+# and REPS times with QEMU 7.2 (-enable-kvm), alternating, same kernel, initramfs and command
+# line, and records per boot the seconds from starting the VMM to the guest /init's marker line
+# and to the VMM's exit after the guest powers off. Timestamps: bash's EPOCHREALTIME, in the lab.
+# Writes $HVMM_LAB_OUT/boot-runs.txt: "VMM REP STATUS T_MARKER T_EXIT" per boot.
+set -uo pipefail
+
+REPS=${1:-5}
+OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
+APPEND="console=ttyS0 reboot=k panic=-1 hvmm.mark=1 hvmm.run=$(printf true | base64 -w0)"
+
+# elapsed T0 T1: seconds between two EPOCHREALTIME values, to the microsecond.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# measure NAME REP CMD...: one boot; appends its line to boot-runs.txt.
+measure() {
+    local name=$1 rep=$2
+    shift 2
+    local t0 t_mark=- t_exit status line
+    t0=$EPOCHREALTIME
+    while IFS= read -r line; do
+        if [[ $t_mark == - && $line == *"hvmm-guest: init"* ]]; then t_mark=$EPOCHREALTIME; fi
+    done < <(timeout 300 "$@" </dev/null 2>&1; echo "exit-status $?")
+    t_exit=$EPOCHREALTIME
+    status=$(tail -n 1 <<<"$line" | sed -n 's/^exit-status //p')
+    [[ $t_mark == - ]] || t_mark=$(elapsed "$t0" "$t_mark")
+    echo "$name $rep ${status:-?} $t_mark $(elapsed "$t0" "$t_exit")" | tee -a "$OUT/boot-runs.txt"
+}
+
+main() {
+    : >"$OUT/boot-runs.txt"
+    {
+        echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
+        echo "lab_kernel $(uname -r)"
+        echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+        echo "append $APPEND"
+    } >"$OUT/boot-env.txt"
+    local rep
+    for ((rep = 1; rep <= REPS; rep++)); do
+        measure hvmm "$rep" hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" \
+            --mem 256 --append "$APPEND"
+        measure qemu-7.2 "$rep" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
+            -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
+            -append "$APPEND"
+    done
+}
+
+main "$@"

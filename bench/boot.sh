@@ -1,0 +1,85 @@
+#!/bin/bash
+# Boot-time benchmark: hvmm against QEMU 7.2 (-enable-kvm), both inside one lab boot, same kernel,
+# initramfs and command line; REPS boots each, medians. Prints the figures and writes
+# bench/results/boot.json and bench/results/boot.md. Not a test: it asserts nothing about speed.
+#
+# usage: bench/boot.sh [REPS]     (default 5)   env: HVMM_BIN (default build-lab/hvmm)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RESULTS=$REPO/bench/results
+
+# median_of VMM FIELD: the median of column FIELD over the successful boots of VMM (status 0).
+median_of() {
+    awk -v vmm="$1" -v f="$2" '$1 == vmm && $3 == 0 && $f != "-" { print $f }' "$RAW/boot-runs.txt" |
+        sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "null"; else if (NR % 2) print v[(NR + 1) / 2];
+                                            else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+runs_of() { # runs_of VMM FIELD: JSON array of that column (null where missing or failed)
+    awk -v vmm="$1" -v f="$2" '$1 == vmm { printf "%s%s", sep, ($3 == 0 && $f != "-") ? $f : "null"; sep = ", " }' \
+        "$RAW/boot-runs.txt"
+}
+
+ok_count() { awk -v vmm="$1" '$1 == vmm && $3 == 0' "$RAW/boot-runs.txt" | wc -l; }
+
+env_value() { sed -n "s/^$1 //p" "$RAW/boot-env.txt"; }
+
+write_results() {
+    local reps=$1 vmm
+    {
+        echo "{"
+        echo "  \"benchmark\": \"boot\","
+        echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+        echo "  \"where\": \"inside the lab (QEMU TCG, EPYC with SVM, 2 vCPUs), nested KVM; timestamps taken in the lab\","
+        echo "  \"guest_kernel\": \"$(env_value guest_kernel)\","
+        echo "  \"lab_kernel\": \"$(env_value lab_kernel)\","
+        echo "  \"qemu\": \"$(env_value qemu)\","
+        echo "  \"append\": \"$(env_value append)\","
+        echo "  \"reps\": $reps,"
+        echo "  \"vmms\": {"
+        for vmm in hvmm qemu-7.2; do
+            echo "    \"$vmm\": {"
+            echo "      \"successful_boots\": $(ok_count "$vmm"),"
+            echo "      \"to_init_marker_s\": { \"median\": $(median_of "$vmm" 4), \"runs\": [$(runs_of "$vmm" 4)] },"
+            echo "      \"to_exit_s\": { \"median\": $(median_of "$vmm" 5), \"runs\": [$(runs_of "$vmm" 5)] }"
+            [[ $vmm == hvmm ]] && echo "    }," || echo "    }"
+        done
+        echo "  }"
+        echo "}"
+    } >"$RESULTS/boot.json"
+    {
+        echo "# Boot time: hvmm vs QEMU 7.2"
+        echo
+        echo "Inside one lab boot (QEMU TCG with SVM, nested KVM), $(date -u +%Y-%m-%d), $reps boots each,"
+        echo "medians over successful boots. Guest: the default image, kernel $(env_value guest_kernel), 256 MiB, 1 vCPU,"
+        echo "append \`$(env_value append)\`. From starting the VMM to the guest /init's marker line, and to the"
+        echo "VMM's exit after the guest powers off. QEMU's figure includes SeaBIOS; hvmm boots the kernel directly."
+        echo
+        echo "| VMM | boots ok | to /init marker (s) | to exit (s) |"
+        echo "|---|---|---|---|"
+        for vmm in hvmm qemu-7.2; do
+            echo "| $vmm | $(ok_count "$vmm")/$reps | $(median_of "$vmm" 4) | $(median_of "$vmm" 5) |"
+        done
+        echo
+        echo "Raw (VMM, rep, exit status, to marker, to exit):"
+        echo
+        echo '```'
+        cat "$RAW/boot-runs.txt"
+        echo '```'
+    } >"$RESULTS/boot.md"
+}
+
+main() {
+    local reps=${1:-5} hvmm=${HVMM_BIN:-$REPO/build-lab/hvmm}
+    [[ -x $hvmm ]] || { echo "bench/boot.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
+    RAW=$(mktemp -d)
+    trap 'rm -rf "$RAW"' EXIT
+    "$REPO/lab/run.sh" --hvmm "$hvmm" --out "$RAW" exec "$REPO/bench/boot-lab.sh" "$reps"
+    [[ -s $RAW/boot-runs.txt ]] || { echo "bench/boot.sh: the lab returned no measurements" >&2; exit 1; }
+    mkdir -p "$RESULTS"
+    write_results "$reps"
+    cat "$RESULTS/boot.md"
+}
+
+main "$@"
