@@ -73,12 +73,16 @@ Result<void> Machine::build() {
 }
 
 Result<void> Machine::configure_vcpus() {
-    const auto supported = HVMM_TRY(kvm_.supported_cpuid());
-    constexpr uint32_t kMsrMiscEnable = 0x1A0;
-    constexpr uint64_t kMiscEnableFastStrings = 1;
+    // PVM hosts answer KVM_GET_SUPPORTED_CPUID with EINVAL; there the vCPUs keep KVM's own
+    // CPUID, which is enough for the guest programs such a host can run at all.
+    const auto supported = kvm_.supported_cpuid();
+    if (!supported) {
+        log::info("{}; the vCPUs keep KVM's default CPUID", supported.error().message);
+    }
     for (auto& vcpu : vcpus_) {
-        HVMM_TRY_VOID(vcpu->set_cpuid(kvm::cpuid_for_vcpu(supported, vcpu->id(), cpu_count())));
-        HVMM_TRY_VOID(vcpu->set_msrs({{kMsrMiscEnable, kMiscEnableFastStrings}}));
+        if (supported) {
+            HVMM_TRY_VOID(vcpu->set_cpuid(kvm::cpuid_for_vcpu(*supported, vcpu->id(), cpu_count())));
+        }
         HVMM_TRY_VOID(vcpu->configure_lapic_lints());
         if (vcpu->id() != 0) {
             // Application processors wait for the boot CPU's INIT-SIPI-SIPI.
