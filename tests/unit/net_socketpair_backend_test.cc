@@ -1,6 +1,7 @@
 #include "net/socketpair/socketpair_backend.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -126,6 +127,19 @@ TEST(NetSocketpairBackend, ClosedPeerTakesTheLinkDownAndTellsTheSink) {
     backend->poll_receive();
     EXPECT_FALSE(backend->link_up());
     EXPECT_EQ(sink.link_changes, std::vector<bool>{false});
+}
+
+TEST(NetSocketpairBackend, ClosedPeerStopsWakingTheEventLoop) {
+    auto backend = make_backend();
+    backend->take_peer().reset();
+    pollfd entry{.fd = backend->receive_fd(), .events = POLLIN, .revents = 0};
+    ASSERT_EQ(::poll(&entry, 1, 0), 1) << "a hung-up socket is always ready";
+    backend->refresh_link();
+    EXPECT_FALSE(backend->link_up());
+    entry.revents = 0;
+    EXPECT_EQ(::poll(&entry, 1, 0), 0) << "revents " << entry.revents;
+    backend->send(std::span<const uint8_t>(test_frame(1)));
+    EXPECT_EQ(backend->stats().tx_dropped, 1u);
 }
 
 }  // namespace

@@ -244,6 +244,26 @@ TEST_F(TapBackendTest, TapDeletedUnderTheBackendTakesTheLinkDownNotTheProcess) {
     backend->refresh_link();
     EXPECT_FALSE(backend->link_up());
     EXPECT_EQ(sink.link_changes, std::vector<bool>{false});
+    // A deleted TAP's fd would report an error to poll forever; the loop must not spin on it.
+    pollfd entry{.fd = backend->receive_fd(), .events = POLLIN, .revents = 0};
+    EXPECT_EQ(::poll(&entry, 1, 0), 0) << "revents " << entry.revents;
+}
+
+TEST_F(TapBackendTest, RenamedTapKeepsFollowingItsAdminState) {
+    const std::string name = unique_tap_name();
+    const std::string renamed = unique_tap_name();
+    auto backend = open_tap(name);
+    ASSERT_TRUE(backend);
+    set_admin_up(name, false);  // a renamed interface must be down
+    ASSERT_EQ(std::system(fmt::format("ip link set {} name {}", name, renamed).c_str()), 0);
+    set_admin_up(renamed, true);
+    backend->refresh_link();
+    EXPECT_TRUE(backend->link_up());
+    set_admin_up(renamed, false);
+    backend->refresh_link();
+    EXPECT_FALSE(backend->link_up());
+    backend.reset();
+    EXPECT_FALSE(interface_exists(renamed));
 }
 
 TEST_F(TapBackendTest, OverlongNameIsRefusedBeforeTouchingTheKernel) {

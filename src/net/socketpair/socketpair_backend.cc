@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "net/frame_limits.h"
+#include "net/retire_fd.h"
 
 namespace hvmm {
 
@@ -21,6 +22,10 @@ SocketpairBackend::SocketpairBackend(UniqueFd socket, UniqueFd peer)
     : socket_(std::move(socket)), peer_(std::move(peer)), buffer_(net::kMaxFrameSize) {}
 
 void SocketpairBackend::send(std::span<const iovec> frame) {
+    if (!link_up()) {
+        counters_.count_tx_dropped();
+        return;
+    }
     msghdr message{};
     message.msg_iov = const_cast<iovec*>(frame.data());
     message.msg_iovlen = frame.size();
@@ -57,7 +62,7 @@ size_t SocketpairBackend::poll_receive() {
         // SEQPACKET reports the peer's close as a zero-length read; a zero-length message
         // is told apart by the socket's hang-up state.
         if (length == 0 && peer_hung_up()) {
-            link_up_.store(false, std::memory_order_relaxed);
+            mark_peer_gone();
             break;
         }
         const auto size = static_cast<size_t>(length);
@@ -75,13 +80,21 @@ size_t SocketpairBackend::poll_receive() {
 
 void SocketpairBackend::refresh_link() {
     if (link_up() && peer_hung_up()) {
-        link_up_.store(false, std::memory_order_relaxed);
+        mark_peer_gone();
+    }
+    if (!link_up() && !retired_) {
+        // Only here, on the I/O thread: the loop watching the fd must stop waking for it.
+        retired_ = net::retire_fd(socket_.get());
     }
     const bool up = link_up();
     if (sink_ != nullptr && up != reported_link_up_) {
         reported_link_up_ = up;
         sink_->link_changed(up);
     }
+}
+
+void SocketpairBackend::mark_peer_gone() {
+    link_up_.store(false, std::memory_order_relaxed);
 }
 
 bool SocketpairBackend::peer_hung_up() const {

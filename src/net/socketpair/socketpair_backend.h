@@ -37,6 +37,7 @@ class SocketpairBackend final : public NetBackend {
   private:
     SocketpairBackend(UniqueFd socket, UniqueFd peer);
     bool peer_hung_up() const;
+    void mark_peer_gone();
 
     UniqueFd socket_;
     UniqueFd peer_;
@@ -46,6 +47,7 @@ class SocketpairBackend final : public NetBackend {
     // I/O thread only (refresh_link/poll_receive), never from inside send(), so a NIC holding
     // its own lock while sending is never called back.
     std::atomic<bool> link_up_{true};
+    bool retired_ = false;          // socket_ replaced by an inert fd once the peer is gone
     bool reported_link_up_ = true;  // what sink_ was last told (or assumes)
     BackendCounters counters_;
 };

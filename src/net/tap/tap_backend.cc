@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "net/frame_limits.h"
+#include "net/retire_fd.h"
 
 namespace hvmm {
 namespace {
@@ -94,6 +95,10 @@ TapBackend::TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool cr
       buffer_(net::kMaxFrameSize) {}
 
 void TapBackend::send(std::span<const iovec> frame) {
+    if (detached_.load(std::memory_order_relaxed)) {
+        counters_.count_tx_dropped();
+        return;
+    }
     const ssize_t written = ::writev(tap_.get(), frame.data(), static_cast<int>(frame.size()));
     if (written < 0) {
         // EIO: the interface is down; EAGAIN/ENOBUFS: the host is not keeping up. Both drop
@@ -149,12 +154,13 @@ size_t TapBackend::poll_receive() {
 void TapBackend::refresh_link() {
     bool up = false;
     if (!detached_.load(std::memory_order_relaxed)) {
+        // Ask the fd which interface it drives: that fails only once the interface is deleted,
+        // and it follows a rename, where asking by the name we opened would not.
         ifreq request{};
-        std::memcpy(request.ifr_name, name_.data(), name_.size());
-        if (::ioctl(control_.get(), SIOCGIFFLAGS, &request) == 0) {
-            up = (request.ifr_flags & IFF_UP) != 0;
-        } else if (errno == ENODEV) {
+        if (::ioctl(tap_.get(), TUNGETIFF, &request) != 0) {
             note_detached();
+        } else if (::ioctl(control_.get(), SIOCGIFFLAGS, &request) == 0) {
+            up = (request.ifr_flags & IFF_UP) != 0;
         }
     }
     if (up != link_up_.exchange(up, std::memory_order_relaxed)) {
@@ -169,6 +175,7 @@ void TapBackend::refresh_link() {
 void TapBackend::note_detached() {
     if (!detached_.exchange(true, std::memory_order_relaxed)) {
         link_up_.store(false, std::memory_order_relaxed);
+        net::retire_fd(tap_.get());
         log::warn("TAP {} is gone: its link is down until hvmm is restarted", name_);
     }
 }
