@@ -71,10 +71,11 @@ check_panic() {
     fi
 }
 
-# check_bad_input NAME ARG...: status 1, exactly one line of output, no hvmm and no TAP left.
+# check_bad_input NAME PATTERN ARG...: status 1, exactly one line of output that matches PATTERN
+# (grep -iE: it must name what is wrong, not fail for another reason), no hvmm and no TAP left.
 check_bad_input() {
-    local name=$1
-    shift
+    local name=$1 pattern=$2
+    shift 2
     local links_before links_after lines
     links_before=$(ls /sys/class/net)
     check_status "$name" 1 "$@" || return
@@ -82,6 +83,8 @@ check_bad_input() {
     links_after=$(ls /sys/class/net)
     if [[ $lines != 1 ]]; then
         record "$name" FAIL "hvmm printed $lines lines, want one" "$WORK/$name.out" "$WORK/$name.err"
+    elif ! cat "$WORK/$name.out" "$WORK/$name.err" | grep -qiE "$pattern"; then
+        record "$name" FAIL "the message does not match /$pattern/: $(cat "$WORK/$name.err" "$WORK/$name.out")"
     elif pgrep -x hvmm >/dev/null; then
         record "$name" FAIL "an hvmm process is still running"
     elif pgrep qemu >/dev/null; then
@@ -95,13 +98,13 @@ check_bad_input() {
 
 check_bad_inputs() {
     local nic="pcnet,net=tap:$TAP"
-    check_bad_input bad_missing_kernel run --kernel /nonexistent/vmlinuz --nic "$nic"
-    check_bad_input bad_kernel_not_bzimage run --kernel /etc/profile --nic "$nic"
-    check_bad_input bad_too_little_memory run --mem 1 --nic "$nic"
+    check_bad_input bad_missing_kernel "/nonexistent/vmlinuz" run --kernel /nonexistent/vmlinuz --nic "$nic"
+    check_bad_input bad_kernel_not_bzimage "bzimage" run --kernel /etc/profile --nic "$nic"
+    check_bad_input bad_too_little_memory "mem" run --mem 1 --nic "$nic"
     dd if=/dev/zero of="$WORK/big.initrd" bs=1M count=96 2>/dev/null
-    check_bad_input bad_initrd_too_large run --mem 64 --initrd "$WORK/big.initrd" --nic "$nic"
+    check_bad_input bad_initrd_too_large "initrd" run --mem 64 --initrd "$WORK/big.initrd" --nic "$nic"
     rm -f "$WORK/big.initrd"
-    check_bad_input bad_unknown_option run --no-such-option
+    check_bad_input bad_unknown_option "no-such-option" run --no-such-option
 }
 
 check_qemu_boots_image() {
