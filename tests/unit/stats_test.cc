@@ -1,0 +1,83 @@
+#include "stats/machine_stats.h"
+
+#include <gtest/gtest.h>
+
+namespace hvmm::stats {
+namespace {
+
+TEST(Stats, ExitsFromEveryVcpuAreMergedByKind) {
+    MachineStats stats(2);
+    stats.vcpu(0).record_exit(ExitKind::kIoOut, 100);
+    stats.vcpu(0).record_exit(ExitKind::kIoOut, 50);
+    stats.vcpu(1).record_exit(ExitKind::kIoOut, 25);
+    stats.vcpu(1).record_exit(ExitKind::kMmioRead, 10);
+    const Snapshot snapshot = stats.snapshot(true);
+    EXPECT_EQ(snapshot.vcpu_count, 2u);
+    EXPECT_EQ(snapshot.exits[static_cast<size_t>(ExitKind::kIoOut)].count, 3u);
+    EXPECT_EQ(snapshot.exits[static_cast<size_t>(ExitKind::kIoOut)].ticks, 175u);
+    EXPECT_EQ(snapshot.exits[static_cast<size_t>(ExitKind::kMmioRead)].count, 1u);
+    EXPECT_EQ(snapshot.total_exits(), 4u);
+}
+
+TEST(Stats, PortsAndDevicesAreMergedAcrossVcpus) {
+    MachineStats stats(2);
+    stats.vcpu(0).record_port(0x3F8, "uart", 10);
+    stats.vcpu(1).record_port(0x3F8, "uart", 20);
+    stats.vcpu(1).record_port(0x3FD, "uart", 5);
+    stats.vcpu(1).record_mmio("pcnet-mmio", 7);
+    const Snapshot snapshot = stats.snapshot(true);
+    EXPECT_EQ(snapshot.by_port.at(0x3F8).count, 2u);
+    EXPECT_EQ(snapshot.by_port.at(0x3F8).ticks, 30u);
+    EXPECT_EQ(snapshot.by_device.at("uart").count, 3u);
+    EXPECT_EQ(snapshot.by_device.at("pcnet-mmio").count, 1u);
+}
+
+TEST(Stats, TablesAreLeftOutUnlessAskedFor) {
+    MachineStats stats(1);
+    stats.vcpu(0).record_port(0x80, "misc", 1);
+    EXPECT_TRUE(stats.snapshot(false).by_port.empty());
+}
+
+TEST(Stats, RegisteredInterruptAndCounterSourcesAreReadAtSnapshotTime) {
+    MachineStats stats(1);
+    uint64_t interrupts = 3;
+    stats.add_interrupt_source("gsi4 com1", [&] { return interrupts; });
+    stats.add_counter("pcnet0.tx_frames", [] { return uint64_t{12}; });
+    interrupts = 5;
+    const Snapshot snapshot = stats.snapshot(false);
+    EXPECT_EQ(snapshot.interrupts.at("gsi4 com1"), 5u);
+    EXPECT_EQ(snapshot.counters.at("pcnet0.tx_frames"), 12u);
+}
+
+TEST(Stats, JsonHasCountsAndMicroseconds) {
+    Snapshot snapshot;
+    snapshot.ticks_per_second = 1e6;  // one tick per microsecond
+    snapshot.vcpu_count = 1;
+    snapshot.exits[static_cast<size_t>(ExitKind::kIoOut)] = Tally{4, 40};
+    snapshot.by_port[0x3F8] = Tally{4, 40};
+    snapshot.by_device["uart"] = Tally{4, 40};
+    snapshot.interrupts["gsi4 com1"] = 2;
+    const nlohmann::json json = to_json(snapshot);
+    EXPECT_EQ(json["total_exits"], 4);
+    EXPECT_EQ(json["exits"]["io_out"]["count"], 4);
+    EXPECT_DOUBLE_EQ(json["exits"]["io_out"]["total_us"].get<double>(), 40.0);
+    EXPECT_DOUBLE_EQ(json["exits"]["io_out"]["mean_us"].get<double>(), 10.0);
+    EXPECT_EQ(json["ports"]["0x03f8"]["count"], 4);
+    EXPECT_EQ(json["devices"]["uart"]["count"], 4);
+    EXPECT_EQ(json["interrupts"]["gsi4 com1"], 2);
+    EXPECT_EQ(json["exits"]["hlt"]["count"], 0);
+}
+
+TEST(Stats, TableNamesTheExitKindsAndDevicesSeen) {
+    MachineStats stats(1);
+    stats.vcpu(0).record_exit(ExitKind::kIoOut, 1);
+    stats.vcpu(0).record_port(0x3F8, "uart-16550a", 1);
+    const std::string table = format_table(stats.snapshot(true));
+    EXPECT_NE(table.find("io_out"), std::string::npos);
+    EXPECT_NE(table.find("uart-16550a"), std::string::npos);
+    EXPECT_NE(table.find("0x03f8"), std::string::npos);
+    EXPECT_EQ(table.find("mmio_read"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hvmm::stats
