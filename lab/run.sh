@@ -170,7 +170,8 @@ start_qemu() {
         -kernel "$HVMM_CACHE/lab/vmlinuz" -initrd "$TMP/initrd.cpio"
         -append "console=ttyS1 panic=-1 ${HVMM_LAB_APPEND:-quiet}")
     if [[ -t 0 ]]; then
-        "${cmd[@]}" 2>"$TMP/qemu.err" &
+        # Explicitly: bash gives a background command /dev/null as stdin otherwise.
+        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 &
     else
         "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null &
     fi
