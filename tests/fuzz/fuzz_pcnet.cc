@@ -3,6 +3,8 @@
 // hang, or touch memory outside that RAM (run under ASan/UBSan to check the last).
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -83,6 +85,21 @@ private:
     size_t pos_ = 0;
 };
 
+// With FUZZ_PCNET_STATS set, how often the data path was reached, so a change to the input
+// format that stops exercising it shows.
+struct Totals {
+    uint64_t tx = 0, rx = 0, loopback = 0, miss = 0, merr_drops = 0;
+    ~Totals() {
+        if (std::getenv("FUZZ_PCNET_STATS")) {
+            std::fprintf(stderr, "tx %llu rx %llu loopback %llu miss %llu dma-drops %llu\n",
+                         (unsigned long long)tx, (unsigned long long)rx,
+                         (unsigned long long)loopback, (unsigned long long)miss,
+                         (unsigned long long)merr_drops);
+        }
+    }
+};
+Totals g_totals;
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -97,18 +114,65 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hvmm::PcnetChip chip(dma, irq, &backend, hvmm::MacAddress{{0x52, 0x54, 0, 0x12, 0x34, 0x56}});
     backend.set_sink(&chip);
     Reader in(std::span(data, size));
-    // Start from a plausible state half the time so the data path is reached quickly.
+    // Start from a plausible state half the time so the data path is reached quickly: a
+    // 32-bit init block at 0x100 with 8-entry rings at 0x200 (RX) and 0x400 (TX).
+    constexpr uint32_t kInitBlock = 0x100, kRxRing = 0x200, kTxRing = 0x400;
     if (in.byte() & 1) {
         auto w16 = [&](uint64_t offset, uint16_t v) {
             const std::array<uint8_t, 2> b{uint8_t(v), uint8_t(v >> 8)};
             chip.write(offset, b);
         };
+        const uint8_t style = in.byte() & 3;
+        const bool wide = style >= 2;
+        if (wide) {
+            const std::array<uint8_t, 28> block{
+                0, 0, 0x30, 0x30, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0, 0, 0xFF, 0xFF,
+                0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, uint8_t(kRxRing), uint8_t(kRxRing >> 8), 0, 0,
+                uint8_t(kTxRing), uint8_t(kTxRing >> 8), 0, 0};
+            dma.write(kInitBlock, block);
+        } else {
+            const std::array<uint8_t, 24> block{
+                0, 0, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                0xFF, 0xFF, uint8_t(kRxRing), uint8_t(kRxRing >> 8), 0, 0x60,
+                uint8_t(kTxRing), uint8_t(kTxRing >> 8), 0, 0x60};
+            dma.write(kInitBlock, block);
+        }
+        // MODE: loopback, disables, FCS and filter bits from the input.
+        const std::array<uint8_t, 2> mode{uint8_t(in.byte() & 0x4F), uint8_t(in.byte() & 0xE0)};
+        dma.write(kInitBlock, mode);
+        // Eight descriptors each way, pointing into RAM, with input-chosen sizes and flags.
+        for (uint32_t i = 0; i < 8; ++i) {
+            for (const bool receive : {true, false}) {
+                const uint32_t buffer = (receive ? 0x1000 : 0x6000) + i * 0x800;
+                const uint16_t bcnt = static_cast<uint16_t>(0xF000 | (-(in.word() % 2048 + 1) & 0xFFF));
+                const uint8_t flags = receive ? 0x80 : (0x80 | (in.byte() & 0x03) << 0 | 0x02);
+                const uint8_t status = receive ? flags : static_cast<uint8_t>(flags | (in.byte() & 1));
+                const uint32_t ring = receive ? kRxRing : kTxRing;
+                std::array<uint8_t, 16> d{};
+                if (wide) {
+                    const size_t at = style == 2 ? 0 : 8;
+                    for (int b = 0; b < 4; ++b) d[at + b] = uint8_t(buffer >> (8 * b));
+                    d[4] = uint8_t(bcnt);
+                    d[5] = uint8_t(bcnt >> 8);
+                    d[7] = status;
+                    dma.write(ring + i * 16, d);
+                } else {
+                    d[0] = uint8_t(buffer);
+                    d[1] = uint8_t(buffer >> 8);
+                    d[2] = uint8_t(buffer >> 16);
+                    d[3] = status;
+                    d[4] = uint8_t(bcnt);
+                    d[5] = uint8_t(bcnt >> 8);
+                    dma.write(ring + i * 8, std::span(d.data(), 8));
+                }
+            }
+        }
         w16(0x12, 20);
-        w16(0x16, in.byte() & 3);
+        w16(0x16, style);
         w16(0x12, 1);
-        w16(0x10, 0x0100);  // init block at 0x100
+        w16(0x10, kInitBlock);
         w16(0x12, 0);
-        w16(0x10, 0x0003);  // INIT | STRT
+        w16(0x10, 0x0043);  // INIT | STRT | IENA
     }
     for (int step = 0; step < 256 && !in.empty(); ++step) {
         const uint8_t op = in.byte();
@@ -129,8 +193,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 3:
-            case 4: {  // guest writes memory: descriptors, init block, buffers
-                const uint32_t address = in.word() & 0xFFFF;
+            case 4: {  // guest writes memory: mostly the rings, sometimes anywhere
+                static constexpr std::array<uint32_t, 3> kRegions{kRxRing, kTxRing, kInitBlock};
+                const uint8_t where = in.byte();
+                const uint32_t address = (where & 3) == 3 ? in.word()
+                                                          : kRegions[where & 3] + (in.byte() & 0x7F);
                 const auto bytes = in.bytes(in.byte() % 64);
                 dma.write(address, bytes);
                 break;
@@ -156,6 +223,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
         }
     }
-    (void)chip.counters();
+    const auto c = chip.counters();
+    g_totals.tx += c.tx_frames;
+    g_totals.rx += c.rx_frames;
+    g_totals.loopback += c.loopback_frames;
+    g_totals.miss += c.rx_dropped_no_buffer;
+    g_totals.merr_drops += c.tx_dropped_dma_error + c.rx_dropped_dma_error;
     return 0;
 }
