@@ -1,8 +1,11 @@
 #include "kvm/kvm.h"
 
+#include "kvm/uapi_layout.h"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
@@ -76,15 +79,13 @@ Result<size_t> Kvm::vcpu_mmap_size() const {
 }
 
 Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
-    // kvm_cpuid2 ends in a flexible array: allocate the header and the entries together.
-    const size_t bytes = sizeof(kvm_cpuid2) + kMaxCpuidEntries * sizeof(kvm_cpuid_entry2);
-    auto storage = std::make_unique<uint8_t[]>(bytes);
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(storage.get());
-    cpuid->nent = kMaxCpuidEntries;
-    if (::ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) != 0) {
+    auto cpuid = std::make_unique<uapi::CountedList<kvm_cpuid_entry2, kMaxCpuidEntries>>();
+    cpuid->count = kMaxCpuidEntries;
+    if (::ioctl(fd_.get(), uapi::kGetSupportedCpuid, cpuid.get()) != 0) {
         return fail_errno("KVM_GET_SUPPORTED_CPUID failed");
     }
-    return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+    const uint32_t count = std::min<uint32_t>(cpuid->count, kMaxCpuidEntries);
+    return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + count);
 }
 
 }  // namespace hvmm::kvm

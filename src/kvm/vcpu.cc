@@ -1,9 +1,12 @@
 #include "kvm/vcpu.h"
 
+#include "kvm/uapi_layout.h"
+
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -30,11 +33,11 @@ Result<std::unique_ptr<Vcpu>> Vcpu::create(const Vm& vm, uint32_t id) {
         return fail_errno("cannot map kvm_run of vCPU {}", id);
     }
     auto* run = static_cast<kvm_run*>(mapping);
-    kvm_coalesced_mmio_ring* ring = nullptr;
+    uapi::CoalescedRing* ring = nullptr;
     const int ring_page = vm.kvm().check_extension(KVM_CAP_COALESCED_MMIO);
     if (ring_page > 0 && static_cast<size_t>(ring_page) * 4096 < size) {
         // The ring lives inside the same mapping, at the page KVM_CAP_COALESCED_MMIO names.
-        ring = reinterpret_cast<kvm_coalesced_mmio_ring*>(static_cast<uint8_t*>(mapping) +
+        ring = reinterpret_cast<uapi::CoalescedRing*>(static_cast<uint8_t*>(mapping) +
                                                           ring_page * 4096);
     }
     return std::unique_ptr<Vcpu>(new Vcpu(id, std::move(fd), run, size, ring));
@@ -118,26 +121,30 @@ Result<void> Vcpu::set_sregs(const kvm_sregs& sregs) const {
 }
 
 Result<void> Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const {
-    const size_t bytes = sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2);
-    auto storage = std::make_unique<uint8_t[]>(bytes);
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(storage.get());
-    cpuid->nent = static_cast<uint32_t>(entries.size());
-    std::memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
-    if (::ioctl(fd_.get(), KVM_SET_CPUID2, cpuid) != 0) {
+    constexpr size_t kMaxEntries = 256;
+    if (entries.size() > kMaxEntries) {
+        return fail("{} CPUID entries for vCPU {}: KVM takes at most {}", entries.size(), id_, kMaxEntries);
+    }
+    auto cpuid = std::make_unique<uapi::CountedList<kvm_cpuid_entry2, kMaxEntries>>();
+    cpuid->count = static_cast<uint32_t>(entries.size());
+    std::copy(entries.begin(), entries.end(), cpuid->entries);
+    if (::ioctl(fd_.get(), uapi::kSetCpuid2, cpuid.get()) != 0) {
         return fail_errno("KVM_SET_CPUID2 on vCPU {} failed", id_);
     }
     return {};
 }
 
 Result<void> Vcpu::set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) const {
-    const size_t bytes = sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry);
-    auto storage = std::make_unique<uint8_t[]>(bytes);
-    auto* request = reinterpret_cast<kvm_msrs*>(storage.get());
-    request->nmsrs = static_cast<uint32_t>(msrs.size());
+    constexpr size_t kMaxMsrs = 64;
+    if (msrs.size() > kMaxMsrs) {
+        return fail("{} MSRs for vCPU {}: at most {} at once", msrs.size(), id_, kMaxMsrs);
+    }
+    auto request = std::make_unique<uapi::CountedList<kvm_msr_entry, kMaxMsrs>>();
+    request->count = static_cast<uint32_t>(msrs.size());
     for (size_t i = 0; i < msrs.size(); ++i) {
         request->entries[i] = kvm_msr_entry{msrs[i].first, 0, msrs[i].second};
     }
-    const int written = ::ioctl(fd_.get(), KVM_SET_MSRS, request);
+    const int written = ::ioctl(fd_.get(), uapi::kSetMsrs, request.get());
     if (written < 0) {
         return fail_errno("KVM_SET_MSRS on vCPU {} failed", id_);
     }

@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "kvm/uapi_layout.h"
 #include "kvm/vcpu_exit.h"
 #include "kvm/vm.h"
 
@@ -44,10 +45,10 @@ public:
     Result<void> configure_lapic_lints() const;
 
     // kvm_run's coalesced MMIO/PIO ring, for draining after each exit; null if not mapped.
-    kvm_coalesced_mmio_ring* coalesced_ring() const { return coalesced_ring_; }
+    uapi::CoalescedRing* coalesced_ring() const { return coalesced_ring_; }
 
 private:
-    Vcpu(uint32_t id, UniqueFd fd, kvm_run* run, size_t run_size, kvm_coalesced_mmio_ring* ring)
+    Vcpu(uint32_t id, UniqueFd fd, kvm_run* run, size_t run_size, uapi::CoalescedRing* ring)
         : id_(id), fd_(std::move(fd)), run_(run), run_size_(run_size), coalesced_ring_(ring) {}
     VcpuExit decode() const;
 
@@ -55,7 +56,7 @@ private:
     UniqueFd fd_;
     kvm_run* run_;
     size_t run_size_;
-    kvm_coalesced_mmio_ring* coalesced_ring_;
+    uapi::CoalescedRing* coalesced_ring_;
 };
 
 // CPUID for vCPU `id` of `count`, from what KVM supports: APIC ids, the hypervisor bit and KVM's

@@ -73,16 +73,9 @@ Result<void> Machine::build() {
 }
 
 Result<void> Machine::configure_vcpus() {
-    // PVM hosts answer KVM_GET_SUPPORTED_CPUID with EINVAL; there the vCPUs keep KVM's own
-    // CPUID, which is enough for the guest programs such a host can run at all.
-    const auto supported = kvm_.supported_cpuid();
-    if (!supported) {
-        log::info("{}; the vCPUs keep KVM's default CPUID", supported.error().message);
-    }
+    const auto supported = HVMM_TRY(kvm_.supported_cpuid());
     for (auto& vcpu : vcpus_) {
-        if (supported) {
-            HVMM_TRY_VOID(vcpu->set_cpuid(kvm::cpuid_for_vcpu(*supported, vcpu->id(), cpu_count())));
-        }
+        HVMM_TRY_VOID(vcpu->set_cpuid(kvm::cpuid_for_vcpu(supported, vcpu->id(), cpu_count())));
         HVMM_TRY_VOID(vcpu->configure_lapic_lints());
         if (vcpu->id() != 0) {
             // Application processors wait for the boot CPU's INIT-SIPI-SIPI.
