@@ -3,10 +3,10 @@
 // hang, or touch memory outside that RAM (run under ASan/UBSan to check the last).
 #include <algorithm>
 #include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <span>
 #include <vector>
 
@@ -20,14 +20,16 @@ using hvmm::DmaSpace;
 
 // Guest RAM of 64 KiB at address 0: small, so random addresses often land inside it.
 class FuzzDma final : public DmaSpace {
-public:
+  public:
     bool read(uint64_t address, std::span<uint8_t> out) override {
-        if (!hvmm::range_within(address, out.size(), ram.size())) return false;
+        if (!hvmm::range_within(address, out.size(), ram.size()))
+            return false;
         std::copy_n(ram.begin() + static_cast<std::ptrdiff_t>(address), out.size(), out.begin());
         return true;
     }
     bool write(uint64_t address, std::span<const uint8_t> in) override {
-        if (!hvmm::range_within(address, in.size(), ram.size())) return false;
+        if (!hvmm::range_within(address, in.size(), ram.size()))
+            return false;
         std::copy(in.begin(), in.end(), ram.begin() + static_cast<std::ptrdiff_t>(address));
         return true;
     }
@@ -35,22 +37,24 @@ public:
 };
 
 class NullIrq final : public hvmm::IrqLine {
-public:
+  public:
     void set_level(bool) override {}
 };
 
 // Loops sent frames straight back into the chip, like a hostile or echoing peer.
 class EchoBackend final : public hvmm::NetBackend {
-public:
+  public:
     void send(std::span<const iovec> frame) override {
-        if (sink_ == nullptr || depth_ > 0) return;
+        if (sink_ == nullptr || depth_ > 0)
+            return;
         ++depth_;
         std::vector<uint8_t> bytes;
         for (const iovec& part : frame) {
             const auto* p = static_cast<const uint8_t*>(part.iov_base);
             bytes.insert(bytes.end(), p, p + part.iov_len);
         }
-        if (sink_->can_receive()) sink_->receive(bytes);
+        if (sink_->can_receive())
+            sink_->receive(bytes);
         --depth_;
     }
     using NetBackend::send;
@@ -61,13 +65,13 @@ public:
     std::string_view describe() const override { return "echo"; }
     hvmm::NetBackendStats stats() const override { return {}; }
 
-private:
+  private:
     hvmm::FrameSink* sink_ = nullptr;
     int depth_ = 0;
 };
 
 class Reader {
-public:
+  public:
     explicit Reader(std::span<const uint8_t> data) : data_(data) {}
     bool empty() const { return pos_ >= data_.size(); }
     uint8_t byte() { return pos_ < data_.size() ? data_[pos_++] : 0; }
@@ -80,7 +84,7 @@ public:
         return out;
     }
 
-private:
+  private:
     std::span<const uint8_t> data_;
     size_t pos_ = 0;
 };
@@ -125,16 +129,60 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint8_t style = in.byte() & 3;
         const bool wide = style >= 2;
         if (wide) {
-            const std::array<uint8_t, 28> block{
-                0, 0, 0x30, 0x30, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0, 0, 0xFF, 0xFF,
-                0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, uint8_t(kRxRing), uint8_t(kRxRing >> 8), 0, 0,
-                uint8_t(kTxRing), uint8_t(kTxRing >> 8), 0, 0};
+            const std::array<uint8_t, 28> block{0,
+                                                0,
+                                                0x30,
+                                                0x30,
+                                                0x52,
+                                                0x54,
+                                                0,
+                                                0x12,
+                                                0x34,
+                                                0x56,
+                                                0,
+                                                0,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                uint8_t(kRxRing),
+                                                uint8_t(kRxRing >> 8),
+                                                0,
+                                                0,
+                                                uint8_t(kTxRing),
+                                                uint8_t(kTxRing >> 8),
+                                                0,
+                                                0};
             dma.write(kInitBlock, block);
         } else {
-            const std::array<uint8_t, 24> block{
-                0, 0, 0x52, 0x54, 0, 0x12, 0x34, 0x56, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                0xFF, 0xFF, uint8_t(kRxRing), uint8_t(kRxRing >> 8), 0, 0x60,
-                uint8_t(kTxRing), uint8_t(kTxRing >> 8), 0, 0x60};
+            const std::array<uint8_t, 24> block{0,
+                                                0,
+                                                0x52,
+                                                0x54,
+                                                0,
+                                                0x12,
+                                                0x34,
+                                                0x56,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                0xFF,
+                                                uint8_t(kRxRing),
+                                                uint8_t(kRxRing >> 8),
+                                                0,
+                                                0x60,
+                                                uint8_t(kTxRing),
+                                                uint8_t(kTxRing >> 8),
+                                                0,
+                                                0x60};
             dma.write(kInitBlock, block);
         }
         // MODE: loopback, disables, FCS and filter bits from the input.
@@ -144,9 +192,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (uint32_t i = 0; i < 8; ++i) {
             for (const bool receive : {true, false}) {
                 const uint32_t buffer = (receive ? 0x1000 : 0x6000) + i * 0x800;
-                const uint16_t bcnt = static_cast<uint16_t>(0xF000 | (-(in.word() % 2048 + 1) & 0xFFF));
+                const uint16_t bcnt =
+                    static_cast<uint16_t>(0xF000 | (-(in.word() % 2048 + 1) & 0xFFF));
                 const uint8_t flags = receive ? 0x80 : (0x80 | (in.byte() & 0x03) << 0 | 0x02);
-                const uint8_t status = receive ? flags : static_cast<uint8_t>(flags | (in.byte() & 1));
+                const uint8_t status =
+                    receive ? flags : static_cast<uint8_t>(flags | (in.byte() & 1));
                 const uint32_t ring = receive ? kRxRing : kTxRing;
                 std::array<uint8_t, 16> d{};
                 if (wide) {
@@ -196,8 +246,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 4: {  // guest writes memory: mostly the rings, sometimes anywhere
                 static constexpr std::array<uint32_t, 3> kRegions{kRxRing, kTxRing, kInitBlock};
                 const uint8_t where = in.byte();
-                const uint32_t address = (where & 3) == 3 ? in.word()
-                                                          : kRegions[where & 3] + (in.byte() & 0x7F);
+                const uint32_t address =
+                    (where & 3) == 3 ? in.word() : kRegions[where & 3] + (in.byte() & 0x7F);
                 const auto bytes = in.bytes(in.byte() % 64);
                 dma.write(address, bytes);
                 break;
@@ -205,8 +255,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             case 5: {  // a frame arrives from the backend
                 const size_t length = in.word() % 5000;
                 std::vector<uint8_t> frame(length, in.byte());
-                if (length >= 6 && in.byte() & 1) std::fill_n(frame.begin(), 6, 0xFF);
-                if (chip.can_receive() || (op & 0x80)) chip.receive(frame);
+                if (length >= 6 && in.byte() & 1)
+                    std::fill_n(frame.begin(), 6, 0xFF);
+                if (chip.can_receive() || (op & 0x80))
+                    chip.receive(frame);
                 break;
             }
             case 6:
@@ -219,7 +271,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 chip.set_link_up(in.byte() & 1);
                 break;
             case 9:
-                if (op & 0x80) chip.reset();
+                if (op & 0x80)
+                    chip.reset();
                 break;
         }
     }

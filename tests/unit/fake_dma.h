@@ -14,7 +14,7 @@
 namespace hvmm::testing {
 
 class FakeDma final : public DmaSpace {
-public:
+  public:
     explicit FakeDma(size_t size, uint64_t base = 0) : base_(base), bytes_(size) {}
 
     bool read(uint64_t address, std::span<uint8_t> out) override {
@@ -59,7 +59,7 @@ public:
 
     uint64_t refused = 0;
 
-private:
+  private:
     bool inside(uint64_t address, size_t length) const {
         return address >= base_ && range_within(address - base_, length, bytes_.size());
     }

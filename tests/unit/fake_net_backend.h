@@ -12,7 +12,7 @@
 namespace hvmm::testing {
 
 class FakeNetBackend final : public NetBackend {
-public:
+  public:
     void send(std::span<const iovec> frame) override {
         std::vector<uint8_t> bytes;
         for (const iovec& part : frame) {
@@ -48,7 +48,7 @@ public:
     std::vector<std::vector<uint8_t>> sent;
     std::vector<std::vector<uint8_t>> pending;
 
-private:
+  private:
     FrameSink* sink_ = nullptr;
     NetBackendStats stats_;
 };

@@ -63,8 +63,8 @@ TEST(PcnetDescriptors, BcntIsTwosComplementWithZeroMeaning4096) {
 }
 
 TEST(PcnetDescriptors, Style3KeepsTheAddressInTheThirdWord) {
-    const std::array<uint8_t, 16> raw{0, 0, 0, 0,  0x9C, 0xFF, 0x00, 0x83,
-                                      0x00, 0x10, 0x02, 0x00, 0, 0, 0, 0};
+    const std::array<uint8_t, 16> raw{0,    0,    0,    0,    0x9C, 0xFF, 0x00, 0x83,
+                                      0x00, 0x10, 0x02, 0x00, 0,    0,    0,    0};
     const auto d = pcnet::decode_transmit(SoftwareStyle::kPcnetPciSwapped, raw, 0);
     EXPECT_EQ(d.buffer_address, 0x00021000u);
     EXPECT_EQ(d.buffer_size, 100u);

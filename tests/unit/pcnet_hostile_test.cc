@@ -18,8 +18,8 @@ TEST(PcnetHostile, TxChainWithoutEnpLargerThanTheFrameBufferIsDropped) {
     PcnetRig rig;
     rig.bring_up(pcnet::SoftwareStyle::kPcnetPci, 4, 9);  // 512 transmit descriptors
     for (uint32_t i = 0; i < 512; ++i) {
-        rig.write_descriptor(rig.tx_descriptor(i), static_cast<uint32_t>(PcnetRig::kTxBuffers), 4096,
-                             st::kOwn | (i == 0 ? st::kStp : 0));
+        rig.write_descriptor(rig.tx_descriptor(i), static_cast<uint32_t>(PcnetRig::kTxBuffers),
+                             4096, st::kOwn | (i == 0 ? st::kStp : 0));
     }
     rig.transmit_demand();
     EXPECT_TRUE(rig.backend.sent.empty());
@@ -125,7 +125,8 @@ TEST(PcnetHostile, LoopbackIntoTheTransmitRingCannotReenterForever) {
     std::vector<uint8_t> ring(64, 0);
     for (uint32_t i = 0; i < 4; ++i) {
         const uint32_t base = static_cast<uint32_t>(PcnetRig::kTxBuffers);
-        const uint32_t dword1 = (uint32_t{st::kOwn | st::kStp | st::kEnp} << 16) | 0xFFC0;  // 64 bytes
+        const uint32_t dword1 =
+            (uint32_t{st::kOwn | st::kStp | st::kEnp} << 16) | 0xFFC0;  // 64 bytes
         std::memcpy(&ring[i * 16 + 0], &base, 4);
         std::memcpy(&ring[i * 16 + 4], &dword1, 4);
     }
@@ -141,7 +142,7 @@ TEST(PcnetHostile, LoopbackIntoTheTransmitRingCannotReenterForever) {
 
 // Counts descriptor reads and rewrites descriptor 0 behind the chip's back after the first.
 class RacingDma final : public DmaSpace {
-public:
+  public:
     RacingDma(FakeDma& memory, uint64_t watched) : memory_(memory), watched_(watched) {}
     bool read(uint64_t address, std::span<uint8_t> out) override {
         ++reads[address];
@@ -158,7 +159,7 @@ public:
     }
     std::map<uint64_t, int> reads;
 
-private:
+  private:
     FakeDma& memory_;
     uint64_t watched_;
 };
@@ -176,7 +177,10 @@ TEST(PcnetHostile, TxDescriptorIsReadOnceAndTheCopyIsUsed) {
         const std::array<uint8_t, 2> b{uint8_t(value), uint8_t(value >> 8)};
         chip.write(offset, b);
     };
-    auto set_csr = [&](unsigned i, uint16_t v) { w16(0x12, uint16_t(i)); w16(0x10, v); };
+    auto set_csr = [&](unsigned i, uint16_t v) {
+        w16(0x12, uint16_t(i));
+        w16(0x10, v);
+    };
     w16(0x12, 20);
     w16(0x16, 2);
     memory.put16(PcnetRig::kInitBlock + 2, 0x0000);  // one descriptor each way

@@ -16,7 +16,7 @@ TEST(PcnetInitBlock, ThirtyTwoBitBlockLoadsModeAddressesFilterAndRings) {
     rig.set_csr(1, static_cast<uint16_t>(PcnetRig::kInitBlock));
     rig.set_csr(2, 0);
     rig.set_csr(0, 0x0001);
-    EXPECT_TRUE(rig.csr(0) & 0x0100);  // IDON
+    EXPECT_TRUE(rig.csr(0) & 0x0100);   // IDON
     EXPECT_FALSE(rig.csr(0) & 0x0004);  // no longer stopped
     EXPECT_EQ(rig.csr(15), 0x8000);
     EXPECT_EQ(rig.csr(8), 0x7788);

@@ -10,7 +10,7 @@ TEST(PcnetInterrupt, LineFollowsIntrAndIena) {
     PcnetRig rig;
     rig.bring_up();
     EXPECT_TRUE(rig.irq.level);
-    rig.set_csr(0, 0x0000);  // IENA off, IDON still set
+    rig.set_csr(0, 0x0000);            // IENA off, IDON still set
     EXPECT_TRUE(rig.csr(0) & 0x0080);  // INTR stays
     EXPECT_FALSE(rig.irq.level);
     rig.set_csr(0, 0x0040);

@@ -55,7 +55,8 @@ TEST(PcnetReceive, RunningOutOfBuffersMidFrameSetsBuff) {
     PcnetRig rig;
     rig.bring_up(pcnet::SoftwareStyle::kPcnetPci, 1, 4);  // two descriptors
     rig.give_rx(0, 100);
-    rig.write_descriptor(rig.rx_descriptor(1), static_cast<uint32_t>(PcnetRig::rx_buffer(1)), 100, 0);
+    rig.write_descriptor(rig.rx_descriptor(1), static_cast<uint32_t>(PcnetRig::rx_buffer(1)), 100,
+                         0);
     rig.chip.receive(make_frame(kTestMac.bytes, 300));
     EXPECT_EQ(rig.rx_status(0) & (st::kOwn | st::kErr | st::kRxBuff | st::kStp | st::kEnp),
               st::kErr | st::kRxBuff | st::kStp);
@@ -83,7 +84,8 @@ TEST(PcnetReceive, MissedFrameCounterOverflowSetsMfco) {
     rig.set_csr(0, 0x0004);  // stop to preset CSR112
     rig.set_csr(112, 0xFFFF);
     rig.set_csr(0, 0x0002);
-    rig.write_descriptor(rig.rx_descriptor(0), static_cast<uint32_t>(PcnetRig::rx_buffer(0)), 100, 0);
+    rig.write_descriptor(rig.rx_descriptor(0), static_cast<uint32_t>(PcnetRig::rx_buffer(0)), 100,
+                         0);
     rig.chip.receive(make_frame(kTestMac.bytes, 64));
     EXPECT_EQ(rig.csr(112), 0);
     EXPECT_TRUE(rig.csr(4) & 0x0200);

@@ -88,7 +88,7 @@ TEST(PcnetRegisters, ReadOnlyCsr0BitsIgnoreWrites) {
 
 TEST(PcnetRegisters, Csr4WriteOneToClearAndUintcmd) {
     PcnetRig rig;
-    rig.set_csr(4, 0x0115 | 0x0080);  // UINTCMD
+    rig.set_csr(4, 0x0115 | 0x0080);   // UINTCMD
     EXPECT_TRUE(rig.csr(4) & 0x0040);  // UINT set
     EXPECT_FALSE(rig.csr(4) & 0x0080);
     rig.set_csr(4, 0x0115 | 0x0040);  // write 1 to UINT clears it
@@ -145,7 +145,7 @@ TEST(PcnetRegisters, WritingResetDoesNothing) {
 
 TEST(PcnetRegisters, DwordWriteToRdpSwitchesToDwio) {
     PcnetRig rig;
-    rig.write32(0x10, 0);  // RAP is 0: a harmless CSR0 write
+    rig.write32(0x10, 0);   // RAP is 0: a harmless CSR0 write
     rig.write32(0x14, 88);  // DWIO RAP
     EXPECT_EQ(rig.read32(0x14), 88u);
     EXPECT_EQ(rig.read32(0x10), 0x1003u);  // CSR88, upper half reads zero

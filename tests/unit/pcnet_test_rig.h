@@ -15,7 +15,7 @@
 namespace hvmm::testing {
 
 class FakeIrqLine final : public IrqLine {
-public:
+  public:
     void set_level(bool asserted) override {
         level = asserted;
         ++calls;
@@ -27,7 +27,7 @@ public:
 inline constexpr MacAddress kTestMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
 
 class PcnetRig {
-public:
+  public:
     // Guest RAM layout used by every test.
     static constexpr uint64_t kRamSize = 1 << 20;
     static constexpr uint64_t kInitBlock = 0x1000;
@@ -47,7 +47,8 @@ public:
         return static_cast<uint16_t>(b[0] | (b[1] << 8));
     }
     void write16(uint64_t offset, uint16_t value) {
-        const std::array<uint8_t, 2> b{static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8)};
+        const std::array<uint8_t, 2> b{static_cast<uint8_t>(value),
+                                       static_cast<uint8_t>(value >> 8)};
         chip.write(offset, b);
     }
     uint32_t read32(uint64_t offset) {
@@ -56,9 +57,9 @@ public:
         return b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t{b[3]} << 24);
     }
     void write32(uint64_t offset, uint32_t value) {
-        const std::array<uint8_t, 4> b{static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8),
-                                       static_cast<uint8_t>(value >> 16),
-                                       static_cast<uint8_t>(value >> 24)};
+        const std::array<uint8_t, 4> b{
+            static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8),
+            static_cast<uint8_t>(value >> 16), static_cast<uint8_t>(value >> 24)};
         chip.write(offset, b);
     }
     uint16_t csr(unsigned index) {
@@ -99,9 +100,11 @@ public:
             dma.put16(kInitBlock + 8 + 2 * i, static_cast<uint16_t>(ladrf >> (16 * i)));
         }
         dma.put16(kInitBlock + 16, static_cast<uint16_t>(kRxRing));
-        dma.put16(kInitBlock + 18, static_cast<uint16_t>((rx_log2 << 13) | ((kRxRing >> 16) & 0xFF)));
+        dma.put16(kInitBlock + 18,
+                  static_cast<uint16_t>((rx_log2 << 13) | ((kRxRing >> 16) & 0xFF)));
         dma.put16(kInitBlock + 20, static_cast<uint16_t>(kTxRing));
-        dma.put16(kInitBlock + 22, static_cast<uint16_t>((tx_log2 << 13) | ((kTxRing >> 16) & 0xFF)));
+        dma.put16(kInitBlock + 22,
+                  static_cast<uint16_t>((tx_log2 << 13) | ((kTxRing >> 16) & 0xFF)));
     }
 
     // pcnet32_open's order: style, init block address, CSR4, INIT, wait for IDON, STRT|IENA.
@@ -137,7 +140,8 @@ public:
         switch (style_) {
             case pcnet::SoftwareStyle::kLance:
                 dma.put16(address + 0, static_cast<uint16_t>(buffer));
-                dma.put16(address + 2, static_cast<uint16_t>((status & 0xFF00) | ((buffer >> 16) & 0xFF)));
+                dma.put16(address + 2,
+                          static_cast<uint16_t>((status & 0xFF00) | ((buffer >> 16) & 0xFF)));
                 dma.put16(address + 4, bcnt);
                 dma.put16(address + 6, 0);
                 break;
@@ -157,7 +161,8 @@ public:
     }
     // The descriptor's status word in the normalized layout (bits 15:8 = OWN..ENP).
     uint16_t descriptor_status(uint64_t address) {
-        if (style_ == pcnet::SoftwareStyle::kLance) return dma.get16(address + 2) & 0xFF00;
+        if (style_ == pcnet::SoftwareStyle::kLance)
+            return dma.get16(address + 2) & 0xFF00;
         return static_cast<uint16_t>(dma.get32(address + 4) >> 16);
     }
     uint16_t rx_status(uint32_t i) { return descriptor_status(rx_descriptor(i)); }
@@ -209,14 +214,15 @@ public:
     FakeNetBackend backend;
     PcnetChip chip;
 
-private:
+  private:
     pcnet::SoftwareStyle style_ = pcnet::SoftwareStyle::kLance;
     uint32_t rx_count_ = 0;
     uint32_t tx_count_ = 0;
 };
 
 // A frame of the given length to dst from the test MAC, payload bytes counting up from seed.
-inline std::vector<uint8_t> make_frame(std::array<uint8_t, 6> dst, size_t length, uint8_t seed = 0) {
+inline std::vector<uint8_t> make_frame(std::array<uint8_t, 6> dst, size_t length,
+                                       uint8_t seed = 0) {
     std::vector<uint8_t> frame(length);
     std::copy(dst.begin(), dst.end(), frame.begin());
     std::copy(kTestMac.bytes.begin(), kTestMac.bytes.end(), frame.begin() + 6);

@@ -32,7 +32,9 @@ uint32_t crc32_update(uint32_t crc, std::span<const uint8_t> data) {
     return crc;
 }
 
-uint32_t ethernet_fcs(std::span<const uint8_t> data) { return ~crc32_update(kFcsSeed, data); }
+uint32_t ethernet_fcs(std::span<const uint8_t> data) {
+    return ~crc32_update(kFcsSeed, data);
+}
 
 unsigned logical_address_hash(std::span<const uint8_t, 6> destination) {
     return crc32_update(kFcsSeed, destination) >> 26;
@@ -45,11 +47,14 @@ AddressMatch match_destination(const AddressFilter& filter,
         std::all_of(destination.begin(), destination.end(), [](uint8_t b) { return b == 0xFF; });
     AddressMatch verdict = AddressMatch::kRejected;
     if (broadcast) {
-        if (!(filter.mode & mode::kDrcvbc)) verdict = AddressMatch::kBroadcast;
+        if (!(filter.mode & mode::kDrcvbc))
+            verdict = AddressMatch::kBroadcast;
     } else if (group) {
-        if ((filter.logical >> logical_address_hash(destination)) & 1) verdict = AddressMatch::kLogical;
+        if ((filter.logical >> logical_address_hash(destination)) & 1)
+            verdict = AddressMatch::kLogical;
     } else if (std::equal(destination.begin(), destination.end(), filter.physical.begin())) {
-        if (!(filter.mode & mode::kDrcvpa)) verdict = AddressMatch::kPhysical;
+        if (!(filter.mode & mode::kDrcvpa))
+            verdict = AddressMatch::kPhysical;
     }
     if (verdict == AddressMatch::kRejected && (filter.mode & mode::kProm)) {
         verdict = AddressMatch::kPromiscuous;

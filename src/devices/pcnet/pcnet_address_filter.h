@@ -23,7 +23,8 @@ struct AddressFilter {
 };
 
 // The filter's verdict on a destination address (the frame's first 6 bytes).
-AddressMatch match_destination(const AddressFilter& filter, std::span<const uint8_t, 6> destination);
+AddressMatch match_destination(const AddressFilter& filter,
+                               std::span<const uint8_t, 6> destination);
 
 // The LADRF bit a multicast address selects: the top 6 bits of the little-endian CRC-32 of the
 // address (the CRC register before its final inversion), as the datasheet specifies.

@@ -84,7 +84,8 @@ void PcnetChip::load_prom() {
     prom_[15] = 'W';
     uint16_t checksum = 0;
     for (size_t i = 0; i < prom_.size(); ++i) {
-        if (i != 12 && i != 13) checksum = static_cast<uint16_t>(checksum + prom_[i]);
+        if (i != 12 && i != 13)
+            checksum = static_cast<uint16_t>(checksum + prom_[i]);
     }
     prom_[12] = static_cast<uint8_t>(checksum);
     prom_[13] = static_cast<uint8_t>(checksum >> 8);
@@ -186,12 +187,13 @@ PcnetChip::Deferred PcnetChip::write_locked(uint64_t offset, std::span<const uin
         return deferred;
     }
     // A 32-bit write to RDP switches the chip to DWIO until the next hardware reset.
-    if (!dword_io_ && offset == dwio::kRdp && data.size() == 4) dword_io_ = true;
+    if (!dword_io_ && offset == dwio::kRdp && data.size() == 4)
+        dword_io_ = true;
     const auto port = decode_port(offset, data.size());
     if (!port) {
         ++counters_.bad_accesses;
-        g_bad_access_warning("pcnet: {}-byte write at offset {:#x} in {} mode ignored",
-                             data.size(), offset, dword_io_ ? "DWIO" : "WIO");
+        g_bad_access_warning("pcnet: {}-byte write at offset {:#x} in {} mode ignored", data.size(),
+                             offset, dword_io_ ? "DWIO" : "WIO");
         return deferred;
     }
     // In DWIO mode the upper 16 bits of each register are reserved and ignored.
@@ -218,7 +220,8 @@ PcnetChip::Deferred PcnetChip::write_locked(uint64_t offset, std::span<const uin
 
 std::optional<PcnetChip::Port> PcnetChip::decode_port(uint64_t offset, size_t width) const {
     if (dword_io_) {
-        if (width != 4) return std::nullopt;
+        if (width != 4)
+            return std::nullopt;
         switch (offset) {
             case dwio::kRdp:
                 return Port::kRdp;
@@ -232,7 +235,8 @@ std::optional<PcnetChip::Port> PcnetChip::decode_port(uint64_t offset, size_t wi
                 return std::nullopt;
         }
     }
-    if (width != 2) return std::nullopt;
+    if (width != 2)
+        return std::nullopt;
     switch (offset) {
         case wio::kRdp:
             return Port::kRdp;
@@ -255,13 +259,15 @@ void PcnetChip::run(const Deferred& deferred) {
             process_transmit_ring();
         }
     }
-    if (deferred.receive_resumed && receive_resumed_hook) receive_resumed_hook();
+    if (deferred.receive_resumed && receive_resumed_hook)
+        receive_resumed_hook();
 }
 
 // ---- CSRs ----
 
 uint16_t PcnetChip::read_csr(unsigned index) {
-    if (index >= kCsrCount) return 0;
+    if (index >= kCsrCount)
+        return 0;
     const auto size = static_cast<uint32_t>(descriptor_size(style_));
     switch (static_cast<Csr>(index)) {
         case Csr::CSR24:
@@ -328,7 +334,8 @@ void PcnetChip::write_csr(unsigned index, uint16_t value, Deferred& deferred) {
         case Csr::CSR15:
         case Csr::CSR112:
         case Csr::CSR114:
-            if (quiet) csr_[index] = value;
+            if (quiet)
+                csr_[index] = value;
             return;
         case Csr::CSR3:
             csr_[3] = value & csr3::kWritable;
@@ -336,7 +343,8 @@ void PcnetChip::write_csr(unsigned index, uint16_t value, Deferred& deferred) {
         case Csr::CSR4: {
             uint16_t next = (csr_[4] & ~(value & csr4::kWriteOneToClear) & csr4::kWriteOneToClear) |
                             (value & ~csr4::kWriteOneToClear & ~csr4::kUintcmd);
-            if (value & csr4::kUintcmd) next |= csr4::kUint;
+            if (value & csr4::kUintcmd)
+                next |= csr4::kUint;
             csr_[4] = next;
             break;
         }
@@ -399,8 +407,10 @@ void PcnetChip::write_csr0(uint16_t value, Deferred& deferred) {
     }
     csr_[0] &= ~(value & csr0::kWriteOneToClear);
     csr_[0] = (csr_[0] & ~csr0::kIena) | (value & csr0::kIena);
-    if (value & csr0::kInit) initialize();
-    if (value & csr0::kStrt) start(deferred);
+    if (value & csr0::kInit)
+        initialize();
+    if (value & csr0::kStrt)
+        start(deferred);
     if (value & csr0::kTdmd) {
         ++counters_.tdmd;
         if ((csr_[0] & csr0::kTxon) && !stopped_or_suspended()) {
@@ -423,10 +433,13 @@ void PcnetChip::start(Deferred& deferred) {
     csr_[0] &= ~csr0::kStop;
     csr_[0] |= csr0::kStrt;
     const uint16_t mode_bits = csr_[15];
-    if (!(mode_bits & mode::kDtx)) csr_[0] |= csr0::kTxon;
-    if (!(mode_bits & mode::kDrx)) csr_[0] |= csr0::kRxon;
+    if (!(mode_bits & mode::kDtx))
+        csr_[0] |= csr0::kTxon;
+    if (!(mode_bits & mode::kDrx))
+        csr_[0] |= csr0::kRxon;
     // The chip polls the transmit ring as soon as it starts.
-    if (csr_[0] & csr0::kTxon) deferred.transmit_demand = true;
+    if (csr_[0] & csr0::kTxon)
+        deferred.transmit_demand = true;
 }
 
 void PcnetChip::initialize() {
@@ -438,7 +451,8 @@ void PcnetChip::initialize() {
         memory_error();
         return;
     }
-    const InitBlock block = wide ? parse_init_block32(raw) : parse_init_block16(raw, upper_address());
+    const InitBlock block =
+        wide ? parse_init_block32(raw) : parse_init_block16(raw, upper_address());
     csr_[15] = block.mode;
     for (unsigned i = 0; i < 3; ++i) csr_[12 + i] = block.padr[i];
     for (unsigned i = 0; i < 4; ++i) csr_[8 + i] = block.ladrf[i];
@@ -452,7 +466,8 @@ void PcnetChip::initialize() {
 // ---- BCRs ----
 
 uint16_t PcnetChip::read_bcr(unsigned index) {
-    if (index >= kBcrCount) return 0;
+    if (index >= kBcrCount)
+        return 0;
     switch (static_cast<Bcr>(index)) {
         case Bcr::BCR4:
         case Bcr::BCR5:
@@ -500,9 +515,9 @@ void PcnetChip::write_bcr(unsigned index, uint16_t value) {
             }
             style_ = *new_style;
             // SSIZE32 follows the style; CSRPCNET stays set for the PCnet styles.
-            bcr_[20] = static_cast<uint16_t>((value & (bcr20::kSwstyleMask | bcr20::kAperren)) |
-                                             bcr20::kCsrpcnet |
-                                             (is_32bit(style_) ? bcr20::kSsize32 : 0));
+            bcr_[20] =
+                static_cast<uint16_t>((value & (bcr20::kSwstyleMask | bcr20::kAperren)) |
+                                      bcr20::kCsrpcnet | (is_32bit(style_) ? bcr20::kSsize32 : 0));
             return;
         }
         case Bcr::BCR32:
@@ -546,7 +561,8 @@ void PcnetChip::update_interrupt() {
     const bool level = intr && (c0 & csr0::kIena);
     if (level != irq_level_) {
         irq_level_ = level;
-        if (level) ++counters_.interrupts;
+        if (level)
+            ++counters_.interrupts;
         irq_.set_level(level);
     }
 }
@@ -559,13 +575,16 @@ void PcnetChip::memory_error() {
 
 // ---- Rings ----
 
-uint32_t PcnetChip::upper_address() const { return uint32_t{csr_[2] & 0xFF00u} << 16; }
+uint32_t PcnetChip::upper_address() const {
+    return uint32_t{csr_[2] & 0xFF00u} << 16;
+}
 
 uint64_t PcnetChip::descriptor_address(const Ring& ring, uint32_t index) const {
     // Rings are aligned to their descriptor size; the chip ignores the low address bits.
     const uint64_t size = descriptor_size(style_);
     uint64_t base = ring.base & ~(size - 1);
-    if (!is_32bit(style_)) base = (base & 0x00FF'FFFF) | upper_address();
+    if (!is_32bit(style_))
+        base = (base & 0x00FF'FFFF) | upper_address();
     return base + uint64_t{index} * size;
 }
 
@@ -608,15 +627,18 @@ std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& 
     Descriptor first;
     // Skip (and hand back) owned descriptors that do not start a frame.
     for (;;) {
-        if (budget == 0) return std::nullopt;
+        if (budget == 0)
+            return std::nullopt;
         if (!read_descriptor(tx_ring_, tx_ring_.index, raw)) {
             ++counters_.tx_dropped_dma_error;
             memory_error();
             return std::nullopt;
         }
         first = decode_transmit(desc_style, raw, upper_address());
-        if (!(first.status & status::kOwn)) return std::nullopt;
-        if (first.status & status::kStp) break;
+        if (!(first.status & status::kOwn))
+            return std::nullopt;
+        if (first.status & status::kStp)
+            break;
         --budget;
         ++counters_.tx_dropped_no_stp;
         g_tx_no_stp_warning("pcnet: transmit descriptor without STP skipped");
@@ -643,7 +665,8 @@ std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& 
                 length += current.buffer_size;
             }
         }
-        if (current.status & status::kEnp) break;
+        if (current.status & status::kEnp)
+            break;
 
         // The frame goes on: the chip must own the next descriptor, and the ring must not
         // have wrapped back onto this frame's start.
@@ -708,19 +731,23 @@ std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& 
             ++counters_.tx_frames;
             counters_.tx_bytes += length;
         }
-        if (loopback) loop_back(length, current.status);
+        if (loopback)
+            loop_back(length, current.status);
     }
 
     // Hand the ENP descriptor back. No retries on a virtual wire: MORE/ONE/DEF read zero,
     // except that LTINT is the driver's own request when LTINTEN is set.
     uint16_t done = current.status & ~(status::kOwn | status::kErr | status::kOne | status::kDef);
-    if (!(csr_[5] & csr5::kLtinten)) done &= ~status::kLtint;
-    if (errors) done |= status::kErr;
+    if (!(csr_[5] & csr5::kLtinten))
+        done &= ~status::kLtint;
+    if (errors)
+        done |= status::kErr;
     write_transmit_result(dma_, desc_style, enp_address, done, errors);
 
     const bool wants_tint = errors || !(csr_[5] & csr5::kTokintd);
     const bool ltint_allows = !(csr_[5] & csr5::kLtinten) || (current.status & status::kLtint);
-    if (wants_tint && (errors || ltint_allows)) csr_[0] |= csr0::kTint;
+    if (wants_tint && (errors || ltint_allows))
+        csr_[0] |= csr0::kTint;
     update_interrupt();
     return frame;
 }
@@ -736,32 +763,38 @@ void PcnetChip::loop_back(size_t length, uint16_t enp_status) {
         store_le(std::span(tx_frame_.data() + length, 4), fcs);  // tx_frame_ has 4 spare bytes
         total += 4;
     }
-    const std::array<std::span<const uint8_t>, 1> pieces{std::span<const uint8_t>(tx_frame_.data(), total)};
+    const std::array<std::span<const uint8_t>, 1> pieces{
+        std::span<const uint8_t>(tx_frame_.data(), total)};
     receive_frame_locked(pieces, total, /*from_loopback=*/true);
 }
 
 // ---- Receive ----
 
 bool PcnetChip::receiver_running(bool from_loopback) const {
-    if (!(csr_[0] & csr0::kRxon) || stopped_or_suspended()) return false;
-    if (from_loopback) return true;
+    if (!(csr_[0] & csr0::kRxon) || stopped_or_suspended())
+        return false;
+    if (from_loopback)
+        return true;
     // In internal loopback the receiver hears only its own transmitter.
-    const bool internal_loopback = (csr_[15] & mode::kLoop) &&
-                                   ((csr_[15] & mode::kIntl) || (bcr_[32] & bcr32::kMiiilp));
+    const bool internal_loopback =
+        (csr_[15] & mode::kLoop) && ((csr_[15] & mode::kIntl) || (bcr_[32] & bcr32::kMiiilp));
     return link_up_ && !internal_loopback;
 }
 
 bool PcnetChip::current_receive_descriptor_owned() {
-    if (rx_ring_.length == 0) return false;
+    if (rx_ring_.length == 0)
+        return false;
     std::array<uint8_t, kMaxDescriptorSize> raw{};
-    if (!read_descriptor(rx_ring_, rx_ring_.index, raw)) return false;
+    if (!read_descriptor(rx_ring_, rx_ring_.index, raw))
+        return false;
     return decode_receive(style_, raw, upper_address()).status & status::kOwn;
 }
 
 bool PcnetChip::can_receive() {
     std::lock_guard lock(mutex_);
     const bool ready = receiver_running(false) && current_receive_descriptor_owned();
-    if (!ready) receive_blocked_ = true;
+    if (!ready)
+        receive_blocked_ = true;
     return ready;
 }
 
@@ -788,12 +821,13 @@ void PcnetChip::receive(std::span<const uint8_t> frame) {
     std::array<uint8_t, 4> fcs{};
     store_le(fcs, ~crc);
     const std::array<std::span<const uint8_t>, 3> pieces{
-        frame, std::span<const uint8_t>(kZeroPadding.data(), padding), std::span<const uint8_t>(fcs)};
+        frame, std::span<const uint8_t>(kZeroPadding.data(), padding),
+        std::span<const uint8_t>(fcs)};
     receive_frame_locked(pieces, frame.size() + padding + fcs.size(), /*from_loopback=*/false);
 }
 
-void PcnetChip::receive_frame_locked(std::span<const std::span<const uint8_t>> pieces,
-                                     size_t total, bool from_loopback) {
+void PcnetChip::receive_frame_locked(std::span<const std::span<const uint8_t>> pieces, size_t total,
+                                     bool from_loopback) {
     if (!receiver_running(from_loopback)) {
         ++counters_.rx_dropped_not_running;
         return;
@@ -838,11 +872,12 @@ void PcnetChip::receive_frame_locked(std::span<const std::span<const uint8_t>> p
 void PcnetChip::count_missed_frame() {
     ++counters_.rx_dropped_no_buffer;
     csr_[0] |= csr0::kMiss;
-    if (++csr_[112] == 0) csr_[4] |= csr4::kMfco;
+    if (++csr_[112] == 0)
+        csr_[4] |= csr4::kMfco;
 }
 
-void PcnetChip::store_received_frame(std::span<const std::span<const uint8_t>> pieces,
-                                     size_t total, uint16_t match_status) {
+void PcnetChip::store_received_frame(std::span<const std::span<const uint8_t>> pieces, size_t total,
+                                     uint16_t match_status) {
     const SoftwareStyle desc_style = style_;
     std::array<uint8_t, kMaxDescriptorSize> raw{};
     if (!read_descriptor(rx_ring_, rx_ring_.index, raw)) {
@@ -925,14 +960,16 @@ void PcnetChip::poll() {
         std::lock_guard lock(mutex_);
         note_receive_possible(deferred);
     }
-    if (deferred.receive_resumed && receive_resumed_hook) receive_resumed_hook();
+    if (deferred.receive_resumed && receive_resumed_hook)
+        receive_resumed_hook();
     bool poll_transmit = false;
     {
         std::lock_guard lock(mutex_);
-        poll_transmit = !(csr_[4] & csr4::kDpoll) && (csr_[0] & csr0::kTxon) &&
-                        !stopped_or_suspended();
+        poll_transmit =
+            !(csr_[4] & csr4::kDpoll) && (csr_[0] & csr0::kTxon) && !stopped_or_suspended();
     }
-    if (poll_transmit) process_transmit_ring();
+    if (poll_transmit)
+        process_transmit_ring();
 }
 
 void PcnetChip::set_link_up(bool up) {
@@ -941,7 +978,8 @@ void PcnetChip::set_link_up(bool up) {
         std::lock_guard lock(mutex_);
         link_up_ = up;
         phy_.set_link_up(up);
-        if (up) note_receive_possible(deferred);
+        if (up)
+            note_receive_possible(deferred);
     }
     run(deferred);
 }

@@ -30,7 +30,7 @@
 namespace hvmm {
 
 class PcnetChip : public FrameSink {
-public:
+  public:
     // Largest frame (without FCS) the chip sends or receives; longer ones are dropped and
     // counted. With its FCS it must fit the 12-bit MCNT of the last receive descriptor.
     static constexpr size_t kMaxFrameSize = 4095 - 4;
@@ -69,7 +69,7 @@ public:
 
     PcnetCounters counters() const;
 
-private:
+  private:
     struct Ring {
         uint32_t base = 0;
         uint32_t length = 1;  // descriptors, 0 only if the guest wrote RCVRL/XMTRL = 0

@@ -64,11 +64,13 @@ std::optional<SoftwareStyle> software_style_from_register(uint8_t swstyle) {
     }
 }
 
-Descriptor decode_receive(SoftwareStyle style, std::span<const uint8_t> raw, uint32_t upper_address) {
+Descriptor decode_receive(SoftwareStyle style, std::span<const uint8_t> raw,
+                          uint32_t upper_address) {
     return decode(style, raw, upper_address);
 }
 
-Descriptor decode_transmit(SoftwareStyle style, std::span<const uint8_t> raw, uint32_t upper_address) {
+Descriptor decode_transmit(SoftwareStyle style, std::span<const uint8_t> raw,
+                           uint32_t upper_address) {
     return decode(style, raw, upper_address);
 }
 
@@ -95,14 +97,17 @@ bool write_transmit_result(DmaSpace& dma, SoftwareStyle style, uint64_t descript
     bool ok = true;
     switch (style) {
         case SoftwareStyle::kLance:
-            if (errors) ok = store(dma, descriptor_address + 6, *errors, 2);
+            if (errors)
+                ok = store(dma, descriptor_address + 6, *errors, 2);
             return ok && store(dma, descriptor_address + 3, status_word >> 8, 1);
         case SoftwareStyle::kPcnetPci:
             // TMD2 = errors[31:16] | TRC (retry count 0).
-            if (errors) ok = store(dma, descriptor_address + 8, uint32_t{*errors} << 16, 4);
+            if (errors)
+                ok = store(dma, descriptor_address + 8, uint32_t{*errors} << 16, 4);
             return ok && store(dma, descriptor_address + 6, status_word, 2);
         case SoftwareStyle::kPcnetPciSwapped:
-            if (errors) ok = store(dma, descriptor_address + 0, uint32_t{*errors} << 16, 4);
+            if (errors)
+                ok = store(dma, descriptor_address + 0, uint32_t{*errors} << 16, 4);
             return ok && store(dma, descriptor_address + 6, status_word, 2);
     }
     return false;

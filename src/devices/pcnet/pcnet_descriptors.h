@@ -16,26 +16,30 @@
 namespace hvmm::pcnet {
 
 enum class SoftwareStyle : uint8_t {
-    kLance = 0,          // SWSTYLE 0: 16-bit structures, 8-byte descriptors, 24-bit addresses
-    kPcnetPci = 2,       // SWSTYLE 2: 32-bit structures, 16-byte descriptors
+    kLance = 0,            // SWSTYLE 0: 16-bit structures, 8-byte descriptors, 24-bit addresses
+    kPcnetPci = 2,         // SWSTYLE 2: 32-bit structures, 16-byte descriptors
     kPcnetPciSwapped = 3,  // SWSTYLE 3: as 2, with the address and status words swapped around
 };
 
 // SWSTYLE as the guest wrote it, or nothing for a value this chip does not implement.
 std::optional<SoftwareStyle> software_style_from_register(uint8_t swstyle);
 
-constexpr bool is_32bit(SoftwareStyle style) { return style != SoftwareStyle::kLance; }
-constexpr size_t descriptor_size(SoftwareStyle style) { return is_32bit(style) ? 16 : 8; }
+constexpr bool is_32bit(SoftwareStyle style) {
+    return style != SoftwareStyle::kLance;
+}
+constexpr size_t descriptor_size(SoftwareStyle style) {
+    return is_32bit(style) ? 16 : 8;
+}
 constexpr size_t kMaxDescriptorSize = 16;
 
 // The status word: bits 15:8 are RMD1/TMD1 bits 15:8 in style 0 and bits 31:24 in styles 2/3;
 // bits 7:0 exist only in the 32-bit styles (their RMD1/TMD1 bits 23:16).
 namespace status {
-constexpr uint16_t kOwn = 1u << 15;   // OWN: the chip owns the descriptor
-constexpr uint16_t kErr = 1u << 14;   // ERR: an error bit below is set
-constexpr uint16_t kFram = 1u << 13;  // RX FRAM: framing error
-constexpr uint16_t kOflo = 1u << 12;  // RX OFLO: FIFO overflow
-constexpr uint16_t kCrc = 1u << 11;   // RX CRC: FCS error
+constexpr uint16_t kOwn = 1u << 15;     // OWN: the chip owns the descriptor
+constexpr uint16_t kErr = 1u << 14;     // ERR: an error bit below is set
+constexpr uint16_t kFram = 1u << 13;    // RX FRAM: framing error
+constexpr uint16_t kOflo = 1u << 12;    // RX OFLO: FIFO overflow
+constexpr uint16_t kCrc = 1u << 11;     // RX CRC: FCS error
 constexpr uint16_t kRxBuff = 1u << 10;  // RX BUFF: ran out of buffers mid-frame
 constexpr uint16_t kAddFcs = 1u << 13;  // TX ADD_FCS: append FCS even if DXMTFCS
 constexpr uint16_t kLtint = 1u << 12;   // TX MORE/LTINT: TINT for this frame when LTINTEN
@@ -67,11 +71,15 @@ struct Descriptor {
 
 // Decodes a descriptor read from the ring. upper_address is OR-ed into style 0's 24-bit buffer
 // address (CSR2 bits 15:8, as the datasheet takes them for 16-bit structures).
-Descriptor decode_receive(SoftwareStyle style, std::span<const uint8_t> raw, uint32_t upper_address);
-Descriptor decode_transmit(SoftwareStyle style, std::span<const uint8_t> raw, uint32_t upper_address);
+Descriptor decode_receive(SoftwareStyle style, std::span<const uint8_t> raw,
+                          uint32_t upper_address);
+Descriptor decode_transmit(SoftwareStyle style, std::span<const uint8_t> raw,
+                           uint32_t upper_address);
 
 // Buffer size from a 12-bit two's complement BCNT field (0 means 4096).
-constexpr uint32_t buffer_size_from_bcnt(uint16_t bcnt) { return 4096 - (bcnt & 0x0FFF); }
+constexpr uint32_t buffer_size_from_bcnt(uint16_t bcnt) {
+    return 4096 - (bcnt & 0x0FFF);
+}
 
 // Writes back a receive descriptor: MCNT first, then the status word (releasing OWN last, so
 // the driver never sees OWN clear before the count). False if guest RAM refused a write.

@@ -13,15 +13,15 @@ constexpr size_t kInitBlockSize16 = 24;
 constexpr size_t kInitBlockSize32 = 28;
 
 struct InitBlock {
-    uint16_t mode = 0;                      // copied to CSR15
-    std::array<uint16_t, 3> padr{};         // CSR12..CSR14, physical address
-    std::array<uint16_t, 4> ladrf{};        // CSR8..CSR11, logical address filter
-    uint32_t receive_ring = 0;              // RDRA
-    uint32_t transmit_ring = 0;             // TDRA
-    uint16_t receive_ring_length = 1;       // descriptors, from RLEN
-    uint16_t transmit_ring_length = 1;      // descriptors, from TLEN
-    uint8_t rlen = 0;                       // encoded RLEN as CSR6 reports it
-    uint8_t tlen = 0;                       // encoded TLEN as CSR6 reports it
+    uint16_t mode = 0;                  // copied to CSR15
+    std::array<uint16_t, 3> padr{};     // CSR12..CSR14, physical address
+    std::array<uint16_t, 4> ladrf{};    // CSR8..CSR11, logical address filter
+    uint32_t receive_ring = 0;          // RDRA
+    uint32_t transmit_ring = 0;         // TDRA
+    uint16_t receive_ring_length = 1;   // descriptors, from RLEN
+    uint16_t transmit_ring_length = 1;  // descriptors, from TLEN
+    uint8_t rlen = 0;                   // encoded RLEN as CSR6 reports it
+    uint8_t tlen = 0;                   // encoded TLEN as CSR6 reports it
 };
 
 // Ring length from its log2 encoding: 2^n descriptors, n above 9 meaning 512.

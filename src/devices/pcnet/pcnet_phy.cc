@@ -3,11 +3,11 @@
 namespace hvmm::pcnet {
 namespace {
 
-constexpr uint16_t kBmsrCapabilities = 0x7800  // 100BASE-TX FD/HD, 10BASE-T FD/HD
-                                       | 0x0008  // can auto-negotiate
-                                       | 0x0001;  // extended registers
-constexpr uint16_t kAnarDefault = 0x01E1;  // 100 FD/HD, 10 FD/HD, IEEE 802.3 selector
-constexpr uint16_t kAnlparLinkUp = 0x45E1;  // partner: same abilities, acknowledge
+constexpr uint16_t kBmsrCapabilities = 0x7800         // 100BASE-TX FD/HD, 10BASE-T FD/HD
+                                       | 0x0008       // can auto-negotiate
+                                       | 0x0001;      // extended registers
+constexpr uint16_t kAnarDefault = 0x01E1;             // 100 FD/HD, 10 FD/HD, IEEE 802.3 selector
+constexpr uint16_t kAnlparLinkUp = 0x45E1;            // partner: same abilities, acknowledge
 constexpr uint16_t kBmcrWritable = 0x7FFF & ~0x0200;  // restart-AN self-clears
 constexpr uint16_t kAnarWritable = 0x3FFF;
 
@@ -20,12 +20,14 @@ void PcnetPhy::reset() {
 }
 
 void PcnetPhy::set_link_up(bool up) {
-    if (link_up_ && !up) link_dropped_since_read_ = true;
+    if (link_up_ && !up)
+        link_dropped_since_read_ = true;
     link_up_ = up;
 }
 
 uint16_t PcnetPhy::read(uint8_t phy_address, uint8_t reg) {
-    if (phy_address != kAddress) return 0xFFFF;
+    if (phy_address != kAddress)
+        return 0xFFFF;
     switch (static_cast<PhyRegister>(reg)) {
         case PhyRegister::BMCR:
             return bmcr_;
@@ -33,7 +35,8 @@ uint16_t PcnetPhy::read(uint8_t phy_address, uint8_t reg) {
             const bool report_up = link_up_ && !link_dropped_since_read_;
             link_dropped_since_read_ = false;
             uint16_t value = kBmsrCapabilities;
-            if (report_up) value |= kBmsrLinkStatus | kBmsrAutoNegotiationComplete;
+            if (report_up)
+                value |= kBmsrLinkStatus | kBmsrAutoNegotiationComplete;
             return value;
         }
         case PhyRegister::PHYID1:
@@ -51,7 +54,8 @@ uint16_t PcnetPhy::read(uint8_t phy_address, uint8_t reg) {
 }
 
 void PcnetPhy::write(uint8_t phy_address, uint8_t reg, uint16_t value) {
-    if (phy_address != kAddress) return;
+    if (phy_address != kAddress)
+        return;
     switch (static_cast<PhyRegister>(reg)) {
         case PhyRegister::BMCR:
             if (value & kBmcrReset) {

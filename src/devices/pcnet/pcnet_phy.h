@@ -18,7 +18,7 @@ enum class PhyRegister : uint8_t {
 };
 
 class PcnetPhy {
-public:
+  public:
     // The one PHY address that answers; others read as all ones, like an empty MII bus.
     static constexpr uint8_t kAddress = 0;
     static constexpr uint16_t kBmcrReset = 1u << 15;
@@ -37,7 +37,7 @@ public:
     uint16_t read(uint8_t phy_address, uint8_t reg);
     void write(uint8_t phy_address, uint8_t reg, uint16_t value);
 
-private:
+  private:
     uint16_t bmcr_ = 0;
     uint16_t anar_ = 0;
     bool link_up_ = true;

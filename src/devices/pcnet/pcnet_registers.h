@@ -154,14 +154,14 @@ constexpr uint16_t kWriteOneToClear = kMpint | kExdint | kSlpint | kSint;
 
 // CSR15 (MODE) bits.
 namespace mode {
-constexpr uint16_t kDrx = 1u << 0;       // DRX: disable receiver
-constexpr uint16_t kDtx = 1u << 1;       // DTX: disable transmitter
-constexpr uint16_t kLoop = 1u << 2;      // LOOP: loopback
-constexpr uint16_t kDxmtfcs = 1u << 3;   // DXMTFCS: do not append FCS on transmit
-constexpr uint16_t kIntl = 1u << 6;      // INTL: internal (not external) loopback
-constexpr uint16_t kDrcvpa = 1u << 13;   // DRCVPA: reject frames for the physical address
-constexpr uint16_t kDrcvbc = 1u << 14;   // DRCVBC: reject broadcast frames
-constexpr uint16_t kProm = 1u << 15;     // PROM: promiscuous
+constexpr uint16_t kDrx = 1u << 0;      // DRX: disable receiver
+constexpr uint16_t kDtx = 1u << 1;      // DTX: disable transmitter
+constexpr uint16_t kLoop = 1u << 2;     // LOOP: loopback
+constexpr uint16_t kDxmtfcs = 1u << 3;  // DXMTFCS: do not append FCS on transmit
+constexpr uint16_t kIntl = 1u << 6;     // INTL: internal (not external) loopback
+constexpr uint16_t kDrcvpa = 1u << 13;  // DRCVPA: reject frames for the physical address
+constexpr uint16_t kDrcvbc = 1u << 14;  // DRCVBC: reject broadcast frames
+constexpr uint16_t kProm = 1u << 15;    // PROM: promiscuous
 }  // namespace mode
 
 // BCR2 bits.
