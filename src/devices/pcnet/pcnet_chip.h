@@ -8,7 +8,17 @@
 // only leaf operations run under it (DmaSpace reads/writes, IrqLine::set_level, logging).
 // NetBackend::send, transmit_demand_hook and receive_resumed_hook are always called with the
 // mutex released, so a backend may deliver frames straight back into receive(), and a hook may
-// call process_transmit_ring() or the backend's poll_receive().
+// call process_transmit_ring() or the backend's poll_receive(). IrqLine::set_level must not
+// call back into the chip. Set the hooks before the chip is shared between threads.
+//
+// Loopback (CSR15 LOOP): internal loopback (INTL, or BCR32 MIIILP) hands each sent frame to
+// the chip's own receiver and never to the backend, and the receiver ignores the backend;
+// external loopback sends the frame to the backend and also receives it back, as a loopback
+// plug on the wire would.
+//
+// Not modelled: ASTRP_RCV pad stripping, SWSTYLE 1 (ILACC; ignored like other reserved
+// styles), writes to the ring counters CSR72/CSR74, LED activity (LEDs show link only), the
+// EEPROM behind BCR19, collisions and retries (a virtual wire has none).
 #pragma once
 
 #include <array>
