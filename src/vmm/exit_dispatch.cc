@@ -1,5 +1,8 @@
 #include "vmm/exit_dispatch.h"
 
+#include <algorithm>
+#include <cstddef>
+
 #include "stats/clock.h"
 
 namespace hvmm {
@@ -30,6 +33,32 @@ bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_b
         return true;
     }
     return false;
+}
+
+size_t drain_coalesced(kvm::uapi::CoalescedRing& ring, IoBus& io_bus, MmioBus& mmio_bus,
+                       uint32_t vcpu) {
+    // The entries fill the rest of the ring's page; `entries[1]` only names where they start.
+    auto* entries = reinterpret_cast<kvm_coalesced_mmio*>(reinterpret_cast<uint8_t*>(&ring) +
+                                                          offsetof(kvm::uapi::CoalescedRing, entries));
+    size_t delivered = 0;
+    uint32_t first = ring.first;  // only userspace writes first
+    while (true) {
+        const uint32_t last = __atomic_load_n(&ring.last, __ATOMIC_ACQUIRE);
+        if (first == last || first >= kvm::uapi::kCoalescedRingEntries) {
+            break;
+        }
+        const kvm_coalesced_mmio entry = entries[first];
+        const auto data = std::span<const uint8_t>(entry.data, std::min<uint32_t>(entry.len, 8));
+        if (entry.pio) {
+            io_bus.write(entry.phys_addr, data, vcpu);
+        } else {
+            mmio_bus.write(entry.phys_addr, data, vcpu);
+        }
+        first = (first + 1) % kvm::uapi::kCoalescedRingEntries;
+        __atomic_store_n(&ring.first, first, __ATOMIC_RELEASE);
+        ++delivered;
+    }
+    return delivered;
 }
 
 }  // namespace hvmm

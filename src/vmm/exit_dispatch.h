@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "bus/bus.h"
+#include "kvm/uapi_layout.h"
 #include "kvm/vcpu_exit.h"
 #include "stats/vcpu_stats.h"
 
@@ -14,5 +15,11 @@ namespace hvmm {
 // returns false, touching nothing, for any other exit.
 bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_bus,
                        uint32_t vcpu, stats::VcpuStats& stats);
+
+// Delivers, oldest first, the writes KVM buffered in the coalesced MMIO/PIO ring instead of
+// exiting; returns how many. The ring is one per VM, seen by every vCPU: callers serialise.
+// Call it before dispatching an exit so device writes stay in program order.
+size_t drain_coalesced(kvm::uapi::CoalescedRing& ring, IoBus& io_bus, MmioBus& mmio_bus,
+                       uint32_t vcpu);
 
 }  // namespace hvmm

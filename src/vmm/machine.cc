@@ -283,6 +283,10 @@ void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
             request_stop({StopReason::kError, kExitStatusError, exit.error().message});
             return;
         }
+        if (auto* ring = vcpu.coalesced_ring(); ring && ring->first != ring->last) {
+            std::lock_guard lock(coalesced_mutex_);
+            drain_coalesced(*ring, io_bus_, mmio_bus_, vcpu.id());
+        }
         if (!handle_exit(vcpu, *exit, stats)) {
             return;
         }

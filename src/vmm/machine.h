@@ -121,6 +121,7 @@ private:
     std::unique_ptr<pci::PciHostBridge> pci_host_;
     std::unique_ptr<ConsoleInput> console_input_;
 
+    std::mutex coalesced_mutex_;  // the VM's one coalesced ring, drained by any vCPU
     std::atomic<bool> stopping_{false};
     std::mutex outcome_mutex_;
     std::optional<RunOutcome> outcome_;

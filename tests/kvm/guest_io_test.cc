@@ -170,6 +170,27 @@ TEST(KvmGuest, MmioWriteAndReadReachTheDeviceWithAddressWidthAndData) {
     EXPECT_EQ(guest->stats.exits(stats::ExitKind::kMmioRead).count, 1u);
 }
 
+TEST(KvmGuest, CoalescedPortWritesArriveInOrderWithoutAnExitEach) {
+    RecordingDevice device;
+    const Bytes program = concat({
+        {0xB0, 0x01, 0xE6, 0x50},  // mov al, 1; out 0x50, al
+        {0xB0, 0x02, 0xE6, 0x50},
+        {0xB0, 0x03, 0xE6, 0x50},
+        kHlt,
+    });
+    auto guest = make_guest(program);
+    ASSERT_TRUE(guest);
+    ASSERT_TRUE(guest->io_bus.insert(device, 0x50, 1));
+    ASSERT_TRUE(guest->vm().register_coalesced_pio(0x50, 1));
+    ASSERT_NE(guest->vcpu().coalesced_ring(), nullptr);
+    expect_halted(guest->run_until_stop());
+
+    const std::vector<RecordedAccess> expected = {
+        {true, 0x50, 0, {0x01}}, {true, 0x50, 0, {0x02}}, {true, 0x50, 0, {0x03}}};
+    EXPECT_EQ(device.accesses(), expected);
+    EXPECT_EQ(guest->stats.exits(stats::ExitKind::kIoOut).count, 0u);
+}
+
 TEST(KvmGuest, AnExceptionWithNoIdtIsATripleFaultShutdown) {
     auto guest = make_guest({0x0F, 0x0B});  // ud2
     ASSERT_TRUE(guest);

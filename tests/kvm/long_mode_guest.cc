@@ -89,6 +89,9 @@ Result<void> LongModeGuest::set_up(std::span<const uint8_t> program) {
 Result<kvm::VcpuExit> LongModeGuest::run_until_stop(size_t max_exits) {
     for (size_t i = 0; i < max_exits; ++i) {
         kvm::VcpuExit exit = HVMM_TRY(vcpu_->run());
+        if (auto* ring = vcpu_->coalesced_ring()) {
+            drain_coalesced(*ring, io_bus, mmio_bus, vcpu_->id());
+        }
         if (!dispatch_bus_exit(exit, io_bus, mmio_bus, vcpu_->id(), stats)) {
             return exit;
         }
