@@ -96,6 +96,15 @@ Result<CpuState> load_linux(const GuestMemory& memory, const LinuxBootSpec& spec
     const uint64_t kernel_end = HVMM_TRY(kernel_memory_end(image, spec.kernel_path));
     // The kernel, its working memory and the initrd all need RAM running on from 1 MiB.
     const uint64_t ram_end = contiguous_ram_end(memory, kKernelLoadAddress);
+    BootParams params = make_boot_params(image);
+    // The initrd first: when it is what makes the guest too small, the error names it (and says
+    // how much memory the kernel needs too).
+    if (!spec.initrd_path.empty()) {
+        const InitrdPlacement initrd = HVMM_TRY(load_initrd(memory, spec.initrd_path, kernel_end,
+                                                            image.header.initrd_addr_max, ram_end));
+        params.hdr.ramdisk_image = static_cast<uint32_t>(initrd.address);  // below 3 GiB
+        params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size);
+    }
     if (kernel_end > ram_end) {
         return fail(
             "{} needs memory up to {} MiB to start, the guest's RAM from 1 MiB ends at "
@@ -104,13 +113,6 @@ Result<CpuState> load_linux(const GuestMemory& memory, const LinuxBootSpec& spec
     }
     HVMM_TRY_VOID(write_guest(memory, kKernelLoadAddress, image.kernel, "kernel"));
 
-    BootParams params = make_boot_params(image);
-    if (!spec.initrd_path.empty()) {
-        const InitrdPlacement initrd = HVMM_TRY(load_initrd(memory, spec.initrd_path, kernel_end,
-                                                            image.header.initrd_addr_max, ram_end));
-        params.hdr.ramdisk_image = static_cast<uint32_t>(initrd.address);  // below 3 GiB
-        params.hdr.ramdisk_size = static_cast<uint32_t>(initrd.size);
-    }
     HVMM_TRY_VOID(write_cmdline(memory, spec.cmdline, image.header.cmdline_size));
 
     acpi::AcpiConfig acpi_config{spec.cpu_count, spec.pci_routes};

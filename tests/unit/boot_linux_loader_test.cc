@@ -254,6 +254,17 @@ TEST_F(LinuxLoaderTest, InitrdOverlappingTheDecompressedKernelIsRefused) {
               "up to 0x3800000) with 64 MiB of memory");
 }
 
+TEST_F(LinuxLoaderTest, InitrdLargerThanTheGuestIsNamedEvenWhenTheKernelDoesNotFitEither) {
+    options_.init_size = 60 * kMiB;
+    rewrite_kernel(options_);
+    spec_.initrd_path = dir_.sparse("initrd", 96 * kMiB);
+    const auto state = load_linux(*memory_, spec_);
+    ASSERT_FALSE(state);
+    EXPECT_EQ(state.error().message,
+              "initrd of 96 MiB does not fit below 0x4000000 (above the kernel, which needs memory "
+              "up to 0x4c00000) with 64 MiB of memory");
+}
+
 TEST_F(LinuxLoaderTest, MissingInitrdIsRefusedNamingIt) {
     spec_.initrd_path = "/nonexistent/initrd.img";
     const auto state = load_linux(*memory_, spec_);
