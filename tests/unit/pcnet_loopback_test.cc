@@ -46,6 +46,7 @@ TEST(PcnetLoopback, EthtoolSelfTestSequencePasses) {
     rig.set_csr(0, 0x0004);
     EXPECT_TRUE(rig.backend.sent.empty());  // internal loopback never reaches the wire
     EXPECT_EQ(rig.chip.counters().loopback_frames, 4u);
+    EXPECT_EQ(rig.chip.counters().rx_bytes, 4u * 75);  // frames without their FCS
     // Clean-up as the driver does it, then the normal restart sends to the backend again.
     rig.set_csr(15, rig.csr(15) & ~0x0044);
     rig.set_bcr(32, rig.bcr(32) & ~0x0002);

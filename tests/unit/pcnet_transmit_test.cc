@@ -1,6 +1,8 @@
 // The transmit ring: frames out to the backend, padding, interrupts, errors, demand and polling.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "pcnet_test_rig.h"
 
 namespace hvmm::testing {
@@ -175,6 +177,88 @@ TEST(PcnetTransmit, LtintenGivesTintOnlyForMarkedFrames) {
     rig.queue_tx(1, make_frame(kOtherHost, 64), st::kStp | st::kEnp | st::kLtint);
     rig.transmit_demand();
     EXPECT_TRUE(rig.csr(0) & 0x0200);
+}
+
+}  // namespace
+}  // namespace hvmm::testing
+
+namespace hvmm::testing {
+namespace {
+
+// A backend that, while sending, re-enters the chip: an echo into receive() and a fresh
+// transmit demand, as a switch delivering synchronously or a second vCPU might.
+class ReentrantBackend final : public NetBackend {
+  public:
+    void send(std::span<const iovec> frame) override {
+        std::vector<uint8_t> bytes;
+        for (const iovec& part : frame) {
+            const auto* p = static_cast<const uint8_t*>(part.iov_base);
+            bytes.insert(bytes.end(), p, p + part.iov_len);
+        }
+        sent.push_back(bytes);
+        if (on_send)
+            on_send(bytes);
+    }
+    using NetBackend::send;
+    void set_sink(FrameSink*) override {}
+    int receive_fd() const override { return -1; }
+    size_t poll_receive() override { return 0; }
+    bool link_up() const override { return true; }
+    std::string_view describe() const override { return "reentrant"; }
+    NetBackendStats stats() const override { return {}; }
+    std::function<void(const std::vector<uint8_t>&)> on_send;
+    std::vector<std::vector<uint8_t>> sent;
+};
+
+TEST(PcnetTransmitLocking, BackendMayReenterTheChipWhileSending) {
+    FakeDma dma(PcnetRig::kRamSize);
+    FakeIrqLine irq;
+    ReentrantBackend backend;
+    PcnetChip chip(dma, irq, &backend, kTestMac);
+    // Borrow the rig's register helpers by building the same layout by hand.
+    auto w16 = [&](uint64_t offset, uint16_t value) {
+        const std::array<uint8_t, 2> b{uint8_t(value), uint8_t(value >> 8)};
+        chip.write(offset, b);
+    };
+    auto set_csr = [&](unsigned i, uint16_t v) {
+        w16(0x12, uint16_t(i));
+        w16(0x10, v);
+    };
+    w16(0x12, 20);
+    w16(0x16, 2);
+    dma.put16(PcnetRig::kInitBlock + 2, 0x2020);  // 4 descriptors each way
+    dma.put(PcnetRig::kInitBlock + 4, kTestMac.bytes);
+    dma.put32(PcnetRig::kInitBlock + 20, PcnetRig::kRxRing);
+    dma.put32(PcnetRig::kInitBlock + 24, PcnetRig::kTxRing);
+    for (uint32_t i = 0; i < 4; ++i) {
+        dma.put32(PcnetRig::kRxRing + 16 * i, uint32_t(PcnetRig::rx_buffer(i)));
+        dma.put32(PcnetRig::kRxRing + 16 * i + 4, 0x8000'F9F8u);  // OWN, 1544 bytes
+    }
+    set_csr(1, uint16_t(PcnetRig::kInitBlock));
+    set_csr(2, 0);
+    set_csr(0, 0x0003);
+    auto queue = [&](uint32_t i, size_t length) {
+        const auto frame = make_frame(kTestMac.bytes, length);
+        dma.put(PcnetRig::tx_buffer(i), frame);
+        dma.put32(PcnetRig::kTxRing + 16 * i, uint32_t(PcnetRig::tx_buffer(i)));
+        dma.put32(PcnetRig::kTxRing + 16 * i + 4,
+                  0x8300'0000u | 0xF000u | (uint32_t(-int(length)) & 0xFFF));
+    };
+    bool queued_second = false;
+    backend.on_send = [&](const std::vector<uint8_t>& bytes) {
+        chip.receive(bytes);  // would deadlock if send ran under the chip's lock
+        if (!queued_second) {
+            queued_second = true;
+            queue(1, 99);
+            chip.process_transmit_ring();  // nested: noted, done by the outer walk
+        }
+    };
+    queue(0, 80);
+    set_csr(0, 0x0008);
+    ASSERT_EQ(backend.sent.size(), 2u);
+    EXPECT_EQ(backend.sent[0].size(), 80u);
+    EXPECT_EQ(backend.sent[1].size(), 99u);
+    EXPECT_EQ(chip.counters().rx_frames, 2u);
 }
 
 }  // namespace

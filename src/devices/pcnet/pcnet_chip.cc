@@ -268,7 +268,6 @@ void PcnetChip::run(const Deferred& deferred) {
 uint16_t PcnetChip::read_csr(unsigned index) {
     if (index >= kCsrCount)
         return 0;
-    const auto size = static_cast<uint32_t>(descriptor_size(style_));
     switch (static_cast<Csr>(index)) {
         case Csr::CSR24:
             return static_cast<uint16_t>(rx_ring_.base);
@@ -301,7 +300,6 @@ uint16_t PcnetChip::read_csr(unsigned index) {
         case Csr::CSR89:
             return kChipIdHigh;
         default:
-            (void)size;
             return csr_[index];
     }
 }
@@ -763,8 +761,10 @@ void PcnetChip::loop_back(size_t length, uint16_t enp_status) {
         store_le(std::span(tx_frame_.data() + length, 4), fcs);  // tx_frame_ has 4 spare bytes
         total += 4;
     }
-    const std::array<std::span<const uint8_t>, 1> pieces{
-        std::span<const uint8_t>(tx_frame_.data(), total)};
+    // Two pieces, frame and FCS, so the receive side counts the frame's bytes alone.
+    const std::array<std::span<const uint8_t>, 2> pieces{
+        std::span<const uint8_t>(tx_frame_.data(), length),
+        std::span<const uint8_t>(tx_frame_.data() + length, total - length)};
     receive_frame_locked(pieces, total, /*from_loopback=*/true);
 }
 
