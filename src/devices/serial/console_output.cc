@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace hvmm {
@@ -18,24 +19,41 @@ ConsoleOutput::~ConsoleOutput() {
     writer_.join();
 }
 
+namespace {
+// Buffered bytes that wake the writer without waiting for a line end or the next poke.
+constexpr size_t kEagerWakeBytes = 4096;
+}  // namespace
+
 void ConsoleOutput::write(std::span<const uint8_t> bytes) {
-    bool was_empty = false;
+    bool wake = false;
     {
         std::lock_guard lock(mutex_);
         const size_t room = capacity_ - std::min(capacity_, pending_.size());
         const size_t taken = std::min(room, bytes.size());
-        was_empty = pending_.empty();
         pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + taken);
         dropped_ += bytes.size() - taken;
+        const bool line_end = std::find(bytes.begin(), bytes.end(), '\n') != bytes.end();
+        wake = writer_asleep_ && (line_end || pending_.size() >= kEagerWakeBytes);
     }
-    // Only the first byte of a burst wakes the writer; the rest ride along.
-    if (was_empty) {
+    if (wake) {
+        has_data_.notify_one();
+    }
+}
+
+void ConsoleOutput::poke() {
+    bool wake = false;
+    {
+        std::lock_guard lock(mutex_);
+        wake = writer_asleep_ && !pending_.empty();
+    }
+    if (wake) {
         has_data_.notify_one();
     }
 }
 
 void ConsoleOutput::flush() {
     std::unique_lock lock(mutex_);
+    has_data_.notify_one();
     drained_.wait(lock, [this] { return (pending_.empty() && !writing_) || fd_failed_; });
 }
 
@@ -48,7 +66,9 @@ void ConsoleOutput::writer_loop() {
     std::vector<uint8_t> batch;
     std::unique_lock lock(mutex_);
     while (true) {
+        writer_asleep_ = true;
         has_data_.wait(lock, [this] { return !pending_.empty() || stopping_; });
+        writer_asleep_ = false;
         if (pending_.empty() && stopping_) {
             break;
         }

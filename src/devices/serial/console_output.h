@@ -2,6 +2,10 @@
 // buffer and return at once; a writer thread of its own does the possibly blocking write(2), so
 // a slow or stopped terminal or pipe never stalls a vCPU. When the buffer is full, new bytes are
 // dropped and counted.
+//
+// Waking the writer costs a system call, and a guest writes its console one byte per exit: the
+// writer is woken at a line end or when much is buffered, and otherwise by poke(), which the
+// I/O thread calls from a timer so a prompt without a newline still shows promptly.
 #pragma once
 
 #include <condition_variable>
@@ -26,6 +30,10 @@ public:
     void write(std::span<const uint8_t> bytes) override;
     // Blocks until everything buffered so far has been written (or the fd failed).
     void flush();
+    // Wakes the writer if bytes wait (from a periodic timer).
+    void poke();
+    // How often the owner should call poke().
+    static constexpr int kPokePeriodMs = 10;
     uint64_t dropped_bytes() const;
 
 private:
@@ -38,6 +46,7 @@ private:
     std::condition_variable drained_;
     std::vector<uint8_t> pending_;
     bool writing_ = false;
+    bool writer_asleep_ = false;
     bool stopping_ = false;
     bool fd_failed_ = false;
     uint64_t dropped_ = 0;

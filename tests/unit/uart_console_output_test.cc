@@ -1,0 +1,70 @@
+#include "devices/serial/console_output.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace hvmm {
+namespace {
+
+std::string read_all(int fd) {
+    std::string text;
+    char buffer[256];
+    ssize_t got;
+    while ((got = ::read(fd, buffer, sizeof(buffer))) > 0) text.append(buffer, static_cast<size_t>(got));
+    return text;
+}
+
+std::span<const uint8_t> bytes(std::string_view text) {
+    return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
+}
+
+TEST(UartConsoleOutput, FlushWritesEverythingInOrder) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    {
+        ConsoleOutput console(pipe_fds[1]);
+        console.write(bytes("partial "));
+        console.write(bytes("line\nnext"));
+        console.flush();
+        EXPECT_EQ(console.dropped_bytes(), 0u);
+    }
+    ::close(pipe_fds[1]);
+    EXPECT_EQ(read_all(pipe_fds[0]), "partial line\nnext");
+    ::close(pipe_fds[0]);
+}
+
+TEST(UartConsoleOutput, BytesBeyondCapacityAreDroppedAndCounted) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    std::string written;
+    {
+        // No line end and below the eager-wake size: nothing wakes the writer until flush, so
+        // the buffer fills deterministically.
+        ConsoleOutput console(pipe_fds[1], 8);
+        console.write(bytes("0123456789"));
+        EXPECT_EQ(console.dropped_bytes(), 2u);
+        console.flush();
+    }
+    ::close(pipe_fds[1]);
+    EXPECT_EQ(read_all(pipe_fds[0]), "01234567");
+    ::close(pipe_fds[0]);
+}
+
+TEST(UartConsoleOutput, DestructionWritesWhatIsBuffered) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    {
+        ConsoleOutput console(pipe_fds[1]);
+        console.write(bytes("last words"));
+    }
+    ::close(pipe_fds[1]);
+    EXPECT_EQ(read_all(pipe_fds[0]), "last words");
+    ::close(pipe_fds[0]);
+}
+
+}  // namespace
+}  // namespace hvmm
