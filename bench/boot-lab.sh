@@ -7,6 +7,7 @@
 set -uo pipefail
 
 REPS=${1:-5}
+VMMS=${2:-}  # which of "hvmm qemu-7.2" to boot (default both)
 OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
 APPEND="console=ttyS0 reboot=k panic=-1 hvmm.mark=1 hvmm.run=$(printf true | base64 -w0)"
 
@@ -21,7 +22,7 @@ measure() {
     t0=$EPOCHREALTIME
     while IFS= read -r line; do
         if [[ $t_mark == - && $line == *"hvmm-guest: init"* ]]; then t_mark=$EPOCHREALTIME; fi
-    done < <(timeout 300 "$@" </dev/null 2>&1; echo "exit-status $?")
+    done < <(timeout "${BOOT_TIMEOUT:-180}" "$@" </dev/null 2>&1; echo "exit-status $?")
     t_exit=$EPOCHREALTIME
     status=$(tail -n 1 <<<"$line" | sed -n 's/^exit-status //p')
     [[ $t_mark == - ]] || t_mark=$(elapsed "$t0" "$t_mark")
@@ -36,11 +37,11 @@ main() {
         echo "qemu $(qemu-system-x86_64 --version | head -n1)"
         echo "append $APPEND"
     } >"$OUT/boot-env.txt"
-    local rep
+    local rep vmms=${VMMS:-hvmm qemu-7.2}
     for ((rep = 1; rep <= REPS; rep++)); do
-        measure hvmm "$rep" hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" \
+        [[ " $vmms " == *" hvmm "* ]] && measure hvmm "$rep" hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" \
             --mem 256 --append "$APPEND"
-        measure qemu-7.2 "$rep" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
+        [[ " $vmms " == *" qemu-7.2 "* ]] && measure qemu-7.2 "$rep" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
             -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
             -append "$APPEND"
     done

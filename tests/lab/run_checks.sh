@@ -11,7 +11,7 @@ main() {
     rm -rf "$results"
     mkdir -p "$results"
     # hvmm_checks.sh calls its sibling qemu_boots_guest_image.sh: carry it in as well.
-    "$here/../../lab/run.sh" --hvmm "$hvmm" --out "$results" --with "$here/qemu_boots_guest_image.sh" \
+    "$here/../../lab/run.sh" --timeout 2000 --hvmm "$hvmm" --out "$results" --with "$here/qemu_boots_guest_image.sh" \
         exec "$here/hvmm_checks.sh"
 }
 

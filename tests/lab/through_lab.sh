@@ -11,7 +11,8 @@ main() {
     release=$(cat "${HVMM_CACHE:-$HOME/.cache/hvmm}/guest/kernel-release")
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
-    HVMM_LAB=always "$hvmm" run --run 'uname -r; exit 3' --stats-json "$tmp/stats.json" \
+    # The lab's own limit (lab/run.sh): a hung run must not eat CI's time.
+    HVMM_LAB_TIMEOUT=900 HVMM_LAB=always "$hvmm" run --run 'uname -r; exit 3' --stats-json "$tmp/stats.json" \
         </dev/null >"$tmp/out" 2>"$tmp/err" || status=$?
     cat "$tmp/out" "$tmp/err" | tail -n 20
     [[ $status == 3 ]] || { echo "FAIL: hvmm exited $status, want 3"; exit 1; }
