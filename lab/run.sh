@@ -19,7 +19,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-HVMM_CACHE=${HVMM_CACHE:-$HOME/.cache/hvmm}
+HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
 LAB_FAILED=125
 LAB_TIMEOUT=124
 

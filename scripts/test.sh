@@ -15,6 +15,8 @@ PACKAGES=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev l
 
 main() {
     local build_dir=${HVMM_BUILD_DIR:-$REPO/build-test}
+    # One cache for the image builders, hvmm and the tests, whether or not HOME is set (CI).
+    export HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
     install_packages "${PACKAGES[@]}"
     say "building in $build_dir"
     build_hvmm "$build_dir"

@@ -2,7 +2,7 @@
 # dynamic binaries with their libraries, module lookup, cpio packing and input-hash caching.
 # Sourced, not run; callers have `set -euo pipefail`.
 
-HVMM_CACHE=${HVMM_CACHE:-$HOME/.cache/hvmm}
+HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
 
 log() { echo "$(basename "$0"): $*" >&2; }
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }

@@ -21,7 +21,7 @@ boot() { # boot MACHINE_ARGS APPEND: console output, \r removed; status in BOOT_
 b64() { printf %s "$1" | base64 -w0; }
 
 main() {
-    IMAGE=${1:-${HVMM_CACHE:-$HOME/.cache/hvmm}/guest}
+    IMAGE=${1:-${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}/guest}
     local release
     release=$(cat "$IMAGE/kernel-release")
 

@@ -8,7 +8,7 @@ set -euo pipefail
 
 main() {
     local hvmm=$1 tmp status=0 release
-    release=$(cat "${HVMM_CACHE:-$HOME/.cache/hvmm}/guest/kernel-release")
+    release=$(cat "${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}/guest/kernel-release")
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     # The lab's own limit (lab/run.sh): a hung run must not eat CI's time.
