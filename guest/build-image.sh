@@ -59,6 +59,9 @@ main() {
     parse_args "$@"
     ensure_packages "${PACKAGES[@]}"
     mkdir -p "$HVMM_CACHE/kernel" "$OUT"
+    # Several users (engineers, CI, lab runs) may build at once: one builder per output at a time.
+    exec 9>"$OUT/.lock"
+    flock 9
     KPKG=$(kernel_package)
     local key
     key=$(input_key)

@@ -75,6 +75,9 @@ main() {
     GUEST="$HVMM_CACHE/guest"
     "$HERE/../guest/build-image.sh" --out "$GUEST"
     mkdir -p "$HVMM_CACHE/kernel" "$OUT"
+    # Several users (engineers, CI, lab runs) may build at once: one builder per output at a time.
+    exec 9>"$OUT/.lock"
+    flock 9
     KPKG=$(kernel_package)
     local key tree
     key=$(input_key)
