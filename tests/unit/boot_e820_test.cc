@@ -56,6 +56,18 @@ TEST(E820, NoRangeOverlapsTheNextAndAllAreSorted) {
     }
 }
 
+TEST(E820, RegionAcrossTheLegacyHoleIsSplitAroundIt) {
+    const std::pair<uint64_t, uint64_t> layout[] = {{0x80000, 2 * kMiB}};
+    auto memory = GuestMemory::create_with_regions(layout);
+    ASSERT_TRUE(memory);
+    const auto map = build_e820_map(*memory);
+    ASSERT_TRUE(map) << map.error().message;
+    ASSERT_EQ(map->size(), 3u);
+    expect_entry((*map)[0], 0x80000, 0x9FC00, kE820Ram);
+    expect_entry((*map)[1], 0x9FC00, 0x100000, kE820Reserved);
+    expect_entry((*map)[2], 0x100000, 0x80000 + 2 * kMiB, kE820Ram);
+}
+
 TEST(E820, TooManyRegionsAreRefused) {
     std::vector<std::pair<uint64_t, uint64_t>> layout;
     for (uint64_t i = 0; i < 130; ++i) {

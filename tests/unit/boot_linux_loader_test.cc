@@ -193,6 +193,20 @@ TEST_F(LinuxLoaderTest, ZeroPageCarriesTheHeaderAndTheLoadersFields) {
     EXPECT_EQ(params.e820_table[2].address + params.e820_table[2].size, 64 * kMiB);
 }
 
+TEST_F(LinuxLoaderTest, OnlyTheHeaderBytesTheImageDeclaresAreCopied) {
+    // An image whose header ends at 0x268 (protocol 2.12's extent) with junk where 2.15's
+    // kernel_info_offset would be: the zero page must keep that field zero.
+    auto file = make_synthetic_bzimage(payload_, options_);
+    file[0x201] = 0x66;
+    file[0x268] = 0xAB;
+    spec_.kernel_path = dir_.write("vmlinuz", file);
+    ASSERT_TRUE(load_linux(*memory_, spec_));
+    const BootParams params = zero_page();
+    EXPECT_EQ(params.hdr.kernel_info_offset, 0u);
+    EXPECT_EQ(params.hdr.handover_offset, 0u);
+    EXPECT_EQ(params.hdr.header, kHeaderMagic);
+}
+
 TEST_F(LinuxLoaderTest, CommandLineIsNulTerminatedAtItsAddress) {
     ASSERT_TRUE(load_linux(*memory_, spec_));
     std::vector<uint8_t> line(spec_.cmdline.size() + 1);
