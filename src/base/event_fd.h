@@ -9,7 +9,7 @@
 namespace hvmm {
 
 class EventFd {
-public:
+  public:
     // Non-blocking, close-on-exec.
     static Result<EventFd> create();
 
@@ -19,7 +19,7 @@ public:
     uint64_t consume() const;
     int fd() const { return fd_.get(); }
 
-private:
+  private:
     explicit EventFd(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };

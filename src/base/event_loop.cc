@@ -20,9 +20,8 @@ Result<std::unique_ptr<EventLoop>> EventLoop::create() {
     EventFd wakeup = HVMM_TRY(EventFd::create());
     auto loop = std::unique_ptr<EventLoop>(new EventLoop(std::move(epoll), std::move(wakeup)));
     const int wakeup_fd = loop->wakeup_.fd();
-    HVMM_TRY_VOID(loop->add_fd(wakeup_fd, [loop_ptr = loop.get()](uint32_t) {
-        loop_ptr->wakeup_.consume();
-    }));
+    HVMM_TRY_VOID(loop->add_fd(wakeup_fd,
+                               [loop_ptr = loop.get()](uint32_t) { loop_ptr->wakeup_.consume(); }));
     return loop;
 }
 

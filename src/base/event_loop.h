@@ -17,7 +17,7 @@
 namespace hvmm {
 
 class EventLoop {
-public:
+  public:
     // Receives the epoll event bits (EPOLLIN, EPOLLOUT, EPOLLHUP, ...).
     using FdCallback = std::function<void(uint32_t events)>;
     using TimerCallback = std::function<void()>;
@@ -41,7 +41,7 @@ public:
     void stop();
     bool stopping() const;
 
-private:
+  private:
     struct Watch {
         int fd;
         FdCallback callback;

@@ -10,7 +10,7 @@
 namespace hvmm {
 
 class SignalFd {
-public:
+  public:
     // Blocks the signals in the calling thread, which threads started later inherit: call it
     // before starting any thread.
     static Result<SignalFd> create(std::initializer_list<int> signals);
@@ -18,7 +18,7 @@ public:
     int read_signal() const;
     int fd() const { return fd_.get(); }
 
-private:
+  private:
     explicit SignalFd(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };

@@ -9,7 +9,7 @@
 namespace hvmm {
 
 class TerminalRawMode {
-public:
+  public:
     // Nothing (and no error) when fd is not a terminal.
     static Result<std::optional<TerminalRawMode>> enter(int fd);
 
@@ -19,7 +19,7 @@ public:
     TerminalRawMode& operator=(const TerminalRawMode&) = delete;
     ~TerminalRawMode();
 
-private:
+  private:
     explicit TerminalRawMode(int fd) : fd_(fd) {}
     int fd_ = -1;
 };

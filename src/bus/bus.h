@@ -21,7 +21,7 @@
 namespace hvmm {
 
 class Bus {
-public:
+  public:
     // name ("I/O port", "MMIO") appears in messages.
     explicit Bus(std::string name) : name_(std::move(name)) {}
     Bus(const Bus&) = delete;
@@ -52,7 +52,7 @@ public:
     // The device mapping address, if any (a copy: valid after the lock is released).
     std::optional<Mapping> find(uint64_t address, uint64_t size = 1) const;
 
-private:
+  private:
     void note_unmapped(uint64_t address, size_t size, bool is_write, uint32_t vcpu);
 
     std::string name_;
@@ -63,11 +63,11 @@ private:
 
 // Two names so signatures say which address space they expect.
 class IoBus : public Bus {
-public:
+  public:
     IoBus() : Bus("I/O port") {}
 };
 class MmioBus : public Bus {
-public:
+  public:
     MmioBus() : Bus("MMIO") {}
 };
 

@@ -20,7 +20,8 @@ int doctor_command() {
             const bool present = kvm->has(capability.id);
             fmt::print("  {:<32} {:<8} {}\n", capability.name, present ? "present" : "MISSING",
                        capability.required ? "required" : "optional");
-            if (capability.required && !present) status = 1;
+            if (capability.required && !present)
+                status = 1;
         }
     }
     const lab::HostAssessment host = lab::assess_host();

@@ -13,7 +13,8 @@ namespace hvmm::cli {
 namespace {
 
 void report_stats(const Machine& machine, const RunOptions& options) {
-    if (!options.stats && !options.stats_json) return;
+    if (!options.stats && !options.stats_json)
+        return;
     // The vCPU threads are joined: the per-port and per-device tables may be read.
     const stats::Snapshot snapshot =
         const_cast<Machine&>(machine).stats().snapshot(/*include_tables=*/true);

@@ -20,7 +20,8 @@ constexpr uint32_t kMaxCpus = 255;              // xAPIC ids
 // CLI11's messages sometimes span lines; the contract is one line.
 std::string one_line(std::string text) {
     for (char& c : text) {
-        if (c == '\n') c = ' ';
+        if (c == '\n')
+            c = ' ';
     }
     while (!text.empty() && text.back() == ' ') text.pop_back();
     return text;
@@ -66,18 +67,24 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
         return fail("{}", one_line(error.what()));
     }
     auto set = [&app](const char* name) { return app.count(name) > 0; };
-    if (set("--kernel")) options.kernel = kernel;
-    if (set("--initrd")) options.initrd = initrd;
-    if (set("--append")) options.append = append;
-    if (set("--run")) options.run_command = run_command;
-    if (set("--stats-json")) options.stats_json = stats_json;
+    if (set("--kernel"))
+        options.kernel = kernel;
+    if (set("--initrd"))
+        options.initrd = initrd;
+    if (set("--append"))
+        options.append = append;
+    if (set("--run"))
+        options.run_command = run_command;
+    if (set("--stats-json"))
+        options.stats_json = stats_json;
     return options;
 }
 
 std::string kernel_cmdline(const RunOptions& options) {
     std::string cmdline = options.append.value_or(std::string(kDefaultCmdline));
     if (options.run_command) {
-        if (!cmdline.empty()) cmdline += ' ';
+        if (!cmdline.empty())
+            cmdline += ' ';
         cmdline += "hvmm.run=" + base64_encode(*options.run_command);
     }
     return cmdline;

@@ -12,7 +12,7 @@
 namespace hvmm {
 
 class KvmIrqLine final : public IrqLine {
-public:
+  public:
     KvmIrqLine(const kvm::Vm& vm, uint32_t gsi) : vm_(vm), gsi_(gsi) {}
 
     void set_level(bool asserted) override;
@@ -22,7 +22,7 @@ public:
     // Rising edges given to KVM: the interrupts this line injected, for statistics.
     uint64_t assertions() const { return assertions_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     const kvm::Vm& vm_;
     uint32_t gsi_;
     std::mutex mutex_;  // keeps level and the ioctl in the same order when two threads drive it

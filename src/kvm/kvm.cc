@@ -33,7 +33,9 @@ constexpr size_t kMaxCpuidEntries = 256;
 
 }  // namespace
 
-std::span<const Capability> capabilities_used() { return kCapabilities; }
+std::span<const Capability> capabilities_used() {
+    return kCapabilities;
+}
 
 Result<Kvm> Kvm::open_unchecked(const char* path) {
     UniqueFd fd(::open(path, O_RDWR | O_CLOEXEC));
@@ -54,7 +56,9 @@ Result<Kvm> Kvm::open(const char* path) {
     return kvm;
 }
 
-int Kvm::api_version() const { return ::ioctl(fd_.get(), KVM_GET_API_VERSION, 0); }
+int Kvm::api_version() const {
+    return ::ioctl(fd_.get(), KVM_GET_API_VERSION, 0);
+}
 
 int Kvm::check_extension(int capability) const {
     const int answer = ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability);

@@ -24,7 +24,7 @@ struct Capability {
 std::span<const Capability> capabilities_used();
 
 class Kvm {
-public:
+  public:
     // Opens /dev/kvm (or path, for tests) and fails naming the first missing required capability.
     static Result<Kvm> open(const char* path = "/dev/kvm");
     // Opens without checking capabilities: `hvmm doctor` reports them one by one.
@@ -42,7 +42,7 @@ public:
 
     int fd() const { return fd_.get(); }
 
-private:
+  private:
     explicit Kvm(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };

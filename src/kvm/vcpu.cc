@@ -38,12 +38,14 @@ Result<std::unique_ptr<Vcpu>> Vcpu::create(const Vm& vm, uint32_t id) {
     if (ring_page > 0 && static_cast<size_t>(ring_page) * 4096 < size) {
         // The ring lives inside the same mapping, at the page KVM_CAP_COALESCED_MMIO names.
         ring = reinterpret_cast<uapi::CoalescedRing*>(static_cast<uint8_t*>(mapping) +
-                                                          ring_page * 4096);
+                                                      ring_page * 4096);
     }
     return std::unique_ptr<Vcpu>(new Vcpu(id, std::move(fd), run, size, ring));
 }
 
-Vcpu::~Vcpu() { ::munmap(run_, run_size_); }
+Vcpu::~Vcpu() {
+    ::munmap(run_, run_size_);
+}
 
 Result<VcpuExit> Vcpu::run() {
     if (::ioctl(fd_.get(), KVM_RUN, 0) != 0) {
@@ -58,7 +60,9 @@ Result<VcpuExit> Vcpu::run() {
     return decode();
 }
 
-void Vcpu::request_immediate_exit() { __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_RELEASE); }
+void Vcpu::request_immediate_exit() {
+    __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_RELEASE);
+}
 
 VcpuExit Vcpu::decode() const {
     switch (run_->exit_reason) {
@@ -66,9 +70,8 @@ VcpuExit Vcpu::decode() const {
             // data_offset and count come from KVM, not the guest; the span stays in the mapping.
             auto* base = reinterpret_cast<uint8_t*>(run_) + run_->io.data_offset;
             const size_t bytes = static_cast<size_t>(run_->io.size) * run_->io.count;
-            return exit::Io{run_->io.port, run_->io.size,
-                            run_->io.direction == KVM_EXIT_IO_OUT, run_->io.count,
-                            std::span<uint8_t>(base, bytes)};
+            return exit::Io{run_->io.port, run_->io.size, run_->io.direction == KVM_EXIT_IO_OUT,
+                            run_->io.count, std::span<uint8_t>(base, bytes)};
         }
         case KVM_EXIT_MMIO:
             return exit::Mmio{run_->mmio.phys_addr, run_->mmio.is_write != 0,
@@ -123,7 +126,8 @@ Result<void> Vcpu::set_sregs(const kvm_sregs& sregs) const {
 Result<void> Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const {
     constexpr size_t kMaxEntries = 256;
     if (entries.size() > kMaxEntries) {
-        return fail("{} CPUID entries for vCPU {}: KVM takes at most {}", entries.size(), id_, kMaxEntries);
+        return fail("{} CPUID entries for vCPU {}: KVM takes at most {}", entries.size(), id_,
+                    kMaxEntries);
     }
     auto cpuid = std::make_unique<uapi::CountedList<kvm_cpuid_entry2, kMaxEntries>>();
     cpuid->count = static_cast<uint32_t>(entries.size());

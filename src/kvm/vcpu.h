@@ -18,7 +18,7 @@
 namespace hvmm::kvm {
 
 class Vcpu {
-public:
+  public:
     static Result<std::unique_ptr<Vcpu>> create(const Vm& vm, uint32_t id);
     Vcpu(const Vcpu&) = delete;
     Vcpu& operator=(const Vcpu&) = delete;
@@ -47,7 +47,7 @@ public:
     // kvm_run's coalesced MMIO/PIO ring, for draining after each exit; null if not mapped.
     uapi::CoalescedRing* coalesced_ring() const { return coalesced_ring_; }
 
-private:
+  private:
     Vcpu(uint32_t id, UniqueFd fd, kvm_run* run, size_t run_size, uapi::CoalescedRing* ring)
         : id_(id), fd_(std::move(fd)), run_(run), run_size_(run_size), coalesced_ring_(ring) {}
     VcpuExit decode() const;

@@ -19,7 +19,7 @@ struct VmOptions {
 };
 
 class Vm {
-public:
+  public:
     // The TSS (3 pages) and identity-map page KVM needs on Intel hosts live just below the BIOS
     // area at the top of 4 GiB, inside the PCI hole where no RAM or BAR is placed.
     static constexpr uint64_t kTssAddress = 0xFFFB'D000;
@@ -52,8 +52,9 @@ public:
     const Kvm& kvm() const { return *kvm_; }
     int fd() const { return fd_.get(); }
 
-private:
-    Vm(const Kvm& kvm, UniqueFd fd, bool irqchip) : kvm_(&kvm), fd_(std::move(fd)), in_kernel_irqchip_(irqchip) {}
+  private:
+    Vm(const Kvm& kvm, UniqueFd fd, bool irqchip)
+        : kvm_(&kvm), fd_(std::move(fd)), in_kernel_irqchip_(irqchip) {}
     Result<void> ioeventfd(int event_fd, uint64_t address, uint32_t size, bool is_pio,
                            std::optional<uint64_t> datamatch, bool deassign) const;
 

@@ -10,10 +10,12 @@
 
 namespace hvmm::stats {
 
-inline uint64_t now_ticks() { return __rdtsc(); }
+inline uint64_t now_ticks() {
+    return __rdtsc();
+}
 
 class TickCalibration {
-public:
+  public:
     TickCalibration() : start_ticks_(now_ticks()), start_ns_(monotonic_ns()) {}
     // Ticks per second from construction until now (1e9 if too little time passed to tell).
     double ticks_per_second() const {
@@ -25,7 +27,7 @@ public:
         return static_cast<double>(elapsed_ticks) * 1e9 / static_cast<double>(elapsed_ns);
     }
 
-private:
+  private:
     static uint64_t monotonic_ns() {
         timespec now{};
         clock_gettime(CLOCK_MONOTONIC, &now);

@@ -8,7 +8,7 @@ namespace hvmm::stats {
 namespace {
 
 constexpr std::array<std::string_view, kExitKindCount> kExitKindNames = {
-    "io_in",     "io_out",         "mmio_read",  "mmio_write", "hlt",     "shutdown",
+    "io_in",        "io_out",         "mmio_read",  "mmio_write", "hlt",     "shutdown",
     "system_event", "internal_error", "fail_entry", "intr",       "unknown",
 };
 
@@ -17,9 +17,10 @@ double microseconds(uint64_t ticks, double ticks_per_second) {
 }
 
 nlohmann::json tally_json(const Tally& tally, double ticks_per_second) {
-    return {{"count", tally.count},
-            {"total_us", microseconds(tally.ticks, ticks_per_second)},
-            {"mean_us", tally.count ? microseconds(tally.ticks, ticks_per_second) / tally.count : 0.0}};
+    return {
+        {"count", tally.count},
+        {"total_us", microseconds(tally.ticks, ticks_per_second)},
+        {"mean_us", tally.count ? microseconds(tally.ticks, ticks_per_second) / tally.count : 0.0}};
 }
 
 std::string tally_row(std::string_view label, const Tally& tally, double ticks_per_second) {
@@ -96,17 +97,20 @@ std::string format_table(const Snapshot& snapshot) {
         }
     }
     if (!snapshot.by_device.empty()) {
-        out += fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "device", "count", "total us", "mean us");
+        out += fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "device", "count", "total us",
+                           "mean us");
         for (const auto& [device, tally] : snapshot.by_device) {
             out += tally_row(device, tally, tps);
         }
     }
     if (!snapshot.by_port.empty()) {
         // The busiest ports first: a guest driver's hot registers are what one looks for.
-        std::vector<std::pair<uint16_t, Tally>> ports(snapshot.by_port.begin(), snapshot.by_port.end());
+        std::vector<std::pair<uint16_t, Tally>> ports(snapshot.by_port.begin(),
+                                                      snapshot.by_port.end());
         std::sort(ports.begin(), ports.end(),
                   [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
-        out += fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "port", "count", "total us", "mean us");
+        out +=
+            fmt::format("  {:<24} {:>12} {:>14} {:>10}\n", "port", "count", "total us", "mean us");
         for (size_t i = 0; i < ports.size() && i < 16; ++i) {
             out += tally_row(fmt::format("{:#06x}", ports[i].first), ports[i].second, tps);
         }

@@ -31,7 +31,7 @@ struct Snapshot {
 };
 
 class MachineStats {
-public:
+  public:
     explicit MachineStats(uint32_t vcpu_count);
 
     VcpuStats& vcpu(uint32_t id) { return *vcpus_.at(id); }
@@ -45,7 +45,7 @@ public:
     // caller may pass only while no vCPU thread runs.
     Snapshot snapshot(bool include_tables) const;
 
-private:
+  private:
     TickCalibration calibration_;
     std::vector<std::unique_ptr<VcpuStats>> vcpus_;
     mutable std::mutex mutex_;

@@ -46,22 +46,23 @@ struct Tally {
 
 // A Tally another thread may read while its one writer updates it.
 class SharedTally {
-public:
+  public:
     void add(uint64_t elapsed) {
         count_.store(count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         ticks_.store(ticks_.load(std::memory_order_relaxed) + elapsed, std::memory_order_relaxed);
     }
     Tally read() const {
-        return Tally{count_.load(std::memory_order_relaxed), ticks_.load(std::memory_order_relaxed)};
+        return Tally{count_.load(std::memory_order_relaxed),
+                     ticks_.load(std::memory_order_relaxed)};
     }
 
-private:
+  private:
     std::atomic<uint64_t> count_{0};
     std::atomic<uint64_t> ticks_{0};
 };
 
 class alignas(64) VcpuStats {
-public:
+  public:
     // Time from KVM_RUN returning until the exit was handled, by exit kind.
     void record_exit(ExitKind kind, uint64_t ticks) {
         by_kind_[static_cast<size_t>(kind)].add(ticks);
@@ -78,7 +79,7 @@ public:
     // Keys are BusDevice::name() views: valid while the devices live (as long as the Machine).
     const std::unordered_map<std::string_view, Tally>& by_device() const { return by_device_; }
 
-private:
+  private:
     std::array<SharedTally, kExitKindCount> by_kind_;
     std::unordered_map<uint16_t, Tally> by_port_;
     std::unordered_map<std::string_view, Tally> by_device_;

@@ -16,7 +16,7 @@
 namespace hvmm {
 
 class ConsoleInput {
-public:
+  public:
     static constexpr uint8_t kEscape = 0x01;  // Ctrl-A
 
     // on_quit runs on the I/O thread when the user types Ctrl-A x.
@@ -28,7 +28,7 @@ public:
     // Applies the escape rules to typed bytes and queues the rest for the guest (public for tests).
     void handle_typed(std::span<const uint8_t> bytes);
 
-private:
+  private:
     ConsoleInput(Uart16550& uart, EventLoop& loop, int fd, bool escape_enabled,
                  std::function<void()> on_quit, EventFd rx_space);
     void on_readable();

@@ -7,8 +7,8 @@
 
 namespace hvmm {
 
-bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_bus,
-                       uint32_t vcpu, stats::VcpuStats& stats) {
+bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_bus, uint32_t vcpu,
+                       stats::VcpuStats& stats) {
     using stats::ExitKind;
     const uint64_t start = stats::now_ticks();
     if (const auto* io = std::get_if<kvm::exit::Io>(&exit)) {
@@ -25,8 +25,9 @@ bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_b
         return true;
     }
     if (const auto* mmio = std::get_if<kvm::exit::Mmio>(&exit)) {
-        BusDevice* device = mmio->is_write ? mmio_bus.dispatch_write(mmio->address, mmio->data, vcpu)
-                                           : mmio_bus.dispatch_read(mmio->address, mmio->data, vcpu);
+        BusDevice* device = mmio->is_write
+                                ? mmio_bus.dispatch_write(mmio->address, mmio->data, vcpu)
+                                : mmio_bus.dispatch_read(mmio->address, mmio->data, vcpu);
         const uint64_t elapsed = stats::now_ticks() - start;
         stats.record_exit(mmio->is_write ? ExitKind::kMmioWrite : ExitKind::kMmioRead, elapsed);
         stats.record_mmio(device ? device->name() : "unmapped", elapsed);
@@ -38,8 +39,8 @@ bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_b
 size_t drain_coalesced(kvm::uapi::CoalescedRing& ring, IoBus& io_bus, MmioBus& mmio_bus,
                        uint32_t vcpu) {
     // The entries fill the rest of the ring's page; `entries[1]` only names where they start.
-    auto* entries = reinterpret_cast<kvm_coalesced_mmio*>(reinterpret_cast<uint8_t*>(&ring) +
-                                                          offsetof(kvm::uapi::CoalescedRing, entries));
+    auto* entries = reinterpret_cast<kvm_coalesced_mmio*>(
+        reinterpret_cast<uint8_t*>(&ring) + offsetof(kvm::uapi::CoalescedRing, entries));
     size_t delivered = 0;
     uint32_t first = ring.first;  // only userspace writes first
     while (true) {

@@ -13,8 +13,8 @@ namespace hvmm {
 
 // Handles exit if it is I/O or MMIO (each element of a string I/O in turn) and returns true;
 // returns false, touching nothing, for any other exit.
-bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_bus,
-                       uint32_t vcpu, stats::VcpuStats& stats);
+bool dispatch_bus_exit(const kvm::VcpuExit& exit, IoBus& io_bus, MmioBus& mmio_bus, uint32_t vcpu,
+                       stats::VcpuStats& stats);
 
 // Delivers, oldest first, the writes KVM buffered in the coalesced MMIO/PIO ring instead of
 // exiting; returns how many. The ring is one per VM, seen by every vCPU: callers serialise.

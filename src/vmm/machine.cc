@@ -15,7 +15,9 @@ namespace {
 
 // The signal that kicks a vCPU thread out of KVM_RUN. Its handler does nothing: the point is
 // the EINTR.
-int kick_signal() { return SIGRTMIN; }
+int kick_signal() {
+    return SIGRTMIN;
+}
 
 void install_kick_handler() {
     static std::once_flag once;
@@ -49,7 +51,8 @@ Machine::~Machine() {
     stopping_.store(true);
     kick_vcpus();
     for (auto& thread : vcpu_threads_) {
-        if (thread.joinable()) thread.join();
+        if (thread.joinable())
+            thread.join();
     }
     console_input_.reset();
 }
@@ -88,7 +91,8 @@ Result<void> Machine::configure_vcpus() {
 IrqLine& Machine::irq_line(uint32_t gsi, std::string_view user) {
     std::lock_guard lock(irq_lines_mutex_);
     for (auto& line : irq_lines_) {
-        if (line->gsi() == gsi) return *line;
+        if (line->gsi() == gsi)
+            return *line;
     }
     auto& line = *irq_lines_.emplace_back(std::make_unique<KvmIrqLine>(*vm_, gsi));
     stats_->add_interrupt_source(fmt::format("gsi{} {}", gsi, user),
@@ -100,7 +104,8 @@ Result<void> Machine::add_platform_devices() {
     console_output_ = std::make_unique<ConsoleOutput>(config_.console_fd);
     uart_ = std::make_unique<Uart16550>(*console_output_, irq_line(Uart16550::kCom1Irq, "com1"));
     HVMM_TRY_VOID(io_bus_.insert(*uart_, Uart16550::kCom1Base, Uart16550::kRegisterCount));
-    stats_->add_counter("com1_bytes_out", [uart = uart_.get()] { return uart->bytes_transmitted(); });
+    stats_->add_counter("com1_bytes_out",
+                        [uart = uart_.get()] { return uart->bytes_transmitted(); });
 
     i8042_ = std::make_unique<I8042>(static_cast<PowerEvents&>(*this));
     HVMM_TRY_VOID(io_bus_.insert(*i8042_, I8042::kDataPort, 1));
@@ -129,9 +134,11 @@ Result<uint8_t> Machine::add_pci_function(pci::PciFunction& function) {
 }
 
 void Machine::apply_bar_change(const pci::BarChange& change) {
-    if (change.function == nullptr) return;
+    if (change.function == nullptr)
+        return;
     BusDevice* device = change.function->bar_device(change.bar);
-    if (device == nullptr) return;
+    if (device == nullptr)
+        return;
     Bus& bus = change.kind == pci::BarKind::kIo ? static_cast<Bus&>(io_bus_) : mmio_bus_;
     if (change.old_base) {
         bus.remove(*device, *change.old_base);
@@ -202,8 +209,9 @@ Result<RunOutcome> Machine::run() {
             }));
     }
     HVMM_TRY_VOID(event_loop_->add_fd(signals_->fd(), [this](uint32_t) { on_signal(); }));
-    const uint64_t console_timer = HVMM_TRY(event_loop_->add_timer(
-        std::chrono::milliseconds(ConsoleOutput::kPokePeriodMs), [this] { console_output_->poke(); }));
+    const uint64_t console_timer =
+        HVMM_TRY(event_loop_->add_timer(std::chrono::milliseconds(ConsoleOutput::kPokePeriodMs),
+                                        [this] { console_output_->poke(); }));
 
     vcpu_handles_.resize(vcpus_.size());
     for (auto& vcpu : vcpus_) {
@@ -227,13 +235,15 @@ Result<RunOutcome> Machine::run() {
     raw_terminal.reset();
 
     std::lock_guard lock(outcome_mutex_);
-    return outcome_.value_or(RunOutcome{StopReason::kError, kExitStatusError, "run ended without a reason"});
+    return outcome_.value_or(
+        RunOutcome{StopReason::kError, kExitStatusError, "run ended without a reason"});
 }
 
 void Machine::request_stop(RunOutcome outcome) {
     {
         std::lock_guard lock(outcome_mutex_);
-        if (outcome_) return;
+        if (outcome_)
+            return;
         outcome_ = std::move(outcome);
     }
     stopping_.store(true);
@@ -254,7 +264,8 @@ void Machine::kick_vcpus() {
 
 void Machine::on_signal() {
     const int signal_number = signals_->read_signal();
-    if (signal_number == 0) return;
+    if (signal_number == 0)
+        return;
     request_stop({StopReason::kSignal, exit_status_for_signal(signal_number),
                   fmt::format("terminated by {}", signal_number == SIGINT ? "SIGINT" : "SIGTERM")});
 }
@@ -308,8 +319,9 @@ bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::Vcp
     if (std::holds_alternative<kvm::exit::Hlt>(exit)) {
         // Only without an in-kernel irqchip; the machine always has one, so nothing to wake.
         stats.record_exit(ExitKind::kHlt, 0);
-        request_stop({StopReason::kError, kExitStatusError,
-                      fmt::format("vCPU {} halted with no interrupt controller to wake it", vcpu.id())});
+        request_stop(
+            {StopReason::kError, kExitStatusError,
+             fmt::format("vCPU {} halted with no interrupt controller to wake it", vcpu.id())});
         return false;
     }
     if (std::holds_alternative<kvm::exit::Shutdown>(exit)) {
@@ -317,8 +329,9 @@ bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::Vcp
         if (uart_->saw_kernel_panic()) {
             request_stop({StopReason::kPanicReset, kExitStatusPanic, "guest kernel panicked"});
         } else {
-            request_stop({StopReason::kTripleFault, kExitStatusTripleFault,
-                          fmt::format("guest triple fault on vCPU {} (KVM_EXIT_SHUTDOWN)", vcpu.id())});
+            request_stop(
+                {StopReason::kTripleFault, kExitStatusTripleFault,
+                 fmt::format("guest triple fault on vCPU {} (KVM_EXIT_SHUTDOWN)", vcpu.id())});
         }
         return false;
     }
@@ -339,8 +352,9 @@ bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::Vcp
     }
     if (const auto* internal = std::get_if<kvm::exit::InternalError>(&exit)) {
         stats.record_exit(ExitKind::kInternalError, 0);
-        request_stop({StopReason::kError, kExitStatusError,
-                      fmt::format("KVM internal error {} on vCPU {}", internal->suberror, vcpu.id())});
+        request_stop(
+            {StopReason::kError, kExitStatusError,
+             fmt::format("KVM internal error {} on vCPU {}", internal->suberror, vcpu.id())});
         return false;
     }
     if (const auto* failed = std::get_if<kvm::exit::FailEntry>(&exit)) {
@@ -352,8 +366,9 @@ bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::Vcp
     }
     const auto& unknown = std::get<kvm::exit::Unknown>(exit);
     stats.record_exit(ExitKind::kUnknown, 0);
-    request_stop({StopReason::kError, kExitStatusError,
-                  fmt::format("unexpected KVM exit reason {} on vCPU {}", unknown.reason, vcpu.id())});
+    request_stop(
+        {StopReason::kError, kExitStatusError,
+         fmt::format("unexpected KVM exit reason {} on vCPU {}", unknown.reason, vcpu.id())});
     return false;
 }
 

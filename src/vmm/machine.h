@@ -43,7 +43,7 @@
 namespace hvmm {
 
 class Machine final : private PowerEvents {
-public:
+  public:
     static Result<std::unique_ptr<Machine>> create(const MachineConfig& config);
     Machine(const Machine&) = delete;
     Machine& operator=(const Machine&) = delete;
@@ -79,7 +79,7 @@ public:
 
     uint32_t cpu_count() const { return static_cast<uint32_t>(vcpus_.size()); }
 
-private:
+  private:
     explicit Machine(MachineConfig config, kvm::Kvm kvm, GuestMemory memory);
     Result<void> build();
     Result<void> add_platform_devices();

@@ -23,9 +23,8 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index) {
 
     EventLoop& loop = machine.event_loop();
     if (backend.receive_fd() >= 0) {
-        HVMM_TRY_VOID(loop.add_fd(backend.receive_fd(), [&backend](uint32_t) {
-            backend.poll_receive();
-        }));
+        HVMM_TRY_VOID(
+            loop.add_fd(backend.receive_fd(), [&backend](uint32_t) { backend.poll_receive(); }));
     }
     // The guest returning receive buffers (a vCPU thread) resumes the backend on the I/O
     // thread, which alone talks to the backend.

@@ -24,6 +24,8 @@ struct RunOutcome {
 constexpr int kExitStatusPanic = 120;
 constexpr int kExitStatusTripleFault = 121;
 constexpr int kExitStatusError = 1;
-inline int exit_status_for_signal(int signal_number) { return 128 + signal_number; }
+inline int exit_status_for_signal(int signal_number) {
+    return 128 + signal_number;
+}
 
 }  // namespace hvmm

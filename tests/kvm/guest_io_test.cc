@@ -58,9 +58,11 @@ TEST(KvmGuest, OutOfEachWidthReachesTheDeviceAtItsOffsetWithItsData) {
     RecordingDevice device;
     // out 0x12, al; out dx, ax; out dx, eax, to a device mapped at 0x10-0x1F.
     const Bytes program = concat({
-        {0xB0, 0x42, 0xE6, 0x12},                          // mov al, 0x42; out 0x12, al
-        mov_dx(0x14), {0x66, 0xB8, 0xCD, 0xAB, 0x66, 0xEF},  // mov ax, 0xABCD; out dx, ax
-        mov_dx(0x18), {0xB8, 0x78, 0x56, 0x34, 0x12, 0xEF},  // mov eax, 0x12345678; out dx, eax
+        {0xB0, 0x42, 0xE6, 0x12},  // mov al, 0x42; out 0x12, al
+        mov_dx(0x14),
+        {0x66, 0xB8, 0xCD, 0xAB, 0x66, 0xEF},  // mov ax, 0xABCD; out dx, ax
+        mov_dx(0x18),
+        {0xB8, 0x78, 0x56, 0x34, 0x12, 0xEF},  // mov eax, 0x12345678; out dx, eax
         kHlt,
     });
     auto guest = make_guest(program);
@@ -84,11 +86,14 @@ TEST(KvmGuest, InOfEachWidthDeliversTheDeviceDataToTheGuest) {
     word_device.read_value = {0x34, 0x12};
     dword_device.read_value = {0xEF, 0xBE, 0xAD, 0xDE};
     const Bytes program = concat({
-        mov_dx(0x20), {0xEC},        // in al, dx
-        {0x88, 0xC3},                // mov bl, al
-        mov_dx(0x30), {0x66, 0xED},  // in ax, dx
-        {0x66, 0x89, 0xC1},          // mov cx, ax
-        mov_dx(0x40), {0xED},        // in eax, dx
+        mov_dx(0x20),
+        {0xEC},        // in al, dx
+        {0x88, 0xC3},  // mov bl, al
+        mov_dx(0x30),
+        {0x66, 0xED},        // in ax, dx
+        {0x66, 0x89, 0xC1},  // mov cx, ax
+        mov_dx(0x40),
+        {0xED},  // in eax, dx
         kHlt,
     });
     auto guest = make_guest(program);
@@ -120,9 +125,15 @@ TEST(KvmGuest, InFromAnUnmappedPortReadsAllOnes) {
 TEST(KvmGuest, RepOutsbDeliversEachByteInOrder) {
     RecordingDevice device;
     const Bytes program = concat({
-        {0x48, 0xBE}, [] { Bytes b; append_le(b, LongModeGuest::kDataAddress, 8); return b; }(),
+        {0x48, 0xBE},
+        [] {
+            Bytes b;
+            append_le(b, LongModeGuest::kDataAddress, 8);
+            return b;
+        }(),
         {0x48, 0xC7, 0xC1, 0x03, 0x00, 0x00, 0x00},  // mov rcx, 3
-        mov_dx(0x60), {0xF3, 0x6E},                  // rep outsb
+        mov_dx(0x60),
+        {0xF3, 0x6E},  // rep outsb
         kHlt,
     });
     auto guest = make_guest(program);
@@ -196,7 +207,8 @@ TEST(KvmGuest, AnExceptionWithNoIdtIsATripleFaultShutdown) {
     ASSERT_TRUE(guest);
     auto exit = guest->run_until_stop();
     ASSERT_TRUE(exit) << exit.error().message;
-    EXPECT_TRUE(std::holds_alternative<kvm::exit::Shutdown>(*exit)) << "exit variant " << exit->index();
+    EXPECT_TRUE(std::holds_alternative<kvm::exit::Shutdown>(*exit))
+        << "exit variant " << exit->index();
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ Result<std::unique_ptr<LongModeGuest>> LongModeGuest::create(std::span<const uin
     kvm::Kvm kvm = HVMM_TRY(kvm::Kvm::open());
     const std::array<std::pair<uint64_t, uint64_t>, 1> layout{{{0, kRamSize}}};
     GuestMemory memory = HVMM_TRY(GuestMemory::create_with_regions(layout));
-    auto guest = std::unique_ptr<LongModeGuest>(new LongModeGuest(std::move(kvm), std::move(memory)));
+    auto guest =
+        std::unique_ptr<LongModeGuest>(new LongModeGuest(std::move(kvm), std::move(memory)));
     HVMM_TRY_VOID(guest->set_up(program));
     return guest;
 }

@@ -19,7 +19,7 @@
 namespace hvmm::test {
 
 class LongModeGuest {
-public:
+  public:
     static constexpr uint64_t kRamSize = 2 << 20;
     static constexpr uint64_t kCodeAddress = 0x10000;
     static constexpr uint64_t kDataAddress = 0x11000;
@@ -40,7 +40,7 @@ public:
     kvm::Vcpu& vcpu() { return *vcpu_; }
     const kvm::Vm& vm() const { return *vm_; }
 
-private:
+  private:
     LongModeGuest(kvm::Kvm kvm, GuestMemory memory)
         : kvm_(std::move(kvm)), memory_(std::move(memory)) {}
     Result<void> set_up(std::span<const uint8_t> program);

@@ -24,7 +24,7 @@ using Bytes = std::vector<uint8_t>;
 constexpr uint64_t kEntryAddress = 0x100000 + 0x200;
 
 class TempFile {
-public:
+  public:
     TempFile() {
         char name[] = "/tmp/hvmm-machine-test-XXXXXX";
         const int fd = ::mkstemp(name);
@@ -41,7 +41,7 @@ public:
         return all.str();
     }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -58,7 +58,8 @@ RunResult run_program(const Bytes& program, std::function<void(Machine&)> during
     {
         const Bytes image = boot::make_synthetic_bzimage(payload);
         std::ofstream out(kernel.path(), std::ios::binary);
-        out.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+        out.write(reinterpret_cast<const char*>(image.data()),
+                  static_cast<std::streamsize>(image.size()));
     }
     const int console_fd = ::open(console.path().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
     EXPECT_GE(console_fd, 0);
@@ -79,9 +80,11 @@ RunResult run_program(const Bytes& program, std::function<void(Machine&)> during
                 helper = std::thread([&] { during_run(**machine); });
             }
             auto outcome = (*machine)->run();
-            if (helper.joinable()) helper.join();
+            if (helper.joinable())
+                helper.join();
             EXPECT_TRUE(outcome) << (outcome ? "" : outcome.error().message);
-            if (outcome) result.outcome = *outcome;
+            if (outcome)
+                result.outcome = *outcome;
         }
     }
     ::close(console_fd);
@@ -112,7 +115,8 @@ Bytes print(uint16_t port, std::string_view text, uint64_t code_address, Bytes t
     code.insert(code.end(), {0xF3, 0x6E});  // rep outsb
     code.insert(code.end(), tail.begin(), tail.end());
     const uint64_t text_address = code_address + code.size();
-    for (int i = 0; i < 8; ++i) code[rsi_immediate + i] = static_cast<uint8_t>(text_address >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+        code[rsi_immediate + i] = static_cast<uint8_t>(text_address >> (8 * i));
     code.insert(code.end(), text.begin(), text.end());
     return code;
 }
@@ -145,15 +149,15 @@ TEST(MachineLifecycle, I8042ResetIsAReboot) {
 }
 
 TEST(MachineLifecycle, ConsoleOutputReachesTheConsoleFd) {
-    const auto result =
-        run_program(print(0x3F8, "hello from the guest\n", kEntryAddress, concat({out_byte(0x600, 0x34), kSpin})));
+    const auto result = run_program(print(0x3F8, "hello from the guest\n", kEntryAddress,
+                                          concat({out_byte(0x600, 0x34), kSpin})));
     EXPECT_EQ(result.outcome.reason, StopReason::kPowerOff);
     EXPECT_EQ(result.console, "hello from the guest\n");
 }
 
 TEST(MachineLifecycle, ResetAfterAKernelPanicOnTheConsoleIsStatus120) {
-    const auto result = run_program(print(0x3F8, "Kernel panic - not syncing: test\n", kEntryAddress,
-                                          concat({out_byte(0x64, 0xFE), kSpin})));
+    const auto result = run_program(print(0x3F8, "Kernel panic - not syncing: test\n",
+                                          kEntryAddress, concat({out_byte(0x64, 0xFE), kSpin})));
     EXPECT_EQ(result.outcome.reason, StopReason::kPanicReset);
     EXPECT_EQ(result.outcome.exit_status, 120);
 }

@@ -19,7 +19,7 @@ struct RecordedAccess {
 };
 
 class RecordingDevice final : public BusDevice {
-public:
+  public:
     explicit RecordingDevice(std::string name = "recorder") : name_(std::move(name)) {}
 
     // Reads return these bytes (the first data.size() of them; zero beyond).
@@ -43,7 +43,7 @@ public:
         return accesses_;
     }
 
-private:
+  private:
     std::string name_;
     mutable std::mutex mutex_;
     std::vector<RecordedAccess> accesses_;

@@ -34,12 +34,12 @@ TEST(Bus, InsertRefusesOverlapOnEitherSideAndInside) {
     IoBus bus;
     RecordingDevice first("first"), second("second");
     ASSERT_TRUE(bus.insert(first, 0x100, 0x10));
-    EXPECT_FALSE(bus.insert(second, 0x0F8, 0x10));  // runs into the start
-    EXPECT_FALSE(bus.insert(second, 0x10F, 0x10));  // starts on the last byte
-    EXPECT_FALSE(bus.insert(second, 0x104, 0x2));   // inside
+    EXPECT_FALSE(bus.insert(second, 0x0F8, 0x10));   // runs into the start
+    EXPECT_FALSE(bus.insert(second, 0x10F, 0x10));   // starts on the last byte
+    EXPECT_FALSE(bus.insert(second, 0x104, 0x2));    // inside
     EXPECT_FALSE(bus.insert(second, 0x0F0, 0x100));  // around
-    EXPECT_TRUE(bus.insert(second, 0x110, 0x10));   // adjacent after
-    EXPECT_TRUE(bus.insert(second, 0x0F0, 0x10));   // adjacent before
+    EXPECT_TRUE(bus.insert(second, 0x110, 0x10));    // adjacent after
+    EXPECT_TRUE(bus.insert(second, 0x0F0, 0x10));    // adjacent before
 }
 
 TEST(Bus, OverlapMessageNamesBothDevices) {
@@ -103,7 +103,7 @@ TEST(Bus, RemoveUnmapsOnlyTheNamedDeviceAtItsBase) {
 // A device that moves itself while handling an access, as a PCI BAR write does through the
 // host bridge: the bus must not hold its lock across the call.
 class SelfMovingDevice final : public BusDevice {
-public:
+  public:
     explicit SelfMovingDevice(Bus& bus) : bus_(bus) {}
     void read(const BusAccess&, std::span<uint8_t> data) override { data[0] = 1; }
     void write(const BusAccess& access, std::span<const uint8_t>) override {
@@ -113,7 +113,7 @@ public:
     std::string_view name() const override { return "mover"; }
     bool moved_ = false;
 
-private:
+  private:
     Bus& bus_;
 };
 

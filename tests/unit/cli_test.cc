@@ -20,12 +20,13 @@ Result<RunOptions> parse(std::vector<const char*> args) {
 
 // A real (synthetic) bzImage on disk, for checks that parse the kernel.
 class KernelFile {
-public:
+  public:
     KernelFile() {
         const std::vector<uint8_t> payload(0x400, 0x90);
         const auto image = boot::make_synthetic_bzimage(payload);
         std::ofstream out(path, std::ios::binary);
-        out.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+        out.write(reinterpret_cast<const char*>(image.data()),
+                  static_cast<std::streamsize>(image.size()));
     }
     ~KernelFile() { std::remove(path.c_str()); }
     std::string path = "/tmp/hvmm-cli-test-kernel-" + std::to_string(::getpid());
@@ -98,8 +99,8 @@ TEST(Cli, ZeroCpusIsRefused) {
 
 TEST(Cli, ValidOptionsBecomeAMachineConfig) {
     KernelFile kernel;
-    auto options = parse({"--kernel", kernel.path.c_str(), "--mem", "128", "--cpus", "2",
-                          "--stats", "--stats-json", "/tmp/x.json", "-v"});
+    auto options = parse({"--kernel", kernel.path.c_str(), "--mem", "128", "--cpus", "2", "--stats",
+                          "--stats-json", "/tmp/x.json", "-v"});
     ASSERT_TRUE(options);
     EXPECT_TRUE(options->stats);
     EXPECT_EQ(options->stats_json, "/tmp/x.json");

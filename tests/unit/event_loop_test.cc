@@ -39,7 +39,8 @@ TEST(EventLoop, TimerCallbackRunsRepeatedlyUntilRemoved) {
     ASSERT_TRUE(loop);
     int ticks = 0;
     auto timer = (*loop)->add_timer(std::chrono::microseconds(100), [&] {
-        if (++ticks == 3) (*loop)->stop();
+        if (++ticks == 3)
+            (*loop)->stop();
     });
     ASSERT_TRUE(timer);
     (*loop)->run();

@@ -8,7 +8,7 @@ namespace hvmm {
 namespace {
 
 class CountedPower final : public PowerEvents {
-public:
+  public:
     void reset_requested() override { ++resets; }
     void poweroff_requested() override { ++poweroffs; }
     int resets = 0;

@@ -9,7 +9,7 @@ namespace {
 constexpr std::time_t kFixedTime = 1795581067;
 
 class RtcTest : public ::testing::Test {
-protected:
+  protected:
     uint8_t read_register(uint8_t index) {
         uint8_t value = index;
         rtc.write(BusAccess{0x70, 0, 0}, std::span<const uint8_t>(&value, 1));
@@ -51,9 +51,9 @@ TEST_F(RtcTest, BinaryModeFromRegisterBGivesBinaryValues) {
 }
 
 TEST_F(RtcTest, StatusRegistersHaveSaneValues) {
-    EXPECT_EQ(read_register(0x0A) & 0x80, 0);       // no update in progress
-    EXPECT_EQ(read_register(0x0B) & 0x02, 0x02);    // 24-hour mode
-    EXPECT_EQ(read_register(0x0D), 0x80);           // valid RAM and time
+    EXPECT_EQ(read_register(0x0A) & 0x80, 0);     // no update in progress
+    EXPECT_EQ(read_register(0x0B) & 0x02, 0x02);  // 24-hour mode
+    EXPECT_EQ(read_register(0x0D), 0x80);         // valid RAM and time
     EXPECT_EQ(read_register(0x0C), 0x00);
 }
 

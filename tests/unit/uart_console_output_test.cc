@@ -14,7 +14,8 @@ std::string read_all(int fd) {
     std::string text;
     char buffer[256];
     ssize_t got;
-    while ((got = ::read(fd, buffer, sizeof(buffer))) > 0) text.append(buffer, static_cast<size_t>(got));
+    while ((got = ::read(fd, buffer, sizeof(buffer))) > 0)
+        text.append(buffer, static_cast<size_t>(got));
     return text;
 }
 

@@ -9,15 +9,16 @@ namespace hvmm {
 namespace {
 
 class CapturedOutput final : public SerialOutput {
-public:
+  public:
     void write(std::span<const uint8_t> bytes) override { text.append(bytes.begin(), bytes.end()); }
     std::string text;
 };
 
 class RecordedIrq final : public IrqLine {
-public:
+  public:
     void set_level(bool asserted) override {
-        if (asserted && !level) ++rising_edges;
+        if (asserted && !level)
+            ++rising_edges;
         level = asserted;
     }
     bool level = false;
@@ -29,7 +30,7 @@ constexpr uint8_t kData = 0, kIer = 1, kIir = 2, kFcr = 2, kLcr = 3, kMcr = 4, k
                   kScr = 7;
 
 class UartTest : public ::testing::Test {
-protected:
+  protected:
     uint8_t in(uint8_t offset) {
         uint8_t value = 0;
         uart.read(BusAccess{Uart16550::kCom1Base + offset, offset, 0}, std::span(&value, 1));
@@ -113,7 +114,7 @@ TEST_F(UartTest, LineStatusOutranksReceivedData) {
     out(kData, 'a');
     out(kData, 'b');  // overrun: FIFOs off, one byte of room
     EXPECT_EQ(in(kIir), 0x06);
-    EXPECT_EQ(in(kLsr) & 0x03, 0x03);
+    EXPECT_EQ(in(kLsr)&0x03, 0x03);
     EXPECT_EQ(in(kIir), 0x04);
 }
 
@@ -137,20 +138,20 @@ TEST_F(UartTest, LoopbackReturnsTransmittedBytesAndMirrorsModemLines) {
     out(kData, 'q');
     EXPECT_TRUE(output.text.empty());
     EXPECT_EQ(in(kData), 'q');
-    EXPECT_EQ(in(kMsr) & 0xF0, 0x30);  // CTS from RTS, DSR from DTR
-    out(kMcr, 0x10 | 0x04 | 0x08);    // OUT1, OUT2
-    EXPECT_EQ(in(kMsr) & 0xF0, 0xC0);  // RI, DCD
+    EXPECT_EQ(in(kMsr)&0xF0, 0x30);  // CTS from RTS, DSR from DTR
+    out(kMcr, 0x10 | 0x04 | 0x08);   // OUT1, OUT2
+    EXPECT_EQ(in(kMsr)&0xF0, 0xC0);  // RI, DCD
 }
 
 TEST_F(UartTest, ModemStatusOutsideLoopbackShowsACarrier) {
-    EXPECT_EQ(in(kMsr) & 0xF0, 0xB0);
+    EXPECT_EQ(in(kMsr)&0xF0, 0xB0);
 }
 
 TEST_F(UartTest, ReceiveFifoHoldsSixteenBytesAndRefusesTheRest) {
     out(kFcr, 0x01);
     EXPECT_EQ(type("0123456789abcdefXYZ"), 16u);
     std::string got;
-    while (in(kLsr) & 0x01) got += static_cast<char>(in(kData));
+    while (in(kLsr)&0x01) got += static_cast<char>(in(kData));
     EXPECT_EQ(got, "0123456789abcdef");
 }
 
@@ -176,7 +177,7 @@ TEST_F(UartTest, FcrClearEmptiesTheReceiveFifo) {
     out(kFcr, 0x01);
     type("abc");
     out(kFcr, 0x03);
-    EXPECT_EQ(in(kLsr) & 0x01, 0);
+    EXPECT_EQ(in(kLsr)&0x01, 0);
 }
 
 TEST_F(UartTest, PanicMarkerIsNoticedAcrossArbitraryPrefixes) {

@@ -15,7 +15,7 @@
 namespace hvmm {
 
 class AcpiPower final : public BusDevice {
-public:
+  public:
     static constexpr uint16_t kBase = 0x600;
     static constexpr uint16_t kPortCount = 3;
     static constexpr uint8_t kSleepTypeSoftOff = 5;
@@ -29,7 +29,7 @@ public:
     // The last status the guest wrote to 0x602, if any.
     std::optional<uint8_t> guest_status() const;
 
-private:
+  private:
     PowerEvents& power_;
     std::atomic<int> guest_status_{-1};
 };

@@ -16,7 +16,7 @@
 namespace hvmm {
 
 class CmosRtc final : public BusDevice {
-public:
+  public:
     static constexpr uint16_t kIndexPort = 0x70;
     static constexpr uint16_t kDataPort = 0x71;
 
@@ -44,7 +44,7 @@ public:
     void write(const BusAccess& access, std::span<const uint8_t> data) override;
     std::string_view name() const override { return "cmos-rtc"; }
 
-private:
+  private:
     uint8_t read_register(uint8_t index);
     uint8_t encode(int value) const;
 

@@ -13,7 +13,7 @@
 namespace hvmm {
 
 class I8042 final : public BusDevice {
-public:
+  public:
     static constexpr uint16_t kDataPort = 0x60;
     static constexpr uint16_t kCommandPort = 0x64;
 
@@ -24,11 +24,11 @@ public:
     void write(const BusAccess& access, std::span<const uint8_t> data) override;
     std::string_view name() const override { return "i8042"; }
 
-private:
+  private:
     std::mutex mutex_;
-    uint8_t command_byte_ = 0x00;  // interrupts off, as no keyboard or mouse ever sends data
+    uint8_t command_byte_ = 0x00;    // interrupts off, as no keyboard or mouse ever sends data
     std::optional<uint8_t> output_;  // a byte for the guest to read at 0x60
-    uint8_t pending_command_ = 0;  // a command that takes a data byte (0x60: write command byte)
+    uint8_t pending_command_ = 0;    // a command that takes a data byte (0x60: write command byte)
     PowerEvents& power_;
 };
 

@@ -11,7 +11,7 @@
 namespace hvmm {
 
 class MiscPorts final : public BusDevice {
-public:
+  public:
     static constexpr uint16_t kPostCodePort = 0x80;
     static constexpr uint16_t kDelayPort = 0xED;
     static constexpr uint16_t kSystemControlPortB = 0x61;
@@ -20,7 +20,7 @@ public:
     void write(const BusAccess& access, std::span<const uint8_t> data) override;
     std::string_view name() const override { return "misc-ports"; }
 
-private:
+  private:
     std::atomic<uint8_t> port_b_{0};
 };
 

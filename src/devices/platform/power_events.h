@@ -5,7 +5,7 @@
 namespace hvmm {
 
 class PowerEvents {
-public:
+  public:
     virtual ~PowerEvents() = default;
     virtual void reset_requested() = 0;
     virtual void poweroff_requested() = 0;

@@ -80,7 +80,8 @@ void ConsoleOutput::writer_loop() {
         while (done < batch.size()) {
             const ssize_t written = ::write(fd_, batch.data() + done, batch.size() - done);
             if (written < 0) {
-                if (errno == EINTR) continue;
+                if (errno == EINTR)
+                    continue;
                 failed = true;  // stdout closed: the guest keeps running, its output is lost
                 break;
             }

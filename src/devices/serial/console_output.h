@@ -20,7 +20,7 @@
 namespace hvmm {
 
 class ConsoleOutput final : public SerialOutput {
-public:
+  public:
     static constexpr size_t kDefaultCapacity = 1 << 20;
 
     explicit ConsoleOutput(int fd, size_t capacity = kDefaultCapacity);
@@ -36,7 +36,7 @@ public:
     static constexpr int kPokePeriodMs = 10;
     uint64_t dropped_bytes() const;
 
-private:
+  private:
     void writer_loop();
 
     int fd_;

@@ -7,7 +7,7 @@
 namespace hvmm {
 
 class SerialOutput {
-public:
+  public:
     virtual ~SerialOutput() = default;
     virtual void write(std::span<const uint8_t> bytes) = 0;
 };

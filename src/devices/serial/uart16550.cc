@@ -253,10 +253,14 @@ uint8_t Uart16550::line_status() const {
 uint8_t Uart16550::modem_status() const {
     uint8_t inputs = 0;
     if (modem_control_ & kMcrLoopback) {
-        if (modem_control_ & kMcrRts) inputs |= kMsrCts;
-        if (modem_control_ & kMcrDtr) inputs |= kMsrDsr;
-        if (modem_control_ & kMcrOut1) inputs |= kMsrRi;
-        if (modem_control_ & kMcrOut2) inputs |= kMsrDcd;
+        if (modem_control_ & kMcrRts)
+            inputs |= kMsrCts;
+        if (modem_control_ & kMcrDtr)
+            inputs |= kMsrDsr;
+        if (modem_control_ & kMcrOut1)
+            inputs |= kMsrRi;
+        if (modem_control_ & kMcrOut2)
+            inputs |= kMsrDcd;
     } else {
         // A console with a peer always there: carrier, data set ready, clear to send.
         inputs = kMsrCts | kMsrDsr | kMsrDcd;

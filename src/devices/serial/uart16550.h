@@ -22,7 +22,7 @@
 namespace hvmm {
 
 class Uart16550 final : public BusDevice {
-public:
+  public:
     static constexpr uint16_t kCom1Base = 0x3F8;
     static constexpr uint32_t kCom1Irq = 4;
     static constexpr uint64_t kRegisterCount = 8;
@@ -30,14 +30,14 @@ public:
 
     // Register offsets (DLAB = LCR bit 7 selects the divisor latch at 0 and 1).
     enum class Reg : uint8_t {
-        kData = 0,              // RBR (read) / THR (write) / DLL (DLAB)
-        kInterruptEnable = 1,   // IER / DLM (DLAB)
-        kInterruptIdent = 2,    // IIR (read) / FCR (write)
-        kLineControl = 3,       // LCR
-        kModemControl = 4,      // MCR
-        kLineStatus = 5,        // LSR
-        kModemStatus = 6,       // MSR
-        kScratch = 7,           // SCR
+        kData = 0,             // RBR (read) / THR (write) / DLL (DLAB)
+        kInterruptEnable = 1,  // IER / DLM (DLAB)
+        kInterruptIdent = 2,   // IIR (read) / FCR (write)
+        kLineControl = 3,      // LCR
+        kModemControl = 4,     // MCR
+        kLineStatus = 5,       // LSR
+        kModemStatus = 6,      // MSR
+        kScratch = 7,          // SCR
     };
 
     // output and irq must outlive the UART.
@@ -58,7 +58,7 @@ public:
     bool saw_kernel_panic() const { return kernel_panic_.load(std::memory_order_acquire); }
     uint64_t bytes_transmitted() const { return transmitted_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     uint8_t read_register(uint8_t offset);
     void write_register(uint8_t offset, uint8_t value);
     void transmit(uint8_t byte);
@@ -81,8 +81,8 @@ private:
     uint8_t divisor_low_ = 0x0C;  // 9600 baud, what firmware would leave
     uint8_t divisor_high_ = 0;
     uint8_t interrupt_enable_ = 0;
-    uint8_t line_control_ = 0x03;  // 8N1
-    uint8_t modem_control_ = 0x08; // OUT2, which PC UARTs need to route their IRQ
+    uint8_t line_control_ = 0x03;   // 8N1
+    uint8_t modem_control_ = 0x08;  // OUT2, which PC UARTs need to route their IRQ
     uint8_t scratch_ = 0;
     uint8_t fifo_control_ = 0;  // the trigger-level bits of the last FCR write
     bool fifo_enabled_ = false;
