@@ -247,18 +247,22 @@ TEST(PcnetHostile, ReceiveChainCannotWrapOntoItsOwnStart) {
     EXPECT_TRUE(rig.rx_status(1) & st::kRxBuff);
 }
 
-TEST(PcnetHostile, StyleSwitchMidRunReinterpretsTheRingWithinBounds) {
+TEST(PcnetHostile, StyleSwitchWhileSuspendedReinterpretsTheRingWithinBounds) {
     PcnetRig rig;
     rig.bring_up();
     rig.queue_frame(0, make_frame(kOtherHost, 64));
     // As style 0, descriptor 0's status byte is the top byte of the 32-bit buffer address
     // (0x00 here): not owned, so nothing is sent.
+    rig.set_csr(5, 0x0001);  // only a suspended or stopped chip takes a new style
     rig.set_bcr(20, 0);
+    rig.set_csr(5, 0x0000);
     rig.transmit_demand();
     EXPECT_TRUE(rig.backend.sent.empty());
     // As style 3 the status word is where it was and the buffer address is the (zero) third
     // dword: the chip sends 64 bytes from guest address 0, and nothing out of bounds.
+    rig.set_csr(5, 0x0001);
     rig.set_bcr(20, 3);
+    rig.set_csr(5, 0x0000);
     rig.transmit_demand();
     ASSERT_EQ(rig.backend.sent.size(), 1u);
     EXPECT_EQ(rig.backend.sent[0], rig.dma.get(0, 64));

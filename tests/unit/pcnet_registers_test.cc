@@ -107,11 +107,21 @@ TEST(PcnetRegisters, SwstyleTwoSetsSsize32InBcr20AndCsr58) {
     EXPECT_EQ(rig.bcr(20), 0x0200);
 }
 
-TEST(PcnetRegisters, UnsupportedSwstyleIsIgnored) {
+TEST(PcnetRegisters, ReservedSwstyleSelectsSixteenBitStructuresAsPcnet32CloseExpects) {
     PcnetRig rig;
     rig.set_bcr(20, 2);
-    rig.set_bcr(20, 0x77);
+    rig.set_bcr(20, 4);  // pcnet32_close: "switch back to 16bit mode"
+    EXPECT_EQ(rig.bcr(20), 0x0200);
+}
+
+TEST(PcnetRegisters, SwstyleChangesOnlyWhileStoppedOrSuspended) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.set_bcr(20, 0);
     EXPECT_EQ(rig.bcr(20), 0x0302);
+    rig.set_csr(5, 0x0001);  // SPND
+    rig.set_bcr(20, 3);
+    EXPECT_EQ(rig.bcr(20), 0x0303);
 }
 
 TEST(PcnetRegisters, InitBlockAddressIsWritableOnlyWhileStopped) {

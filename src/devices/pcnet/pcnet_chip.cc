@@ -505,17 +505,24 @@ void PcnetChip::write_bcr(unsigned index, uint16_t value) {
             bcr_[index] = value & ~led::kLedout;
             return;
         case Bcr::BCR20: {
-            const auto new_style = software_style_from_register(value & bcr20::kSwstyleMask);
-            if (!new_style) {
-                g_bad_style_warning("pcnet: unsupported SWSTYLE {} ignored",
-                                    value & bcr20::kSwstyleMask);
+            // Like the other structure settings, the style changes only while the chip is
+            // stopped or suspended, so a running ring is never reinterpreted.
+            if (!stopped_or_suspended())
                 return;
+            uint16_t swstyle = value & bcr20::kSwstyleMask;
+            auto new_style = software_style_from_register(static_cast<uint8_t>(swstyle));
+            if (!new_style) {
+                // pcnet32 writes 4 on close "to switch back to 16-bit mode": reserved values
+                // select the 16-bit layout.
+                g_bad_style_warning("pcnet: reserved SWSTYLE {} taken as 0", swstyle);
+                new_style = SoftwareStyle::kLance;
+                swstyle = 0;
             }
             style_ = *new_style;
             // SSIZE32 follows the style; CSRPCNET stays set for the PCnet styles.
             bcr_[20] =
-                static_cast<uint16_t>((value & (bcr20::kSwstyleMask | bcr20::kAperren)) |
-                                      bcr20::kCsrpcnet | (is_32bit(style_) ? bcr20::kSsize32 : 0));
+                static_cast<uint16_t>(swstyle | (value & bcr20::kAperren) | bcr20::kCsrpcnet |
+                                      (is_32bit(style_) ? bcr20::kSsize32 : 0));
             return;
         }
         case Bcr::BCR32:

@@ -16,7 +16,7 @@
 // external loopback sends the frame to the backend and also receives it back, as a loopback
 // plug on the wire would.
 //
-// Not modelled: ASTRP_RCV pad stripping, SWSTYLE 1 (ILACC; ignored like other reserved
+// Not modelled: ASTRP_RCV pad stripping, SWSTYLE 1 (ILACC; taken as 0 like the reserved
 // styles), writes to the ring counters CSR72/CSR74, LED activity (LEDs show link only), the
 // EEPROM behind BCR19, collisions and retries (a virtual wire has none).
 #pragma once
