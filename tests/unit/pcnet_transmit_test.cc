@@ -64,6 +64,23 @@ TEST(PcnetTransmit, NeverSendsTheFcsToTheBackend) {
     EXPECT_EQ(rig.backend.sent[0].size(), 1514u);
 }
 
+TEST(PcnetTransmit, FrameLongerThan1518WithFcsSetsBablButIsSent) {
+    PcnetRig rig;
+    rig.bring_up();
+    rig.set_csr(0, 0x0100 | 0x0040);
+    rig.queue_frame(0, make_frame(kOtherHost, 1514));
+    rig.transmit_demand();
+    EXPECT_FALSE(rig.csr(0) & 0x4000);
+    rig.set_csr(3, 0x0200);  // TINTM: only BABL can raise the line now
+    rig.set_csr(0, 0x0200 | 0x0040);
+    rig.queue_frame(1, make_frame(kOtherHost, 1515));
+    rig.transmit_demand();
+    EXPECT_TRUE(rig.csr(0) & 0x4000);
+    EXPECT_TRUE(rig.csr(0) & 0x8000);
+    EXPECT_TRUE(rig.irq.level);
+    EXPECT_EQ(rig.backend.sent.size(), 2u);
+}
+
 TEST(PcnetTransmit, TintRaisesTheLineUnlessMasked) {
     PcnetRig rig;
     rig.bring_up();

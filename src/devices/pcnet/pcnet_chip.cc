@@ -721,6 +721,10 @@ std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& 
             length = kMinFrameSize;
         }
         frame.length = length;
+        // BABL: on the channel longer than a 1518-byte frame (with FCS) takes. The frame
+        // still goes out; the flag only tells the driver.
+        if (length + 4 > kBabbleThreshold)
+            csr_[0] |= csr0::kBabl;
         const bool internal = (mode_bits & mode::kIntl) || (bcr_[32] & bcr32::kMiiilp);
         if (!loopback || !internal) {
             if (!link_up_ && !loopback) {

@@ -44,7 +44,8 @@ class PcnetChip : public FrameSink {
     // Largest frame (without FCS) the chip sends or receives; longer ones are dropped and
     // counted. With its FCS it must fit the 12-bit MCNT of the last receive descriptor.
     static constexpr size_t kMaxFrameSize = 4095 - 4;
-    static constexpr size_t kMinFrameSize = 60;  // without FCS: 64 on the wire
+    static constexpr size_t kMinFrameSize = 60;       // without FCS: 64 on the wire
+    static constexpr size_t kBabbleThreshold = 1518;  // longest legal frame, FCS included
     static constexpr uint64_t kRegisterWindowSize = pcnet::kWindowSize;
 
     // backend may be null (NIC not connected: transmitted frames are dropped and counted).
