@@ -74,6 +74,7 @@ void ConsoleInput::handle_typed(std::span<const uint8_t> bytes) {
         if (escape_enabled_ && escape_seen_) {
             escape_seen_ = false;
             if (byte == 'x' || byte == 'X') {
+                feed_uart();  // what was typed before the escape still reaches the guest
                 on_quit_();
                 return;
             }
