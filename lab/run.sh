@@ -132,6 +132,8 @@ pack_run() {
     : >"$EXTRA/lab/argv"
     for p in "${ARGS[@]}"; do printf %s "$p" | base64 -w0 >>"$EXTRA/lab/argv"; echo >>"$EXTRA/lab/argv"; done
     printf '%s\n' "${OUTPUTS[@]}" >"$EXTRA/lab/outputs"
+    # hvmm writes its outputs where the host would: their directories must exist in the lab too.
+    for p in "${OUTPUTS[@]}"; do [[ -n $p ]] && mkdir -p "$EXTRA$(dirname "$p")"; done
     # The kernel takes concatenated cpio archives: the cached base, then this run's files.
     cp "$HVMM_CACHE/lab/base.cpio" "$TMP/initrd.cpio"
     (cd "$EXTRA" && find . | cpio -o -H newc -R 0:0 --quiet) >>"$TMP/initrd.cpio"

@@ -7,8 +7,9 @@
 set -euo pipefail
 
 main() {
-    local hvmm=$1 tmp status=0 release
+    local hvmm=$1 status=0 release
     release=$(cat "${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}/guest/kernel-release")
+    # Global: the EXIT trap runs after main's locals are gone.
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     # The lab's own limit (lab/run.sh): a hung run must not eat CI's time.
