@@ -776,7 +776,11 @@ void PcnetChip::loop_back(size_t length, uint16_t enp_status) {
     const std::array<std::span<const uint8_t>, 2> pieces{
         std::span<const uint8_t>(tx_frame_.data(), length),
         std::span<const uint8_t>(tx_frame_.data() + length, total - length)};
-    receive_frame_locked(pieces, total, /*from_loopback=*/true);
+    const auto match_status = accept_frame(pieces[0], /*from_loopback=*/true);
+    if (!match_status)
+        return;
+    store_received_frame(pieces, total, *match_status);
+    update_interrupt();
 }
 
 // ---- Receive ----
@@ -823,6 +827,10 @@ void PcnetChip::receive(std::span<const uint8_t> frame) {
         g_rx_oversize_warning("pcnet: received frame of {} bytes dropped", frame.size());
         return;
     }
+    // Decide before computing the FCS, so frames for other stations cost no CRC.
+    const auto match_status = accept_frame(frame, /*from_loopback=*/false);
+    if (!match_status)
+        return;
     // Frames from the host carry no FCS and may be shorter than Ethernet's minimum (a TAP
     // hands over 42-byte ARP frames); the wire would have padded them, and drivers count a
     // frame under 64 bytes as a runt, so pad and append the FCS here.
@@ -834,19 +842,18 @@ void PcnetChip::receive(std::span<const uint8_t> frame) {
     const std::array<std::span<const uint8_t>, 3> pieces{
         frame, std::span<const uint8_t>(kZeroPadding.data(), padding),
         std::span<const uint8_t>(fcs)};
-    receive_frame_locked(pieces, frame.size() + padding + fcs.size(), /*from_loopback=*/false);
+    store_received_frame(pieces, frame.size() + padding + fcs.size(), *match_status);
+    update_interrupt();
 }
 
-void PcnetChip::receive_frame_locked(std::span<const std::span<const uint8_t>> pieces, size_t total,
-                                     bool from_loopback) {
+std::optional<uint16_t> PcnetChip::accept_frame(std::span<const uint8_t> head, bool from_loopback) {
     if (!receiver_running(from_loopback)) {
         ++counters_.rx_dropped_not_running;
-        return;
+        return std::nullopt;
     }
-    const std::span<const uint8_t> head = pieces[0];
     if (head.size() < 6) {
         ++counters_.rx_dropped_filtered;  // too short to carry a destination
-        return;
+        return std::nullopt;
     }
     AddressFilter filter;
     for (unsigned i = 0; i < 3; ++i) {
@@ -859,7 +866,7 @@ void PcnetChip::receive_frame_locked(std::span<const std::span<const uint8_t>> p
     switch (match_destination(filter, head.first<6>())) {
         case AddressMatch::kRejected:
             ++counters_.rx_dropped_filtered;
-            return;
+            return std::nullopt;
         case AddressMatch::kPhysical:
             match_status = status::kPam;
             break;
@@ -874,10 +881,9 @@ void PcnetChip::receive_frame_locked(std::span<const std::span<const uint8_t>> p
     }
     if (rx_ring_.length == 0) {
         ++counters_.rx_dropped_bad_ring;
-        return;
+        return std::nullopt;
     }
-    store_received_frame(pieces, total, match_status);
-    update_interrupt();
+    return match_status;
 }
 
 void PcnetChip::count_missed_frame() {

@@ -126,12 +126,12 @@ class PcnetChip : public FrameSink {
     std::optional<PendingFrame> next_transmit_frame(uint32_t& budget);
     void loop_back(size_t length, uint16_t enp_status);
 
-    // Receive: runs a frame, given as pieces (frame, padding, FCS) so it is copied once,
-    // through the filter and into the ring.
+    // Receive: a frame is given as pieces (frame, padding, FCS) so it is copied once.
     bool receiver_running(bool from_loopback) const;
     bool current_receive_descriptor_owned();
-    void receive_frame_locked(std::span<const std::span<const uint8_t>> pieces, size_t total,
-                              bool from_loopback);
+    // The receive status bits (PAM/BAM/LAFM) if the receiver takes a frame with this
+    // destination, or nothing (counted) if it does not.
+    std::optional<uint16_t> accept_frame(std::span<const uint8_t> head, bool from_loopback);
     void store_received_frame(std::span<const std::span<const uint8_t>> pieces, size_t total,
                               uint16_t match_status);
     void count_missed_frame();
