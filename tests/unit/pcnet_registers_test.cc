@@ -233,3 +233,28 @@ TEST(PcnetRegisters, StopClearsEveryOtherCsr0Bit) {
 
 }  // namespace
 }  // namespace hvmm::testing
+
+namespace hvmm::testing {
+namespace {
+
+TEST(PcnetRegisters, DriverBringUpWorksEntirelyInDwioMode) {
+    PcnetRig rig;
+    rig.write32(0x10, 0);  // enter DWIO
+    auto set_csr = [&](unsigned i, uint16_t v) {
+        rig.write32(0x14, i);
+        rig.write32(0x10, v);
+    };
+    rig.write32(0x14, 20);
+    rig.write32(0x1C, 2);
+    rig.write_init_block32(4, 4);
+    set_csr(1, static_cast<uint16_t>(PcnetRig::kInitBlock));
+    set_csr(2, 0);
+    set_csr(0, 0x0001);
+    set_csr(0, 0x0042);
+    rig.write32(0x14, 0);
+    EXPECT_EQ(rig.read32(0x10) & 0x0133, 0x0133u);  // IDON, TXON, RXON, STRT, INIT
+    EXPECT_TRUE(rig.irq.level);
+}
+
+}  // namespace
+}  // namespace hvmm::testing
