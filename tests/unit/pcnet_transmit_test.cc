@@ -175,12 +175,27 @@ TEST(PcnetTransmit, PollSendsWithoutDemandUnlessDpoll) {
     EXPECT_EQ(rig.backend.sent.size(), 1u);
 }
 
-TEST(PcnetTransmit, ChipWithoutBackendStillRunsAndDropsWhileStopped) {
+TEST(PcnetTransmit, ChipWithoutBackendHandsFramesBackAndCountsThem) {
     FakeDma dma(PcnetRig::kRamSize);
     FakeIrqLine irq;
     PcnetChip chip(dma, irq, nullptr, kTestMac);
-    chip.receive(make_frame(kTestMac.bytes, 64));  // stopped: dropped, no crash
-    EXPECT_EQ(chip.counters().rx_dropped_not_running, 1u);
+    auto set_csr = [&](unsigned i, uint16_t v) {
+        const std::array<uint8_t, 2> index{uint8_t(i), 0};
+        const std::array<uint8_t, 2> value{uint8_t(v), uint8_t(v >> 8)};
+        chip.write(0x12, index);
+        chip.write(0x10, value);
+    };
+    set_csr(58, 2);
+    dma.put16(PcnetRig::kInitBlock + 2, 0x0000);  // one descriptor each way
+    dma.put32(PcnetRig::kInitBlock + 20, PcnetRig::kRxRing);
+    dma.put32(PcnetRig::kInitBlock + 24, PcnetRig::kTxRing);
+    dma.put32(PcnetRig::kTxRing, PcnetRig::kTxBuffers);
+    dma.put32(PcnetRig::kTxRing + 4, 0x8300'FFC0u);  // OWN|STP|ENP, 64 bytes
+    set_csr(1, uint16_t(PcnetRig::kInitBlock));
+    set_csr(2, 0);
+    set_csr(0, 0x0003);  // INIT | STRT: the start polls the ring
+    EXPECT_EQ(chip.counters().tx_dropped_no_backend, 1u);
+    EXPECT_FALSE(dma.get32(PcnetRig::kTxRing + 4) & 0x8000'0000u);
 }
 
 TEST(PcnetTransmit, LtintenGivesTintOnlyForMarkedFrames) {
