@@ -109,7 +109,6 @@ class PcnetChip : public FrameSink {
     void start(Deferred& deferred);
     void stop();
     bool stopped_or_suspended() const;
-    pcnet::SoftwareStyle style() const { return style_; }
     uint32_t upper_address() const;
     uint64_t descriptor_address(const Ring& ring, uint32_t index) const;
     bool read_descriptor(const Ring& ring, uint32_t index, std::span<uint8_t> raw);
