@@ -18,13 +18,14 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 measure() {
     local name=$1 rep=$2
     shift 2
-    local t0 t_mark=- t_exit status line
+    local t0 t_mark=- t_exit status line=
     t0=$EPOCHREALTIME
+    status=
     while IFS= read -r line; do
         if [[ $t_mark == - && $line == *"hvmm-guest: init"* ]]; then t_mark=$EPOCHREALTIME; fi
-    done < <(timeout "${BOOT_TIMEOUT:-180}" "$@" </dev/null 2>&1; echo "exit-status $?")
+        if [[ $line == "exit-status "* ]]; then status=${line#exit-status }; fi
+    done < <(timeout "${BOOT_TIMEOUT:-180}" "$@" </dev/null 2>&1; echo; echo "exit-status $?")
     t_exit=$EPOCHREALTIME
-    status=$(tail -n 1 <<<"$line" | sed -n 's/^exit-status //p')
     [[ $t_mark == - ]] || t_mark=$(elapsed "$t0" "$t_mark")
     echo "$name $rep ${status:-?} $t_mark $(elapsed "$t0" "$t_exit")" | tee -a "$OUT/boot-runs.txt"
 }
