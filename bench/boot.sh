@@ -38,6 +38,7 @@ write_results() {
         echo "  \"qemu\": \"$(env_value qemu)\","
         echo "  \"append\": \"$(env_value append)\","
         echo "  \"reps\": $reps,"
+        echo "  \"host_loadavg_before\": \"$LOAD_BEFORE\","
         echo "  \"vmms\": {"
         for vmm in hvmm qemu-7.2; do
             echo "    \"$vmm\": {"
@@ -57,6 +58,7 @@ write_results() {
         echo "medians over successful boots. Guest: the default image, kernel $(env_value guest_kernel), 256 MiB, 1 vCPU,"
         echo "append \`$(env_value append)\`. From starting the VMM to the guest /init's marker line, and to the"
         echo "VMM's exit after the guest powers off. QEMU's figure includes SeaBIOS; hvmm boots the kernel directly."
+        echo "Host load average before the run: $LOAD_BEFORE (the lab is TCG: other work on the 2 cores slows every figure)."
         echo
         echo "| VMM | boots ok | to /init marker (s) | to exit (s) |"
         echo "|---|---|---|---|"
@@ -79,6 +81,7 @@ main() {
         [[ -x $hvmm ]] || { echo "bench/boot.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
         carry=(--hvmm "$hvmm")
     fi
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     RAW=$(mktemp -d)
     trap 'rm -rf "$RAW"' EXIT
     "$REPO/lab/run.sh" "${carry[@]}" --out "$RAW" exec "$REPO/bench/boot-lab.sh" "$reps" "$vmms"
