@@ -1,0 +1,17 @@
+#!/bin/bash
+# CTest fixture: one lab boot running tests/lab/pcnet_checks.sh (the PCnet NIC with the stock
+# pcnet32 over a TAP) with the built hvmm; results land in RESULTS_DIR, cleared first so that no
+# stale verdict can pass a check.
+#
+# usage: tests/lab/pcnet_run_checks.sh HVMM_BINARY RESULTS_DIR
+set -euo pipefail
+
+main() {
+    local hvmm=$1 results=$2 here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    rm -rf "$results"
+    mkdir -p "$results"
+    "$here/../../lab/run.sh" --timeout 1500 --hvmm "$hvmm" --out "$results" exec "$here/pcnet_checks.sh"
+}
+
+main "$@"
