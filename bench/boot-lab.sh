@@ -9,7 +9,7 @@ set -uo pipefail
 REPS=${1:-5}
 VMMS=${2:-}  # which of "hvmm qemu-7.2" to boot (default both)
 OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
-APPEND="console=ttyS0 reboot=k panic=-1 hvmm.mark=1 hvmm.run=$(printf true | base64 -w0)"
+APPEND="console=ttyS0 reboot=k panic=-1 quiet hvmm.mark=1 hvmm.run=$(printf true | base64 -w0)"
 
 # elapsed T0 T1: seconds between two EPOCHREALTIME values, to the microsecond.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }

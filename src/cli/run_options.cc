@@ -81,7 +81,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
 }
 
 std::string kernel_cmdline(const RunOptions& options) {
-    std::string cmdline = options.append.value_or(std::string(kDefaultCmdline));
+    std::string cmdline = options.append.value_or(std::string(kDefaultKernelCmdline));
     if (options.run_command) {
         if (!cmdline.empty())
             cmdline += ' ';

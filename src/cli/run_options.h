@@ -11,7 +11,6 @@
 
 namespace hvmm::cli {
 
-constexpr std::string_view kDefaultCmdline = "console=ttyS0 reboot=k panic=-1";
 
 struct RunOptions {
     std::optional<std::string> kernel;

@@ -43,7 +43,7 @@ TEST(Cli, Base64MatchesRfc4648Vectors) {
 TEST(Cli, RunAppendsTheBase64CommandToTheDefaultCmdline) {
     auto options = parse({"--run", "echo hi"});
     ASSERT_TRUE(options);
-    EXPECT_EQ(kernel_cmdline(*options), "console=ttyS0 reboot=k panic=-1 hvmm.run=ZWNobyBoaQ==");
+    EXPECT_EQ(kernel_cmdline(*options), "console=ttyS0 reboot=k panic=-1 quiet hvmm.run=ZWNobyBoaQ==");
 }
 
 TEST(Cli, AppendReplacesTheDefaultCmdline) {
