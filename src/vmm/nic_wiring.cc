@@ -11,6 +11,10 @@ namespace {
 
 // The Am79C970A polls its transmit ring about every 1.6 ms when the driver does not demand.
 constexpr auto kTransmitPollPeriod = std::chrono::milliseconds(2);
+// How often the backend's host-side link (a TAP's admin state) is re-read. pcnet32 looks at the
+// chip's link every 2 s, so half a second keeps `ip link set NAME down` prompt for the guest at
+// the cost of two ioctls.
+constexpr auto kLinkPollPeriod = std::chrono::milliseconds(500);
 
 Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index) {
     const uint8_t slot = static_cast<uint8_t>(1 + index);
@@ -35,6 +39,8 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index) {
     }));
     nic.chip().receive_resumed_hook = [&resume] { resume.signal(); };
     HVMM_TRY_VOID(loop.add_timer(kTransmitPollPeriod, [&nic] { nic.chip().poll(); }));
+    // The backend reports its link changes (a TAP set down or up on the host) only when asked.
+    HVMM_TRY_VOID(loop.add_timer(kLinkPollPeriod, [&backend] { backend.refresh_link(); }));
 
     auto& stats = machine.stats();
     const std::string prefix = fmt::format("pcnet{}.", index);
