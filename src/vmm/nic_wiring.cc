@@ -1,5 +1,7 @@
 #include "vmm/nic_wiring.h"
 
+#include <sys/epoll.h>
+
 #include <chrono>
 
 #include "base/event_fd.h"
@@ -26,17 +28,31 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index) {
     backend.set_sink(&nic.chip());
 
     EventLoop& loop = machine.event_loop();
-    if (backend.receive_fd() >= 0) {
+    const int receive_fd = backend.receive_fd();
+    // Whether the loop watches receive_fd for EPOLLIN; only the I/O thread touches it.
+    auto& watching = machine.keep(std::make_unique<bool>(receive_fd >= 0));
+    if (receive_fd >= 0) {
         HVMM_TRY_VOID(
-            loop.add_fd(backend.receive_fd(), [&backend](uint32_t) { backend.poll_receive(); }));
+            loop.add_fd(receive_fd, [&backend, &nic, &loop, &watching, receive_fd](uint32_t) {
+                // With no receive buffer in the chip the frames stay queued in the backend, whose
+                // fd stays readable: a level-triggered watch would call straight back and spin the
+                // I/O thread. Stop watching until the chip reports buffers (receive_resumed_hook).
+                if (backend.poll_receive() == 0 && !nic.chip().can_receive()) {
+                    if (loop.modify_fd(receive_fd, 0))
+                        watching = false;
+                }
+            }));
     }
     // The guest returning receive buffers (a vCPU thread) resumes the backend on the I/O
     // thread, which alone talks to the backend.
     auto& resume = machine.keep(std::make_unique<EventFd>(HVMM_TRY(EventFd::create())));
-    HVMM_TRY_VOID(loop.add_fd(resume.fd(), [&resume, &backend](uint32_t) {
-        resume.consume();
-        backend.poll_receive();
-    }));
+    HVMM_TRY_VOID(
+        loop.add_fd(resume.fd(), [&resume, &backend, &loop, &watching, receive_fd](uint32_t) {
+            resume.consume();
+            backend.poll_receive();
+            if (receive_fd >= 0 && !watching && loop.modify_fd(receive_fd, EPOLLIN))
+                watching = true;
+        }));
     nic.chip().receive_resumed_hook = [&resume] { resume.signal(); };
     HVMM_TRY_VOID(loop.add_timer(kTransmitPollPeriod, [&nic] { nic.chip().poll(); }));
     // The backend reports its link changes (a TAP set down or up on the host) only when asked.
