@@ -1,5 +1,8 @@
 #include "cli/default_image.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 namespace hvmm::cli {
@@ -10,6 +13,9 @@ Result<DefaultImage> default_image_paths() {
         cache = configured;
     } else if (const char* home = std::getenv("HOME"); home && *home) {
         cache = std::string(home) + "/.cache/hvmm";
+    } else if (const passwd* user = ::getpwuid(::getuid()); user && user->pw_dir && *user->pw_dir) {
+        // CI may run with no HOME; the image scripts then use the user's home (/root) as well.
+        cache = std::string(user->pw_dir) + "/.cache/hvmm";
     } else {
         return fail("cannot find the default guest image: neither HVMM_CACHE nor HOME is set");
     }

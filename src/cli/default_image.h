@@ -13,7 +13,8 @@ struct DefaultImage {
     std::string initrd_path;  // .../guest/initrd.img
 };
 
-// The paths, whether or not the files exist. Fails only when neither HVMM_CACHE nor HOME is set.
+// The paths, whether or not the files exist: under $HVMM_CACHE, else $HOME/.cache/hvmm, else the
+// user's home from the password database (as guest/lib/common.sh does).
 Result<DefaultImage> default_image_paths();
 
 // The message for a default image that is not there: names the path and how to build it.

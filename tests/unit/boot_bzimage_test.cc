@@ -1,6 +1,9 @@
 #include "boot/bzimage.h"
 
 #include <gtest/gtest.h>
+
+#include "cli/default_image.h"
+#include "guest_image_requirement.h"
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -175,11 +178,8 @@ TEST(BzImage, SyntheticImageReadsFromAFile) {
 
 // The real Debian kernel, once the guest image builder (or the host's own /boot) provides one.
 std::string find_real_kernel() {
-    if (const char* home = std::getenv("HOME")) {
-        const fs::path cached = fs::path(home) / ".cache/hvmm/guest/vmlinuz";
-        if (fs::is_regular_file(cached)) {
-            return cached.string();
-        }
+    if (const auto image = cli::default_image_paths(); image && fs::is_regular_file(image->kernel_path)) {
+        return image->kernel_path;
     }
     std::error_code error;
     for (const auto& entry : fs::directory_iterator("/boot", error)) {
@@ -193,7 +193,7 @@ std::string find_real_kernel() {
 TEST(BzImage, RealKernelParsesWithA64BitEntry) {
     const std::string path = find_real_kernel();
     if (path.empty()) {
-        GTEST_SKIP() << "no ~/.cache/hvmm/guest/vmlinuz or /boot/vmlinuz-* on this machine";
+        HVMM_GUEST_IMAGE_MISSING("no default guest image kernel or /boot/vmlinuz-* on this machine");
     }
     const auto image = read_bzimage(path);
     ASSERT_TRUE(image) << image.error().message;

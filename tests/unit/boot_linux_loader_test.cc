@@ -1,6 +1,9 @@
 #include "boot/linux_loader.h"
 
 #include <gtest/gtest.h>
+
+#include "cli/default_image.h"
+#include "guest_image_requirement.h"
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -362,10 +365,11 @@ namespace {
 
 // The Debian kernel and initrd the guest image builder caches, loaded as hvmm's default guest.
 TEST(LinuxLoaderRealKernel, DebianKernelAndInitrdLoadIntoA256MiBGuest) {
-    const char* home = std::getenv("HOME");
-    const fs::path guest = fs::path(home ? home : "/root") / ".cache/hvmm/guest";
+    const auto image = cli::default_image_paths();
+    ASSERT_TRUE(image) << image.error().message;
+    const fs::path guest = fs::path(image->kernel_path).parent_path();
     if (!fs::is_regular_file(guest / "vmlinuz") || !fs::is_regular_file(guest / "initrd.img")) {
-        GTEST_SKIP() << "no guest image in " << guest << " (the guest image builder makes it)";
+        HVMM_GUEST_IMAGE_MISSING("no guest image in " << guest << " (the guest image builder makes it)");
     }
     auto memory = GuestMemory::create(256 * kMiB);
     ASSERT_TRUE(memory);
@@ -394,10 +398,11 @@ TEST(LinuxLoaderRealKernel, DebianKernelAndInitrdLoadIntoA256MiBGuest) {
 }
 
 TEST(LinuxLoaderRealKernel, SixtyFourMiBGuestIsRefusedExactlyWhenTheKernelCannotDecompress) {
-    const char* home = std::getenv("HOME");
-    const fs::path kernel = fs::path(home ? home : "/root") / ".cache/hvmm/guest/vmlinuz";
+    const auto paths = cli::default_image_paths();
+    ASSERT_TRUE(paths) << paths.error().message;
+    const fs::path kernel = paths->kernel_path;
     if (!fs::is_regular_file(kernel)) {
-        GTEST_SKIP() << "no " << kernel << " (the guest image builder makes it)";
+        HVMM_GUEST_IMAGE_MISSING("no " << kernel << " (the guest image builder makes it)");
     }
     const auto image = read_bzimage(kernel.string());
     ASSERT_TRUE(image) << image.error().message;
