@@ -73,6 +73,7 @@ write_json() {
         echo "  \"lab_kernel\": \"$(env_value lab_kernel)\","
         echo "  \"qemu\": \"$(env_value qemu)\","
         echo "  \"iperf3_seconds\": $(env_value secs),"
+        echo "  \"host_load_before\": \"$LOAD_BEFORE\", \"host_load_after\": \"$LOAD_AFTER\","
         echo "  \"vmms\": {"
         for vmm in hvmm qemu-7.2; do
             figures "$vmm"
@@ -113,6 +114,9 @@ write_md() {
         echo
         echo "Command: \`$COMMAND\`"
         echo
+        echo "Host load average (1/5/15 min) before and after: $LOAD_BEFORE / $LOAD_AFTER (2 cores; figures"
+        echo "drop when other labs share them)."
+        echo
         echo "| VMM | TX Mbit/s | RX Mbit/s | exits per TX packet | interrupts per TX packet |"
         echo "|---|---|---|---|---|"
         for vmm in hvmm qemu-7.2; do
@@ -142,7 +146,9 @@ main() {
     COMMAND="bench/pcnet.sh $secs"
     RAW=$(mktemp -d)
     trap 'rm -rf "$RAW"' EXIT
+    LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
     "$REPO/lab/run.sh" "${carry[@]}" --timeout 1500 --out "$RAW" exec "$REPO/bench/pcnet-lab.sh" "$secs" "$vmms"
+    LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
     [[ -s $RAW/pcnet-runs.txt ]] || { echo "bench/pcnet.sh: the lab returned no measurements" >&2; exit 1; }
     mkdir -p "$RESULTS"
     write_json
