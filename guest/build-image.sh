@@ -16,19 +16,6 @@ MODULES=(mii pcnet32 e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_m
          virtio_pci failover net_failover virtio_net)
 PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio)
 
-usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
-
-parse_args() {
-    OUT="$HVMM_CACHE/guest"
-    while [[ $# -gt 0 ]]; do
-        case $1 in
-            --out) [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
-            --out=*) OUT=${1#--out=}; shift ;;
-            -h|--help) usage ;;
-            *) echo "$0: unknown argument $1" >&2; usage ;;
-        esac
-    done
-}
 
 # Everything the image is made from, as one hash.
 input_key() {
@@ -56,7 +43,7 @@ build_root() {
 }
 
 main() {
-    parse_args "$@"
+    parse_out_arg "$HVMM_CACHE/guest" "$@"
     ensure_packages "${PACKAGES[@]}"
     mkdir -p "$HVMM_CACHE/kernel" "$OUT"
     # Several users (engineers, CI, lab runs) may build at once: one builder per output at a time.

@@ -21,19 +21,6 @@ QEMU_DATA=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /u
            /usr/share/qemu/kvmvapic.bin /usr/lib/ipxe/qemu/efi-pcnet.rom /usr/lib/ipxe/qemu/efi-e1000.rom
            /usr/lib/ipxe/qemu/efi-virtio.rom)
 
-usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
-
-parse_args() {
-    OUT="$HVMM_CACHE/lab"
-    while [[ $# -gt 0 ]]; do
-        case $1 in
-            --out) [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
-            --out=*) OUT=${1#--out=}; shift ;;
-            -h|--help) usage ;;
-            *) echo "$0: unknown argument $1" >&2; usage ;;
-        esac
-    done
-}
 
 input_key() {
     {
@@ -69,7 +56,7 @@ build_root() {
 }
 
 main() {
-    parse_args "$@"
+    parse_out_arg "$HVMM_CACHE/lab" "$@"
     ensure_packages "${PACKAGES[@]}"
     # The lab carries the default guest image; bring it up to date first.
     GUEST="$HVMM_CACHE/guest"

@@ -133,3 +133,18 @@ tree_digest() {
 
 # is_fresh OUTDIR KEY: the outputs in OUTDIR were built from inputs with this KEY.
 is_fresh() { [[ -f $1/.inputs && "$(cat "$1/.inputs")" == "$2" ]]; }
+
+# parse_out_arg DEFAULT ARG...: the image builders' one option, `--out DIR`; sets OUT.
+parse_out_arg() {
+    OUT=$1
+    shift
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --out) [[ $# -ge 2 ]] || out_usage; OUT=$2; shift 2 ;;
+            --out=*) OUT=${1#--out=}; shift ;;
+            -h|--help) out_usage ;;
+            *) echo "$0: unknown argument $1" >&2; out_usage ;;
+        esac
+    done
+}
+out_usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
