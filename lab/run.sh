@@ -13,7 +13,9 @@
 #          --mem MB       lab memory (default 2048, raised to fit hvmm's --mem)
 #          --timeout SECS whole-run limit (default $HVMM_LAB_TIMEOUT, 3600; 0 = none)
 # env:     HVMM_CACHE, HVMM_LAB_LOG=FILE (keep the lab console log), HVMM_LAB_TIMEOUT, HVMM_LAB_MEM,
-#          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging)
+#          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging),
+#          HVMM_LAB_CPUS (lab CPUs, default 1: with 2 the nested guests broke now and then,
+#          see lab/README.md)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
 #          no status reported); 130/143 interrupted; 2 usage.
 set -euo pipefail
@@ -31,6 +33,7 @@ parse_args() {
     OUT_DIR=${HVMM_LAB_OUT:-}
     WITH=()
     LAB_MEM=${HVMM_LAB_MEM:-2048}
+    LAB_CPUS=${HVMM_LAB_CPUS:-1}
     TIMEOUT=${HVMM_LAB_TIMEOUT:-3600}
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -165,7 +168,7 @@ start_qemu() {
     else
         console="file,id=con,path=/dev/stdout,append=on"
     fi
-    local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu EPYC,+svm -m "$LAB_MEM"
+    local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$LAB_CPUS" -cpu EPYC,+svm -m "$LAB_MEM"
         -nodefaults -no-reboot -display none -vga none -monitor none
         -chardev "$console" -serial chardev:con
         -serial "file:$TMP/console.log" -serial "file:$TMP/control"

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 
 #include "base/log.h"
 #include "base/terminal_raw_mode.h"
 #include "boot/linux_loader.h"
+#include "stats/syscall_count.h"
 #include "vmm/exit_dispatch.h"
 
 namespace hvmm {
@@ -28,6 +30,22 @@ void install_kick_handler() {
         action.sa_flags = 0;  // no SA_RESTART: KVM_RUN must return
         ::sigaction(kick_signal(), &action, nullptr);
     });
+}
+
+// The registers a triple fault is diagnosed from, on one line: where the guest was (RIP, RSP,
+// CS), what it faulted on (CR2), which tables it used (CR3, IDT, GDT) and its mode (CR0/CR4/EFER).
+std::string describe_cpu_state(const kvm::Vcpu& vcpu) {
+    auto regs = vcpu.get_regs();
+    auto sregs = vcpu.get_sregs();
+    if (!regs || !sregs) {
+        return "registers unavailable";
+    }
+    return fmt::format(
+        "rip={:#x} rsp={:#x} rflags={:#x} cs={:#x} cr0={:#x} cr2={:#x} cr3={:#x} cr4={:#x} "
+        "efer={:#x} idt={:#x}/{:#x} gdt={:#x}/{:#x} tr={:#x}/{:#x}",
+        regs->rip, regs->rsp, regs->rflags, sregs->cs.selector, sregs->cr0, sregs->cr2,
+        sregs->cr3, sregs->cr4, sregs->efer, sregs->idt.base, sregs->idt.limit, sregs->gdt.base,
+        sregs->gdt.limit, sregs->tr.base, sregs->tr.limit);
 }
 
 }  // namespace
@@ -219,7 +237,9 @@ Result<RunOutcome> Machine::run() {
         vcpu_handles_[vcpu->id()] = vcpu_threads_.back().native_handle();
     }
 
+    stats::syscall_sink = &stats_->io_thread_syscalls();
     event_loop_->run();  // this thread is the I/O thread until a stop is requested
+    stats::syscall_sink = nullptr;
 
     stopping_.store(true);
     kick_vcpus();
@@ -235,6 +255,12 @@ Result<RunOutcome> Machine::run() {
     raw_terminal.reset();
 
     std::lock_guard lock(outcome_mutex_);
+    if (outcome_ && outcome_->reason == StopReason::kSignal) {
+        // Where a guest that had to be killed was: the first clue to a hang (-v).
+        for (const auto& vcpu : vcpus_) {
+            log::info("vCPU {} stopped at {}", vcpu->id(), describe_cpu_state(*vcpu));
+        }
+    }
     return outcome_.value_or(
         RunOutcome{StopReason::kError, kExitStatusError, "run ended without a reason"});
 }
@@ -291,6 +317,7 @@ void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
     ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
 
     stats::VcpuStats& stats = stats_->vcpu(vcpu.id());
+    stats::syscall_sink = &stats.syscalls();
     while (!stopping_.load(std::memory_order_acquire)) {
         auto exit = vcpu.run();
         if (!exit) {
@@ -299,7 +326,7 @@ void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
         }
         if (auto* ring = vcpu.coalesced_ring(); ring && ring->first != ring->last) {
             std::lock_guard lock(coalesced_mutex_);
-            drain_coalesced(*ring, io_bus_, mmio_bus_, vcpu.id());
+            drain_coalesced(*ring, io_bus_, mmio_bus_, vcpu.id(), &stats);
         }
         if (!handle_exit(vcpu, *exit, stats)) {
             return;
@@ -329,9 +356,9 @@ bool Machine::handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::Vcp
         if (uart_->saw_kernel_panic()) {
             request_stop({StopReason::kPanicReset, kExitStatusPanic, "guest kernel panicked"});
         } else {
-            request_stop(
-                {StopReason::kTripleFault, kExitStatusTripleFault,
-                 fmt::format("guest triple fault on vCPU {} (KVM_EXIT_SHUTDOWN)", vcpu.id())});
+            request_stop({StopReason::kTripleFault, kExitStatusTripleFault,
+                          fmt::format("guest triple fault on vCPU {} (KVM_EXIT_SHUTDOWN); {}",
+                                      vcpu.id(), describe_cpu_state(vcpu))});
         }
         return false;
     }
