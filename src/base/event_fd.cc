@@ -1,4 +1,5 @@
 #include "base/event_fd.h"
+#include "stats/syscall_count.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -16,11 +17,13 @@ Result<EventFd> EventFd::create() {
 void EventFd::signal() const {
     const uint64_t one = 1;
     // EAGAIN means the counter is saturated, which is still "signalled": nothing to do.
+    stats::count_syscall();
     [[maybe_unused]] auto written = ::write(fd_.get(), &one, sizeof(one));
 }
 
 uint64_t EventFd::consume() const {
     uint64_t value = 0;
+    stats::count_syscall();
     if (::read(fd_.get(), &value, sizeof(value)) != sizeof(value)) {
         return 0;
     }

@@ -1,4 +1,5 @@
 #include "kvm/vm.h"
+#include "stats/syscall_count.h"
 
 #include <sys/ioctl.h>
 
@@ -54,6 +55,7 @@ Result<void> Vm::set_irq_line(uint32_t gsi, bool level) const {
     kvm_irq_level irq{};
     irq.irq = gsi;
     irq.level = level ? 1 : 0;
+    stats::count_syscall();
     if (::ioctl(fd_.get(), KVM_IRQ_LINE, &irq) != 0) {
         return fail_errno("KVM_IRQ_LINE for GSI {} failed", gsi);
     }

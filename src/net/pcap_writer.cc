@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "net/frame_limits.h"
+#include "stats/syscall_count.h"
 
 namespace hvmm {
 namespace {
@@ -35,6 +36,7 @@ static_assert(sizeof(RecordHeader) == 16);
 Result<void> write_all(int fd, std::vector<iovec> parts, const std::string& path) {
     size_t first = 0;
     while (first < parts.size()) {
+        stats::count_syscall();
         const ssize_t written =
             ::writev(fd, parts.data() + first, static_cast<int>(parts.size() - first));
         if (written < 0) {

@@ -26,6 +26,11 @@ struct Snapshot {
     std::map<std::string, Tally> by_device;
     std::map<std::string, uint64_t> interrupts;  // line name -> interrupts injected
     std::map<std::string, uint64_t> counters;    // registered counters
+    Tally coalesced;                             // writes replayed from KVM's coalesced ring
+    std::map<uint16_t, uint64_t> coalesced_by_port;
+    std::map<std::string, uint64_t> coalesced_by_device;
+    uint64_t vcpu_syscalls = 0;       // host system calls on the vCPU threads
+    uint64_t io_thread_syscalls = 0;  // and on the I/O thread
 
     uint64_t total_exits() const;
 };
@@ -35,6 +40,8 @@ class MachineStats {
     explicit MachineStats(uint32_t vcpu_count);
 
     VcpuStats& vcpu(uint32_t id) { return *vcpus_.at(id); }
+    // The I/O thread's system calls (it points stats::syscall_sink here).
+    SyscallCounter& io_thread_syscalls() { return io_thread_syscalls_; }
 
     using CounterSource = std::function<uint64_t()>;
     // Sources are read at snapshot time, from the reading thread: they must be thread-safe.
@@ -48,6 +55,7 @@ class MachineStats {
   private:
     TickCalibration calibration_;
     std::vector<std::unique_ptr<VcpuStats>> vcpus_;
+    SyscallCounter io_thread_syscalls_;
     mutable std::mutex mutex_;
     std::vector<std::pair<std::string, CounterSource>> interrupt_sources_;
     std::vector<std::pair<std::string, CounterSource>> counter_sources_;
@@ -55,6 +63,19 @@ class MachineStats {
 
 // A human-readable table, for --stats.
 std::string format_table(const Snapshot& snapshot);
+// Per NIC (a counter "<nic>.tx_frames" names one): userspace exits, interrupts injected on its
+// line ("gsiN <nic>") and host system calls, per transmitted frame. Whole-machine exits and
+// system calls are charged to the NIC: in a network benchmark it is what causes them.
+struct PacketCosts {
+    uint64_t tx_frames = 0;
+    uint64_t rx_frames = 0;
+    double exits_per_tx_frame = 0;
+    double interrupts_per_tx_frame = 0;
+    double vcpu_syscalls_per_tx_frame = 0;
+    double syscalls_per_tx_frame = 0;
+};
+std::map<std::string, PacketCosts> packet_costs(const Snapshot& snapshot);
+
 // The same as JSON, for --stats-json. Times are in microseconds.
 nlohmann::json to_json(const Snapshot& snapshot);
 

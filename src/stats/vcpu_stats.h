@@ -10,6 +10,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "stats/syscall_count.h"
+
 namespace hvmm::stats {
 
 enum class ExitKind : uint8_t {
@@ -33,13 +35,16 @@ std::string_view exit_kind_name(ExitKind kind);
 struct Tally {
     uint64_t count = 0;
     uint64_t ticks = 0;
-    void add(uint64_t elapsed) {
+    uint64_t syscalls = 0;  // host system calls the handlers made
+    void add(uint64_t elapsed, uint64_t calls = 0) {
         ++count;
         ticks += elapsed;
+        syscalls += calls;
     }
     Tally& operator+=(const Tally& other) {
         count += other.count;
         ticks += other.ticks;
+        syscalls += other.syscalls;
         return *this;
     }
 };
@@ -47,32 +52,58 @@ struct Tally {
 // A Tally another thread may read while its one writer updates it.
 class SharedTally {
   public:
-    void add(uint64_t elapsed) {
-        count_.store(count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-        ticks_.store(ticks_.load(std::memory_order_relaxed) + elapsed, std::memory_order_relaxed);
+    void add(uint64_t elapsed, uint64_t calls) {
+        bump(count_, 1);
+        bump(ticks_, elapsed);
+        bump(syscalls_, calls);
     }
     Tally read() const {
-        return Tally{count_.load(std::memory_order_relaxed),
-                     ticks_.load(std::memory_order_relaxed)};
+        return Tally{count_.load(std::memory_order_relaxed), ticks_.load(std::memory_order_relaxed),
+                     syscalls_.load(std::memory_order_relaxed)};
     }
 
   private:
+    static void bump(std::atomic<uint64_t>& value, uint64_t by) {
+        value.store(value.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+    }
     std::atomic<uint64_t> count_{0};
     std::atomic<uint64_t> ticks_{0};
+    std::atomic<uint64_t> syscalls_{0};
 };
 
 class alignas(64) VcpuStats {
   public:
-    // Time from KVM_RUN returning until the exit was handled, by exit kind.
-    void record_exit(ExitKind kind, uint64_t ticks) {
-        by_kind_[static_cast<size_t>(kind)].add(ticks);
+    // Time from KVM_RUN returning until the exit was handled, and the host system calls the
+    // handler made, by exit kind.
+    void record_exit(ExitKind kind, uint64_t ticks, uint64_t syscalls = 0) {
+        by_kind_[static_cast<size_t>(kind)].add(ticks, syscalls);
     }
     // Also by port and by the device (name) that handled it; "unmapped" when none did.
-    void record_port(uint16_t port, std::string_view device, uint64_t ticks) {
-        by_port_[port].add(ticks);
-        by_device_[device].add(ticks);
+    void record_port(uint16_t port, std::string_view device, uint64_t ticks,
+                     uint64_t syscalls = 0) {
+        by_port_[port].add(ticks, syscalls);
+        by_device_[device].add(ticks, syscalls);
     }
-    void record_mmio(std::string_view device, uint64_t ticks) { by_device_[device].add(ticks); }
+    void record_mmio(std::string_view device, uint64_t ticks, uint64_t syscalls = 0) {
+        by_device_[device].add(ticks, syscalls);
+    }
+    // Port writes KVM queued in the coalesced ring instead of exiting, replayed by hvmm at the
+    // next exit: accesses that cost no world switch.
+    void record_coalesced(uint16_t port, std::string_view device) {
+        coalesced_.add(0, 0);
+        ++coalesced_by_port_[port];
+        ++coalesced_by_device_[device];
+    }
+    Tally coalesced() const { return coalesced_.read(); }
+    const std::unordered_map<uint16_t, uint64_t>& coalesced_by_port() const {
+        return coalesced_by_port_;
+    }
+    const std::unordered_map<std::string_view, uint64_t>& coalesced_by_device() const {
+        return coalesced_by_device_;
+    }
+    // Every host system call this vCPU's thread made, in exit handlers or not.
+    SyscallCounter& syscalls() { return syscalls_; }
+    uint64_t syscall_count() const { return syscalls_.read(); }
 
     Tally exits(ExitKind kind) const { return by_kind_[static_cast<size_t>(kind)].read(); }
     const std::unordered_map<uint16_t, Tally>& by_port() const { return by_port_; }
@@ -83,6 +114,10 @@ class alignas(64) VcpuStats {
     std::array<SharedTally, kExitKindCount> by_kind_;
     std::unordered_map<uint16_t, Tally> by_port_;
     std::unordered_map<std::string_view, Tally> by_device_;
+    SharedTally coalesced_;
+    std::unordered_map<uint16_t, uint64_t> coalesced_by_port_;
+    std::unordered_map<std::string_view, uint64_t> coalesced_by_device_;
+    SyscallCounter syscalls_;
 };
 
 }  // namespace hvmm::stats

@@ -49,6 +49,72 @@ TEST(Stats, RegisteredInterruptAndCounterSourcesAreReadAtSnapshotTime) {
     EXPECT_EQ(snapshot.counters.at("pcnet0.tx_frames"), 12u);
 }
 
+TEST(Stats, SyscallsAreCountedOnTheThreadWhoseSinkIsSet) {
+    MachineStats stats(1);
+    SyscallCounter* saved = syscall_sink;
+    count_syscall();  // no sink on this thread: not attributed anywhere
+    syscall_sink = &stats.vcpu(0).syscalls();
+    count_syscall();
+    count_syscall();
+    const uint64_t during_exit = syscalls_so_far();
+    syscall_sink = &stats.io_thread_syscalls();
+    count_syscall();
+    syscall_sink = saved;
+    EXPECT_EQ(during_exit, 2u);
+    const Snapshot snapshot = stats.snapshot(false);
+    EXPECT_EQ(snapshot.vcpu_syscalls, 2u);
+    EXPECT_EQ(snapshot.io_thread_syscalls, 1u);
+}
+
+TEST(Stats, ExitsCarryTheSyscallsTheirHandlersMade) {
+    MachineStats stats(1);
+    stats.vcpu(0).record_exit(ExitKind::kIoOut, 10, 1);
+    stats.vcpu(0).record_exit(ExitKind::kIoOut, 10, 0);
+    stats.vcpu(0).record_port(0xC010, "pcnet-io", 10, 1);
+    const Snapshot snapshot = stats.snapshot(true);
+    EXPECT_EQ(snapshot.exits[static_cast<size_t>(ExitKind::kIoOut)].syscalls, 1u);
+    EXPECT_EQ(snapshot.by_port.at(0xC010).syscalls, 1u);
+    EXPECT_EQ(to_json(snapshot)["exits"]["io_out"]["syscalls"], 1u);
+}
+
+TEST(Stats, CoalescedWritesAreCountedByPortAndDevice) {
+    MachineStats stats(1);
+    stats.vcpu(0).record_coalesced(0xC012, "pcnet-io");
+    stats.vcpu(0).record_coalesced(0xC012, "pcnet-io");
+    const Snapshot snapshot = stats.snapshot(true);
+    EXPECT_EQ(snapshot.coalesced.count, 2u);
+    EXPECT_EQ(snapshot.coalesced_by_port.at(0xC012), 2u);
+    EXPECT_EQ(snapshot.total_exits(), 0u);  // none of them was a world switch
+    EXPECT_EQ(to_json(snapshot)["coalesced"]["ports"]["0xc012"], 2u);
+}
+
+TEST(Stats, PacketCostsDivideByTransmittedFrames) {
+    Snapshot snapshot;
+    snapshot.exits[static_cast<size_t>(ExitKind::kIoOut)] = Tally{30, 0};
+    snapshot.interrupts["gsi17 pcnet0"] = 5;
+    snapshot.interrupts["gsi4 com1"] = 100;  // another device's line is not charged
+    snapshot.counters["pcnet0.tx_frames"] = 10;
+    snapshot.counters["pcnet0.rx_frames"] = 4;
+    snapshot.vcpu_syscalls = 20;
+    snapshot.io_thread_syscalls = 10;
+    const auto costs = packet_costs(snapshot);
+    ASSERT_EQ(costs.count("pcnet0"), 1u);
+    const PacketCosts& nic = costs.at("pcnet0");
+    EXPECT_EQ(nic.tx_frames, 10u);
+    EXPECT_EQ(nic.rx_frames, 4u);
+    EXPECT_DOUBLE_EQ(nic.exits_per_tx_frame, 3.0);
+    EXPECT_DOUBLE_EQ(nic.interrupts_per_tx_frame, 0.5);
+    EXPECT_DOUBLE_EQ(nic.vcpu_syscalls_per_tx_frame, 2.0);
+    EXPECT_DOUBLE_EQ(nic.syscalls_per_tx_frame, 3.0);
+    EXPECT_DOUBLE_EQ(to_json(snapshot)["packets"]["pcnet0"]["exits_per_tx_frame"], 3.0);
+}
+
+TEST(Stats, NoFramesMeansZeroNotInfinity) {
+    Snapshot snapshot;
+    snapshot.counters["pcnet0.tx_frames"] = 0;
+    EXPECT_DOUBLE_EQ(packet_costs(snapshot).at("pcnet0").exits_per_tx_frame, 0.0);
+}
+
 TEST(Stats, JsonHasCountsAndMicroseconds) {
     Snapshot snapshot;
     snapshot.ticks_per_second = 1e6;  // one tick per microsecond

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "net/frame_limits.h"
 #include "net/retire_fd.h"
+#include "stats/syscall_count.h"
 
 namespace hvmm {
 
@@ -29,6 +30,7 @@ void SocketpairBackend::send(std::span<const iovec> frame) {
     msghdr message{};
     message.msg_iov = const_cast<iovec*>(frame.data());
     message.msg_iovlen = frame.size();
+    stats::count_syscall();
     const ssize_t sent = ::sendmsg(socket_.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent < 0) {
         // A full peer (EAGAIN, ENOBUFS) drops the frame as a full wire would; a closed peer
@@ -50,6 +52,7 @@ size_t SocketpairBackend::poll_receive() {
         if (sink_ != nullptr && !sink_->can_receive()) {
             break;
         }
+        stats::count_syscall();
         const ssize_t length =
             ::recv(socket_.get(), buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
         if (length < 0) {

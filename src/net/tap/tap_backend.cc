@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "net/frame_limits.h"
 #include "net/retire_fd.h"
+#include "stats/syscall_count.h"
 
 namespace hvmm {
 namespace {
@@ -99,6 +100,7 @@ void TapBackend::send(std::span<const iovec> frame) {
         counters_.count_tx_dropped();
         return;
     }
+    stats::count_syscall();
     const ssize_t written = ::writev(tap_.get(), frame.data(), static_cast<int>(frame.size()));
     if (written < 0) {
         // EIO: the interface is down; EAGAIN/ENOBUFS: the host is not keeping up. Both drop
@@ -125,6 +127,7 @@ size_t TapBackend::poll_receive() {
         if (sink_ != nullptr && !sink_->can_receive()) {
             break;
         }
+        stats::count_syscall();
         const ssize_t length = ::read(tap_.get(), buffer_.data(), buffer_.size());
         if (length < 0) {
             const int error = errno;
