@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: hvmm run [--kernel PATH] [--initrd PATH] [--append STR] [--mem MiB] [--cpus N]\n"
-    "                [--run 'shell command'] [--nic SPEC]... [--stats] [--stats-json FILE] [-v]\n"
+    "                [--run 'shell command'] [--nic SPEC]... [--nic-opt LIST] [--stats]\n"
+    "                [--stats-json FILE] [-v]\n"
     "       hvmm doctor\n"
     "       hvmm lab exec|run|build ...\n";
 

@@ -63,7 +63,7 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
         log::error("{}", machine.error().message);
         return 1;
     }
-    if (auto wired = wire_nics(**machine, config->nics); !wired) {
+    if (auto wired = wire_nics(**machine, config->nics, config->nic_optimizations); !wired) {
         log::error("{}", wired.error().message);
         return 1;
     }

@@ -46,7 +46,7 @@ Result<void> check_readable_file(const std::string& path, std::string_view what)
 Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     RunOptions options;
     CLI::App app{"Boot a Linux guest", "hvmm run"};
-    std::string kernel, initrd, append, run_command, stats_json;
+    std::string kernel, initrd, append, run_command, stats_json, nic_opt;
     app.add_option("--kernel", kernel, "bzImage to boot (default: the default guest image)");
     app.add_option("--initrd", initrd, "initial ramdisk (default: the default guest image's)");
     app.add_option("--append", append, "kernel command line (replaces the default)");
@@ -54,6 +54,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     app.add_option("--cpus", options.cpus, "vCPUs (default 1)");
     app.add_option("--run", run_command, "shell command for the default image's /init to run");
     app.add_option("--nic", options.nics, "a NIC: pcnet,net=tap:NAME[,mac=..][,pcap=FILE]");
+    app.add_option("--nic-opt", nic_opt,
+                   "NIC optimizations: all (default), baseline, or a list of ports,combine,notify");
     app.add_flag("--stats", options.stats, "print exit statistics when the guest stops");
     app.add_option("--stats-json", stats_json, "write exit statistics as JSON to FILE");
     app.add_flag("-v,--verbose", options.verbosity, "more messages (-vv: debug)");
@@ -77,6 +79,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
         options.run_command = run_command;
     if (set("--stats-json"))
         options.stats_json = stats_json;
+    if (set("--nic-opt"))
+        options.nic_optimizations = HVMM_TRY(parse_nic_optimizations(nic_opt));
     return options;
 }
 
@@ -134,6 +138,7 @@ Result<MachineConfig> make_machine_config(const RunOptions& options) {
         config.nics.push_back(HVMM_TRY(parse_nic_spec(options.nics[i], i)));
     }
     HVMM_TRY_VOID(check_nic_specs(config.nics));
+    config.nic_optimizations = options.nic_optimizations;
     config.cmdline = kernel_cmdline(options);
     return config;
 }

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "vmm/machine_config.h"
+#include "vmm/nic_optimizations.h"
 
 namespace hvmm::cli {
 
@@ -20,6 +21,7 @@ struct RunOptions {
     uint32_t cpus = 1;
     std::optional<std::string> run_command;
     std::vector<std::string> nics;
+    NicOptimizations nic_optimizations;  // --nic-opt
     bool stats = false;
     std::optional<std::string> stats_json;
     int verbosity = 0;

@@ -83,6 +83,17 @@ Result<void> Vm::register_coalesced_pio(uint16_t port, uint32_t size) const {
     return {};
 }
 
+Result<void> Vm::unregister_coalesced_pio(uint16_t port, uint32_t size) const {
+    kvm_coalesced_mmio_zone zone{};
+    zone.addr = port;
+    zone.size = size;
+    zone.pio = 1;
+    if (::ioctl(fd_.get(), KVM_UNREGISTER_COALESCED_MMIO, &zone) != 0) {
+        return fail_errno("KVM_UNREGISTER_COALESCED_MMIO (pio) at port {:#x} failed", port);
+    }
+    return {};
+}
+
 Result<void> Vm::ioeventfd(int event_fd, uint64_t address, uint32_t size, bool is_pio,
                            std::optional<uint64_t> datamatch, bool deassign) const {
     kvm_ioeventfd request{};

@@ -36,6 +36,7 @@ class Vm {
     // Writes in these ranges are buffered in a ring KVM shares with us, no exit.
     Result<void> register_coalesced_mmio(uint64_t address, uint32_t size) const;
     Result<void> register_coalesced_pio(uint16_t port, uint32_t size) const;
+    Result<void> unregister_coalesced_pio(uint16_t port, uint32_t size) const;
 
     // A guest write of `size` bytes to address signals event_fd without an exit. is_pio selects
     // the port space; datamatch restricts it to writes of that value.

@@ -161,11 +161,58 @@ void Machine::apply_bar_change(const pci::BarChange& change) {
     if (change.old_base) {
         bus.remove(*device, *change.old_base);
     }
+    std::optional<uint16_t> mapped_at;
     if (change.new_base) {
         if (auto inserted = bus.insert(*device, *change.new_base, change.size); !inserted) {
             // The guest placed a BAR over another range: it stays unmapped until moved.
             static log::RateLimitedWarning warning;
             warning("{} BAR {}: {}", change.function->name(), change.bar, inserted.error().message);
+        } else if (change.kind == pci::BarKind::kIo) {
+            mapped_at = static_cast<uint16_t>(*change.new_base);
+        }
+    }
+    if (change.kind == pci::BarKind::kIo) {
+        std::lock_guard lock(coalesced_windows_mutex_);
+        for (auto& entry : coalesced_windows_) {
+            if (entry.window == device)
+                sync_coalesced_zone(entry, mapped_at, entry.offset, entry.length);
+        }
+    }
+}
+
+void Machine::coalesce_io_writes(BusDevice& window, uint16_t offset, uint16_t length) {
+    std::lock_guard lock(coalesced_windows_mutex_);
+    for (auto& entry : coalesced_windows_) {
+        if (entry.window == &window) {
+            sync_coalesced_zone(entry, entry.base, offset, length);
+            return;
+        }
+    }
+    coalesced_windows_.push_back(CoalescedWindow{&window, offset, length, std::nullopt, false});
+}
+
+void Machine::sync_coalesced_zone(CoalescedWindow& entry, std::optional<uint16_t> new_base,
+                                  uint16_t new_offset, uint16_t new_length) {
+    if (entry.registered && entry.base == new_base && entry.offset == new_offset &&
+        entry.length == new_length) {
+        return;
+    }
+    if (entry.registered && entry.base) {
+        (void)vm_->unregister_coalesced_pio(static_cast<uint16_t>(*entry.base + entry.offset),
+                                            entry.length);
+        entry.registered = false;
+    }
+    entry.base = new_base;
+    entry.offset = new_offset;
+    entry.length = new_length;
+    if (entry.base && entry.length != 0) {
+        const auto port = static_cast<uint16_t>(*entry.base + entry.offset);
+        if (auto registered = vm_->register_coalesced_pio(port, entry.length); registered) {
+            entry.registered = true;
+        } else {
+            // Still correct without it: the writes exit as usual.
+            static log::RateLimitedWarning warning;
+            warning("{}", registered.error().message);
         }
     }
 }
@@ -330,6 +377,9 @@ void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
         }
         if (!handle_exit(vcpu, *exit, stats)) {
             return;
+        }
+        for (const auto& poller : exit_pollers_) {
+            poller();
         }
     }
 }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,6 +68,13 @@ class Machine final : private PowerEvents {
     Uart16550& uart() { return *uart_; }
     // The machine's interrupt line for a GSI (made on first use; counted in the statistics).
     IrqLine& irq_line(uint32_t gsi, std::string_view user);
+    // Guest writes to [offset, offset + length) of an I/O BAR's window go through KVM's
+    // coalesced PIO ring wherever the guest maps the BAR (length 0: none). Callable again to
+    // move the range (from a vCPU thread, say, when a device changes its register layout).
+    void coalesce_io_writes(BusDevice& window, uint16_t offset, uint16_t length);
+    // Called on the vCPU thread after every exit it handles (the baseline's poll of the
+    // backends). Add before run().
+    void add_exit_poller(std::function<void()> poller) { exit_pollers_.push_back(std::move(poller)); }
     // Plugs a PCI function in; its BARs are placed at run() (assign_initial_resources).
     Result<uint8_t> add_pci_function(pci::PciFunction& function);
     // Keeps an object (a device, a backend) alive as long as the machine.
@@ -122,6 +130,18 @@ class Machine final : private PowerEvents {
     std::unique_ptr<ConsoleInput> console_input_;
 
     std::mutex coalesced_mutex_;  // the VM's one coalesced ring, drained by any vCPU
+    struct CoalescedWindow {
+        BusDevice* window = nullptr;
+        uint16_t offset = 0;
+        uint16_t length = 0;
+        std::optional<uint16_t> base;  // where the guest mapped the window
+        bool registered = false;
+    };
+    void sync_coalesced_zone(CoalescedWindow& entry, std::optional<uint16_t> new_base,
+                             uint16_t new_offset, uint16_t new_length);
+    std::mutex coalesced_windows_mutex_;
+    std::vector<CoalescedWindow> coalesced_windows_;
+    std::vector<std::function<void()>> exit_pollers_;
     std::atomic<bool> stopping_{false};
     std::mutex outcome_mutex_;
     std::optional<RunOutcome> outcome_;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vmm/nic_optimizations.h"
 #include "vmm/nic_spec.h"
 
 namespace hvmm {
@@ -23,6 +24,8 @@ struct MachineConfig {
     std::string cmdline{kDefaultKernelCmdline};
     // NICs from --nic, wired by the machine builder (see machine.h).
     std::vector<NicSpec> nics;
+    // The paper's optimizations for every NIC (--nic-opt).
+    NicOptimizations nic_optimizations;
     // The console on hvmm's stdin/stdout (raw terminal, Ctrl-A x); off, output still goes to
     // console_fd but nothing is read.
     bool console_input = true;

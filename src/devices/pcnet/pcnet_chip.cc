@@ -92,8 +92,25 @@ void PcnetChip::load_prom() {
 }
 
 void PcnetChip::reset() {
+    bool layout_changed = false;
+    {
+        std::lock_guard lock(mutex_);
+        layout_changed = dword_io_;
+        reset_locked(true);
+    }
+    if (layout_changed && register_layout_hook)
+        register_layout_hook();
+}
+
+PcnetChip::PortWindow PcnetChip::rap_window() const {
     std::lock_guard lock(mutex_);
-    reset_locked(true);
+    return dword_io_ ? PortWindow{static_cast<uint16_t>(dwio::kRap), 4}
+                     : PortWindow{static_cast<uint16_t>(wio::kRap), 2};
+}
+
+void PcnetChip::set_transmit_interrupt_batch(unsigned frames) {
+    std::lock_guard lock(mutex_);
+    tint_batch_ = frames;
 }
 
 // H_RESET sets everything; S_RESET (a read of RESET) spares the BCRs, the I/O mode and the
@@ -187,8 +204,10 @@ PcnetChip::Deferred PcnetChip::write_locked(uint64_t offset, std::span<const uin
         return deferred;
     }
     // A 32-bit write to RDP switches the chip to DWIO until the next hardware reset.
-    if (!dword_io_ && offset == dwio::kRdp && data.size() == 4)
+    if (!dword_io_ && offset == dwio::kRdp && data.size() == 4) {
         dword_io_ = true;
+        deferred.layout_changed = true;
+    }
     const auto port = decode_port(offset, data.size());
     if (!port) {
         ++counters_.bad_accesses;
@@ -261,6 +280,8 @@ void PcnetChip::run(const Deferred& deferred) {
     }
     if (deferred.receive_resumed && receive_resumed_hook)
         receive_resumed_hook();
+    if (deferred.layout_changed && register_layout_hook)
+        register_layout_hook();
 }
 
 // ---- CSRs ----
@@ -542,6 +563,11 @@ void PcnetChip::write_bcr(unsigned index, uint16_t value) {
 // ---- Interrupts and errors ----
 
 void PcnetChip::update_interrupt() {
+    if (!(csr_[0] & csr0::kTint)) {
+        // The driver acknowledged it (or a reset cleared it): nothing is held any more.
+        tint_held_ = false;
+        tint_held_frames_ = 0;
+    }
     const uint16_t c0 = csr_[0];
     const uint16_t c3 = csr_[3];
     const uint16_t c4 = csr_[4];
@@ -550,7 +576,7 @@ void PcnetChip::update_interrupt() {
                 ((c0 & csr0::kMiss) && !(c3 & csr3::kMissm)) ||
                 ((c0 & csr0::kMerr) && !(c3 & csr3::kMerrm)) ||
                 ((c0 & csr0::kRint) && !(c3 & csr3::kRintm)) ||
-                ((c0 & csr0::kTint) && !(c3 & csr3::kTintm)) ||
+                ((c0 & csr0::kTint) && !(c3 & csr3::kTintm) && !tint_held_) ||
                 ((c0 & csr0::kIdon) && !(c3 & csr3::kIdonm));
     intr = intr || ((c4 & csr4::kMfco) && !(c4 & csr4::kMfcom)) ||
            ((c4 & csr4::kRcvcco) && !(c4 & csr4::kRcvccom)) || (c4 & csr4::kUint) ||
@@ -755,8 +781,15 @@ std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& 
 
     const bool wants_tint = errors || !(csr_[5] & csr5::kTokintd);
     const bool ltint_allows = !(csr_[5] & csr5::kLtinten) || (current.status & status::kLtint);
-    if (wants_tint && (errors || ltint_allows))
+    if (wants_tint && (errors || ltint_allows)) {
         csr_[0] |= csr0::kTint;
+        if (tint_batch_ > 1 && !errors && ++tint_held_frames_ < tint_batch_) {
+            tint_held_ = true;
+        } else {
+            tint_held_ = false;
+            tint_held_frames_ = 0;
+        }
+    }
     update_interrupt();
     return frame;
 }
@@ -976,6 +1009,12 @@ void PcnetChip::poll() {
     {
         std::lock_guard lock(mutex_);
         note_receive_possible(deferred);
+        if (tint_held_) {
+            // The bounded delay ends at the device tick.
+            tint_held_ = false;
+            tint_held_frames_ = 0;
+            update_interrupt();
+        }
     }
     if (deferred.receive_resumed && receive_resumed_hook)
         receive_resumed_hook();

@@ -72,6 +72,21 @@ class PcnetChip : public FrameSink {
     // Called (without the chip's lock) when receive buffers may have appeared after
     // can_receive() returned false, so the VMM can resume its backend. Default: nothing.
     std::function<void()> receive_resumed_hook;
+    // Called (without the chip's lock) when RAP moves: to DWIO's after the switch, back to
+    // WIO's after a hardware reset. The VMM coalesces RAP writes (rap_window()).
+    std::function<void()> register_layout_hook;
+    struct PortWindow {
+        uint16_t offset;
+        uint16_t width;
+    };
+    // Where RAP is in the I/O window now: writes there only select a register, so a VMM may
+    // buffer them (they have no effect until the next RDP/BDP access, which exits).
+    PortWindow rap_window() const;
+
+    // Send combining's bounded interrupt delay: a transmit-done interrupt (TINT without
+    // errors) is held until `frames` frames are done or the next poll(), whichever is first.
+    // 0 or 1: every TINT interrupts at once, as the chip does.
+    void set_transmit_interrupt_batch(unsigned frames);
 
     // FrameSink, for the backend (I/O thread).
     bool can_receive() override;
@@ -90,6 +105,7 @@ class PcnetChip : public FrameSink {
     struct Deferred {
         bool transmit_demand = false;
         bool receive_resumed = false;
+        bool layout_changed = false;
     };
     enum class Port : uint8_t { kRdp, kRap, kReset, kBdp };
 
@@ -155,6 +171,9 @@ class PcnetChip : public FrameSink {
     bool receive_blocked_ = false;  // can_receive() said no since buffers were last seen
     bool transmitting_ = false;     // a thread is in process_transmit_ring (maybe unlocked)
     bool transmit_again_ = false;   // another demand arrived meanwhile
+    unsigned tint_batch_ = 0;       // set_transmit_interrupt_batch
+    unsigned tint_held_frames_ = 0; // frames done since the held TINT was set
+    bool tint_held_ = false;        // TINT is set but not yet shown on the line
     PcnetCounters counters_;
     // The frame being sent: one copy from guest buffers, then straight to the backend. Room
     // for the FCS a loopback appends. Only the thread with transmitting_ set touches it.
