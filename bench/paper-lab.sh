@@ -1,0 +1,163 @@
+#!/bin/bash
+# Runs inside the lab (bench/paper.sh sends it there): the paper's throughput matrix in one lab
+# boot. For each hvmm NIC optimization config (hvmm run --nic-opt=CONFIG) and each QEMU 7.2 anchor
+# NIC, one VM run with a fresh TAP and iperf3 server: guest TX then guest RX, SECS each; same
+# kernel, initramfs and guest command, 1 vCPU, 256 MiB. The guest prints a marker line around each
+# phase; when one shows on the console the lab snapshots KVM's debugfs totals (live VMs only, so
+# while the VM runs), the count of KVM exits to userspace (tracefs hist on kvm:kvm_userspace_exit,
+# when the lab kernel has it) and the TAP's packet counters. In the baseline and all configs the
+# guest also runs `iotime` (the per-OUT cost probe) after RX when the image has it.
+#
+# usage: paper-lab.sh SECS "CONFIGS" "ANCHORS"
+#   CONFIGS  hvmm --nic-opt values, e.g. "baseline ports combine notify paper all" (a comma list
+#            such as ports,combine is one config). When this hvmm has no --nic-opt, each is
+#            recorded as unavailable and hvmm runs once without the option as config "default".
+#   ANCHORS  any of qemu-pcnet qemu-e1000
+# Writes to $HVMM_LAB_OUT:
+#   paper-runs.txt   "ROW mark NAME key=value..." snapshots, "ROW TX|RX <iperf3 line>",
+#                    "ROW IOTIME <line>", "ROW noiotime", "ROW status N|unavailable"
+#   paper-env.txt    kernel, QEMU version, whether --nic-opt exists, the guest command line
+#   ROW.stats.json   hvmm's --stats-json for that run (hvmm rows only)
+#   ROW.console      each run's console
+# ROW is hvmm-CONFIG, qemu-pcnet or qemu-e1000.
+set -uo pipefail
+
+SECS=${1:-10}
+CONFIGS=${2:-baseline ports combine notify paper all}
+ANCHORS=${3:-qemu-pcnet qemu-e1000}
+OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
+RUNS=$OUT/paper-runs.txt
+TAP=benchtap0
+HOST_IP=10.0.0.1
+GUEST_IP=10.0.0.2
+RUN_LIMIT=${BENCH_RUN_TIMEOUT:-$((4 * SECS + 240))}
+IOTIME_CONFIGS=${BENCH_IOTIME_CONFIGS:-baseline all}
+TRACEFS=/sys/kernel/tracing
+UEXIT_TRIGGER="hist:keys=common_pid:vals=hitcount:size=256"
+
+# guest_cmd IOTIME(0|1): the anchor's sequence; a ping first so ARP is done before timing starts.
+guest_cmd() {
+    local cmd="ip link set eth0 up && ip addr add $GUEST_IP/24 dev eth0
+ping -c 2 -w 10 $HOST_IP >/dev/null 2>&1
+echo GUEST-MARK tx0; iperf3 -c $HOST_IP -t $SECS -f m >/tmp/tx.txt 2>&1; echo GUEST-MARK tx1
+grep -E 'sender|receiver' /tmp/tx.txt | sed 's/^/GUEST-TX /'
+echo GUEST-MARK rx0; iperf3 -c $HOST_IP -t $SECS -f m -R >/tmp/rx.txt 2>&1; echo GUEST-MARK rx1
+grep -E 'sender|receiver' /tmp/rx.txt | sed 's/^/GUEST-RX /'"
+    if [[ $1 == 1 ]]; then
+        cmd+="
+if command -v iotime >/dev/null 2>&1; then iotime >/tmp/iotime.txt 2>&1; s=\$?; sed 's/^/GUEST-IOTIME /' /tmp/iotime.txt; echo GUEST-IOTIME-STATUS \$s; else echo GUEST-NOIOTIME; fi"
+    fi
+    printf %s "$cmd"
+}
+append_for() { echo "console=ttyS0 reboot=k panic=-1 hvmm.run=$(guest_cmd "$1" | base64 -w0)"; }
+
+# KVM exits to userspace so far, summed over every process (the hist trigger counts from when
+# it was set; deltas between marks are what count). "-" when tracefs or the event is missing.
+uexits() {
+    local hist=$TRACEFS/events/kvm/kvm_userspace_exit/hist
+    [[ -r $hist ]] || { echo -; return; }
+    awk '/^Totals:/ { t = 1 } t && /Hits:/ { print $2; found = 1; exit } END { if (!found) print "-" }' "$hist"
+}
+
+snapshot() { # snapshot ROW MARK: one line of counters
+    local line="$1 mark $2 t=$(cut -d' ' -f1 /proc/uptime)" f
+    for f in exits io_exits mmio_exits irq_injections halt_exits; do
+        line+=" $f=$(cat /sys/kernel/debug/kvm/$f 2>/dev/null || echo -)"
+    done
+    line+=" uexits=$(uexits)"
+    line+=" tap_rx=$(cat /sys/class/net/$TAP/statistics/rx_packets) tap_tx=$(cat /sys/class/net/$TAP/statistics/tx_packets)"
+    echo "$line" >>"$RUNS"
+}
+
+# measure ROW CMD...: one VM run with a fresh TAP and iperf3 server, bounded by RUN_LIMIT.
+measure() {
+    local row=$1 line status
+    shift
+    echo "paper-lab: $row" >&2
+    ip link del "$TAP" 2>/dev/null
+    ip tuntap add dev "$TAP" mode tap && ip addr add "$HOST_IP/24" dev "$TAP" && ip link set "$TAP" up
+    iperf3 -s >/dev/null 2>&1 &
+    local server=$!
+    : >"$OUT/$row.console"
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        echo "$line" >>"$OUT/$row.console"
+        case $line in
+            *GUEST-MARK*) snapshot "$row" "${line##*GUEST-MARK }" ;;
+            GUEST-TX*|GUEST-RX*) echo "$row ${line#GUEST-}" >>"$RUNS" ;;
+            GUEST-IOTIME-STATUS*) echo "$row iotime_status ${line##* }" >>"$RUNS" ;;
+            GUEST-IOTIME*) echo "$row IOTIME ${line#GUEST-IOTIME }" >>"$RUNS" ;;
+            GUEST-NOIOTIME*) echo "$row noiotime" >>"$RUNS"
+                echo "paper-lab: iotime not in the image ($row)" >&2 ;;
+            exit-status*) status=${line#exit-status } ;;
+        esac
+    done < <(timeout -k 10 "$RUN_LIMIT" "$@" </dev/null 2>&1; echo "exit-status $?")
+    echo "$row status ${status:-?}" >>"$RUNS"
+    echo "paper-lab: $row status ${status:-?}" >&2
+    kill "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
+    ip link del "$TAP" 2>/dev/null
+}
+
+# run_hvmm ROW NICOPT(or empty) IOTIME
+run_hvmm() {
+    local -a opt=()
+    [[ -n $2 ]] && opt=("--nic-opt=$2")
+    measure "$1" hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" --mem 256 \
+        --cpus 1 --append "$(append_for "$3")" --nic "pcnet,net=tap:$TAP" "${opt[@]}" \
+        --stats-json "$OUT/$1.stats.json"
+}
+
+run_qemu() { # run_qemu ROW DEVICE
+    measure "$1" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
+        -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
+        -append "$(append_for 0)" -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
+        -device "$2,netdev=n0,romfile="
+}
+
+main() {
+    local has_opt=no config iot
+    : >"$RUNS"
+    mount -t debugfs d /sys/kernel/debug 2>/dev/null
+    mountpoint -q "$TRACEFS" || mount -t tracefs t "$TRACEFS" 2>/dev/null
+    if [[ -w $TRACEFS/events/kvm/kvm_userspace_exit/trigger ]]; then
+        echo "$UEXIT_TRIGGER" >"$TRACEFS/events/kvm/kvm_userspace_exit/trigger" 2>/dev/null ||
+            echo "paper-lab: no hist trigger on kvm_userspace_exit; userspace exits will be null" >&2
+    else
+        echo "paper-lab: no tracefs kvm_userspace_exit; userspace exits will be null" >&2
+    fi
+    hvmm run --help 2>&1 | grep -q -- '--nic-opt' && has_opt=yes
+    {
+        echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
+        echo "lab_kernel $(uname -r)"
+        echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+        echo "secs $SECS"
+        echo "nic_opt $has_opt"
+        echo "configs $CONFIGS"
+        echo "anchors $ANCHORS"
+        echo "guest_cmd $(guest_cmd 1 | tr '\n' ';')"
+    } >"$OUT/paper-env.txt"
+    for config in $CONFIGS; do
+        iot=0
+        [[ " $IOTIME_CONFIGS " == *" $config "* ]] && iot=1
+        if [[ $has_opt == yes ]]; then
+            run_hvmm "hvmm-$config" "$config" "$iot"
+        else
+            echo "hvmm-$config status unavailable" >>"$RUNS"
+            echo "paper-lab: hvmm-$config unavailable (this hvmm has no --nic-opt)" >&2
+        fi
+    done
+    if [[ $has_opt == no && -n $CONFIGS ]]; then
+        run_hvmm hvmm-default "" 1
+    fi
+    for config in $ANCHORS; do
+        case $config in
+            qemu-pcnet) run_qemu qemu-pcnet pcnet ;;
+            qemu-e1000) run_qemu qemu-e1000 e1000 ;;
+            *) echo "$config status unknown-anchor" >>"$RUNS" ;;
+        esac
+    done
+    cat "$RUNS"
+}
+
+main "$@"

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""bench/paper.sh's host half: turns what bench/paper-lab.sh returned from the lab into
+bench/results/paper.json, paper.md and paper.svg (the paper's throughput figure regenerated:
+grouped bars per config, TX and RX). Figures the runs did not produce stay null; nothing is
+estimated. Exit status: 0 every row measured, 1 a row failed, 3 rows not available only."""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+HVMM_LABELS = {
+    "baseline": "no optimization (the paper's unoptimized hosted path)",
+    "ports": "paper opt. 1 alone",
+    "combine": "paper opt. 2 alone",
+    "notify": "paper opt. 3 alone",
+    "paper": "ports,combine,notify (the paper's three)",
+    "all": "paper + past-the-paper (hvmm's default)",
+    "default": "hvmm without --nic-opt (its default at this build)",
+}
+ANCHOR_LABELS = {"qemu-pcnet": "QEMU 7.2 -device pcnet", "qemu-e1000": "QEMU 7.2 -device e1000"}
+
+
+def read_env(raw):
+    env = {}
+    path = os.path.join(raw, "paper-env.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            key, _, value = line.rstrip("\n").partition(" ")
+            env[key] = value
+    return env
+
+
+def parse_runs(raw):
+    """Rows in the order they ran: {row: {marks, tx, rx, status, iotime, ...}}."""
+    rows = {}
+    lines = open(os.path.join(raw, "paper-runs.txt")).read().splitlines()
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        row = rows.setdefault(parts[0], {"marks": {}, "iperf": {"TX": [], "RX": []},
+                                         "status": None, "iotime": [], "iotime_status": None,
+                                         "noiotime": False})
+        kind = parts[1]
+        if kind == "mark" and len(parts) >= 3:
+            values = {}
+            for kv in parts[3:]:
+                key, _, value = kv.partition("=")
+                values[key] = int(value) if re.fullmatch(r"\d+", value) else (
+                    float(value) if re.fullmatch(r"[\d.]+", value) else None)
+            row["marks"][parts[2]] = values
+        elif kind in ("TX", "RX"):
+            row["iperf"][kind].append(line.split(None, 2)[2])
+        elif kind == "status":
+            row["status"] = parts[2] if len(parts) > 2 else "?"
+        elif kind == "IOTIME":
+            row["iotime"].append(line.split(None, 2)[2] if len(parts) > 2 else "")
+        elif kind == "iotime_status":
+            row["iotime_status"] = parts[2]
+        elif kind == "noiotime":
+            row["noiotime"] = True
+    return rows, lines
+
+
+def mbps(lines):
+    for line in lines:
+        if "receiver" in line:
+            m = re.search(r"([\d.]+) Mbits/sec", line)
+            if m:
+                return float(m.group(1))
+    return None
+
+
+def delta(row, phase, key):
+    a = row["marks"].get(phase + "0", {}).get(key)
+    b = row["marks"].get(phase + "1", {}).get(key)
+    if a is None or b is None:
+        return None
+    return b - a
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, digits)
+
+
+def load_stats(raw, row):
+    path = os.path.join(raw, row + ".stats.json")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        return json.load(open(path))
+    except ValueError:
+        return None
+
+
+def vcpu_syscalls(stats):
+    """Host syscalls hvmm counted on its vCPU threads (the exit handlers' path), run-wide:
+    its "syscalls": {"vcpu_threads": N} when this build reports it, else None."""
+    if not stats or not isinstance(stats.get("syscalls"), dict):
+        return None
+    return stats["syscalls"].get("vcpu_threads")
+
+
+def pcnet_ports(stats):
+    """hvmm's mean handling time for the PCnet's RDP (base+0x10) and RAP (base+0x12) accesses
+    (word I/O mode, as pcnet32 uses it), from its per-port tallies."""
+    if not stats:
+        return {}
+    ports = {int(k, 16): v for k, v in (stats.get("ports") or {}).items()}
+    for base in sorted(ports):
+        if base >= 0x1000 and base % 0x20 == 0 and base + 0x10 in ports and base + 0x12 in ports:
+            return {"io_base": hex(base), "rdp": ports[base + 0x10], "rap": ports[base + 0x12]}
+    return {}
+
+
+def row_figures(name, row, raw):
+    status = row["status"]
+    tx_pkts = delta(row, "tx", "tap_rx")   # the guest's frames are the TAP's rx during TX
+    rx_pkts = delta(row, "rx", "tap_tx")
+    fig = {
+        "row": name,
+        "vmm": "hvmm" if name.startswith("hvmm-") else "qemu-7.2",
+        "config": name[5:] if name.startswith("hvmm-") else name,
+        "exit_status": status,
+        "tx_mbit_s": mbps(row["iperf"]["TX"]),
+        "rx_mbit_s": mbps(row["iperf"]["RX"]),
+        "iperf3": row["iperf"],
+    }
+    for phase, pkts in (("tx", tx_pkts), ("rx", rx_pkts)):
+        d = {k: delta(row, phase, k) for k in
+             ("exits", "io_exits", "mmio_exits", "irq_injections", "halt_exits", "uexits")}
+        fig[phase + "_phase"] = {
+            "guest_packets": pkts, "kvm_exits": d["exits"], "io_exits": d["io_exits"],
+            "mmio_exits": d["mmio_exits"], "irq_injections": d["irq_injections"],
+            "userspace_exits": d["uexits"],
+            "seconds": ratio(delta(row, phase, "t"), 1, 2),
+            "kvm_exits_per_packet": ratio(d["exits"], pkts),
+            "io_exits_per_packet": ratio(d["io_exits"], pkts),
+            "userspace_exits_per_packet": ratio(d["uexits"], pkts),
+            "interrupts_per_packet": ratio(d["irq_injections"], pkts),
+        }
+    stats = load_stats(raw, name) if fig["vmm"] == "hvmm" else None
+    counters = (stats or {}).get("counters") or {}
+    sys_total = vcpu_syscalls(stats)
+    fig["hvmm_stats"] = None if stats is None else {
+        "run_wide": True,
+        "userspace_exits": stats.get("total_exits"),
+        "pcnet0.tx_frames": counters.get("pcnet0.tx_frames"),
+        "pcnet0.rx_frames": counters.get("pcnet0.rx_frames"),
+        "pcnet0.interrupts": counters.get("pcnet0.interrupts"),
+        "vcpu_path_syscalls": sys_total,
+        "io_thread_syscalls": (stats.get("syscalls") or {}).get("io_thread"),
+        # hvmm's own per-frame figure when it reports one, else computed from its counts.
+        "vcpu_path_syscalls_per_tx_frame": ((stats.get("packets") or {}).get("pcnet0") or {}).get(
+            "vcpu_syscalls_per_tx_frame", ratio(sys_total, counters.get("pcnet0.tx_frames"))),
+        "packets": (stats.get("packets") or {}).get("pcnet0"),
+        "coalesced_port_writes": (stats.get("coalesced") or {}).get("count"),
+        "pcnet_ports": pcnet_ports(stats),
+        "pcnet_io_device": ((stats.get("devices") or {}).get("pcnet-io")),
+        "io_out": ((stats.get("exits") or {}).get("io_out")),
+        "full": stats,
+    }
+    fig["iotime"] = {"ran": bool(row["iotime"]), "lines": row["iotime"],
+                     "status": row["iotime_status"], "not_in_image": row["noiotime"]}
+    if status == "unavailable":
+        fig["state"] = "not available (hvmm has no --nic-opt)"
+        fig["ok"] = None
+    elif status == "0" and fig["tx_mbit_s"] is not None and fig["rx_mbit_s"] is not None:
+        fig["state"] = "ok"
+        fig["ok"] = True
+    elif status == "0":
+        fig["state"] = "failed (status 0, no iperf3 result)"
+        fig["ok"] = False
+    else:
+        fig["state"] = f"failed (status {status})"
+        fig["ok"] = False
+    if fig["ok"] is False:
+        # A failed run's figures are not a measurement of the config.
+        fig["tx_mbit_s"] = fig["rx_mbit_s"] = None
+    return fig
+
+
+def fmt(value, digits=None):
+    if value is None:
+        return "—"
+    if digits is not None:
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def plot(figs, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    shown = [f for f in figs if f["ok"]]
+    labels = [f["row"].replace("hvmm-", "hvmm\n").replace("qemu-", "QEMU\n") for f in shown]
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(shown) + 2), 4.2))
+    width = 0.38
+    xs = range(len(shown))
+    tx = [f["tx_mbit_s"] for f in shown]
+    rx = [f["rx_mbit_s"] for f in shown]
+    b1 = ax.bar([x - width / 2 for x in xs], tx, width, label="guest TX", color="#3b6ea5")
+    b2 = ax.bar([x + width / 2 for x in xs], rx, width, label="guest RX", color="#e3a33b")
+    for bars in (b1, b2):
+        for bar in bars:
+            ax.annotate(f"{bar.get_height():.3g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel("iperf3 Mbit/s (receiver)")
+    missing = [f["row"] for f in figs if not f["ok"]]
+    title = "PCnet throughput by NIC optimization config (one lab boot)"
+    ax.set_title(title, fontsize=10)
+    if missing:
+        ax.text(0.99, 0.97, "not measured: " + ", ".join(missing), transform=ax.transAxes,
+                ha="right", va="top", fontsize=7, color="#a33")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Date": None})
+    plt.close(fig)
+
+
+def git_head(repo):
+    try:
+        head = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        return head
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--hvmm", default="")
+    ap.add_argument("--hvmm-rev", default="")
+    ap.add_argument("--load-before", default="")
+    ap.add_argument("--load-after", default="")
+    ap.add_argument("--wall-seconds", type=int, default=None)
+    ap.add_argument("--lab-status", default="0")
+    args = ap.parse_args()
+
+    env = read_env(args.raw)
+    rows, raw_lines = parse_runs(args.raw)
+    figs = [row_figures(name, row, args.raw) for name, row in rows.items()]
+    by = {f["row"]: f for f in figs}
+    base_tx = by.get("hvmm-baseline", {}).get("tx_mbit_s")
+    qp_tx = by.get("qemu-pcnet", {}).get("tx_mbit_s")
+    qe_tx = by.get("qemu-e1000", {}).get("tx_mbit_s")
+    for f in figs:
+        f["tx_vs_baseline"] = ratio(f["tx_mbit_s"], base_tx) if f["vmm"] == "hvmm" else None
+        f["tx_vs_qemu_pcnet"] = ratio(f["tx_mbit_s"], qp_tx)
+        f["tx_vs_qemu_e1000"] = ratio(f["tx_mbit_s"], qe_tx)
+    all_tx = by.get("hvmm-all", {}).get("tx_mbit_s")
+    summary = {"hvmm_all_tx_vs_qemu_pcnet_tx": ratio(all_tx, qp_tx),
+               "hvmm_all_tx_vs_qemu_e1000_tx": ratio(all_tx, qe_tx),
+               "hvmm_all_tx_vs_baseline_tx": ratio(all_tx, base_tx)}
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    measured = [f["row"] for f in figs if f["ok"]]
+    failed = [f["row"] for f in figs if f["ok"] is False]
+    unavailable = [f["row"] for f in figs if f["ok"] is None]
+    iotime_rows = [f for f in figs if f["iotime"]["ran"]]
+    iotime_missing = any(f["iotime"]["not_in_image"] for f in figs)
+
+    doc = {
+        "benchmark": "paper",
+        "date": date,
+        "command": args.command,
+        "repo_head": git_head(repo),
+        "hvmm_binary": args.hvmm or None,
+        "hvmm_built_from": args.hvmm_rev or None,
+        "where": "inside one lab boot (QEMU TCG, EPYC with SVM), nested KVM; guest 1 vCPU, 256 MiB; TAP to the lab",
+        "guest_kernel": env.get("guest_kernel"), "lab_kernel": env.get("lab_kernel"),
+        "qemu": env.get("qemu"),
+        "iperf3_seconds": int(env["secs"]) if env.get("secs", "").isdigit() else None,
+        "hvmm_has_nic_opt": env.get("nic_opt") == "yes",
+        "configs_requested": env.get("configs", "").split(),
+        "anchors_requested": env.get("anchors", "").split(),
+        "host_load_before": args.load_before, "host_load_after": args.load_after,
+        "wall_seconds": args.wall_seconds, "lab_status": args.lab_status,
+        "measured": measured, "failed": failed, "not_available": unavailable,
+        "summary": summary,
+        "definitions": {
+            "tx_mbit_s": "iperf3 receiver figure, guest -> lab",
+            "kvm_exits_per_packet": "debugfs kvm/exits delta over the TX phase / TAP rx_packets delta",
+            "userspace_exits_per_packet": "kvm:kvm_userspace_exit tracepoint hits (hist trigger) over the TX phase / TAP rx_packets delta",
+            "interrupts_per_packet": "debugfs kvm/irq_injections delta over the TX phase / TAP rx_packets delta",
+            "vcpu_path_syscalls_per_tx_frame": "hvmm --stats-json packets.pcnet0.vcpu_syscalls_per_tx_frame (syscalls.vcpu_threads / pcnet0.tx_frames), whole run (boot and RX included); null when this build does not report syscalls",
+        },
+        "guest_cmd": env.get("guest_cmd"),
+        "rows": figs,
+        "raw": raw_lines,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "paper.json"), "w") as out:
+        json.dump(doc, out, indent=1)
+        out.write("\n")
+
+    svg = os.path.join(args.out, "paper.svg")
+    plot_note = ""
+    try:
+        plot(figs, svg)
+    except Exception as e:  # the table matters more than the picture
+        plot_note = f"(plot not drawn: {e})"
+        print(f"bench/paper.sh: {plot_note}", file=sys.stderr)
+
+    md = []
+    md.append("# The paper's NIC optimizations on hvmm's PCnet (Am79C970A), with QEMU 7.2 anchors\n")
+    md.append(f"One lab boot (QEMU TCG with SVM, nested KVM), {date[:10]}. Guest: the default image, kernel "
+              f"{env.get('guest_kernel')}, stock pcnet32 (e1000 for the e1000 anchor), 1 vCPU, 256 MiB; a TAP "
+              f"to the lab, iperf3 server in the lab; guest TX then RX, {env.get('secs')} s each (Mbit/s: "
+              "iperf3's receiver figure). Per TX packet = counter delta between the guest's marker lines "
+              "around the TX phase / frames the guest sent (the TAP's rx_packets over the same interval). "
+              "KVM exits and interrupts: the lab's KVM debugfs `exits` and `irq_injections`; userspace "
+              "exits: hits of the `kvm:kvm_userspace_exit` tracepoint (a tracefs hist trigger, every "
+              "KVM_RUN return); vCPU-path syscalls: hvmm's own --stats-json count, run-wide (boot and "
+              "RX included) per transmitted frame, where hvmm reports it.\n")
+    md.append(f"Command: `{args.command}` (repo at {doc['repo_head']}; hvmm built from "
+              f"{args.hvmm_rev or 'an unrecorded tree'}; it "
+              f"{'has' if doc['hvmm_has_nic_opt'] else 'has NO'} `--nic-opt`)\n")
+    md.append(f"Host load average (1/5/15 min) before and after: {args.load_before} / {args.load_after} "
+              f"(2 cores); wall time {args.wall_seconds} s.\n")
+    md.append(f"Measured: {', '.join(measured) or 'none'}. Failed: {', '.join(failed) or 'none'}. "
+              f"Not available: {', '.join(unavailable) or 'none'}.\n")
+    md.append("| config | status | TX Mbit/s | RX Mbit/s | userspace exits / TX pkt | KVM exits / TX pkt "
+              "| interrupts / TX pkt | vCPU-path syscalls / TX frame | TX vs baseline | TX vs QEMU pcnet "
+              "| TX vs QEMU e1000 |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for f in figs:
+        tp = f["tx_phase"]
+        hs = f["hvmm_stats"] or {}
+        good = f["ok"] is True
+        g = (lambda v, d=None: fmt(v, d) if good else "—")
+        md.append(f"| {f['row']} | {f['state']} | {g(f['tx_mbit_s'])} | {g(f['rx_mbit_s'])} | "
+                  f"{g(tp['userspace_exits_per_packet'], 2)} | {g(tp['kvm_exits_per_packet'], 2)} | "
+                  f"{g(tp['interrupts_per_packet'], 2)} | {g(hs.get('vcpu_path_syscalls_per_tx_frame'), 2)} | "
+                  f"{g(f['tx_vs_baseline'], 2)} | {g(f['tx_vs_qemu_pcnet'], 2)} | {g(f['tx_vs_qemu_e1000'], 2)} |")
+    md.append("")
+    md.append("Configs: " + "; ".join(f"`{k}` {v}" for k, v in HVMM_LABELS.items()) + ". Anchors: "
+              + "; ".join(f"`{k}` {v}" for k, v in ANCHOR_LABELS.items()) + ".\n")
+    md.append(f"hvmm all vs QEMU pcnet TX: {fmt(summary['hvmm_all_tx_vs_qemu_pcnet_tx'])}; "
+              f"vs QEMU e1000 TX: {fmt(summary['hvmm_all_tx_vs_qemu_e1000_tx'])}; "
+              f"vs hvmm baseline TX: {fmt(summary['hvmm_all_tx_vs_baseline_tx'])}"
+              + (" (— = a row was not measured)" if None in summary.values() else "") + ".\n")
+    md.append(f"Plot: `paper.svg` (grouped bars, TX and RX per config) {plot_note}\n")
+
+    md.append("## Cost table (per OUT)\n")
+    md.append("The paper's per-OUT cost table, from measurements of this run only. `iotime` (a guest "
+              "tool timing one exiting OUT to the NIC, a RAP write and an RDP read) runs after RX in "
+              "the baseline and all configs when the image has it; hvmm's handler time per access comes "
+              "from its --stats-json (mean time from the exit to the handler's return, whole run).\n")
+    if iotime_rows:
+        for f in iotime_rows:
+            md.append(f"`iotime` in {f['row']} (exit status {f['iotime']['status']}):\n")
+            md.append("```")
+            md.extend(f["iotime"]["lines"])
+            md.append("```\n")
+    elif iotime_missing:
+        md.append("**iotime not in the image**: the guest had no `iotime` when this ran, so the "
+                  "guest-side per-OUT times are not measured here.\n")
+    else:
+        md.append("iotime did not run (no baseline or all row was measured).\n")
+    hrows = [f for f in figs if f["hvmm_stats"]]
+    if hrows:
+        md.append("| config | hvmm RAP write mean µs (count) | hvmm RDP access mean µs (count) "
+                  "| all io_out exits mean µs | pcnet-io device mean µs |")
+        md.append("|---|---|---|---|---|")
+        for f in hrows:
+            hs = f["hvmm_stats"]
+            pp = hs.get("pcnet_ports") or {}
+            def t(x):
+                return f"{x['mean_us']:.1f} ({x['count']})" if x else "—"
+            md.append(f"| {f['row']} | {t(pp.get('rap'))} | {t(pp.get('rdp'))} | {t(hs.get('io_out'))} "
+                      f"| {t(hs.get('pcnet_io_device'))} |")
+        md.append("")
+    md.append("## Raw\n")
+    md.append("Counter snapshots at the guest's markers, iperf3 summaries, exit statuses (hvmm's "
+              "--stats-json per run is in paper.json):\n")
+    md.append("```")
+    md.extend(raw_lines)
+    md.append("```")
+    with open(os.path.join(args.out, "paper.md"), "w") as out:
+        out.write("\n".join(md) + "\n")
+
+    for f in figs:
+        print(f"bench/paper.sh: {f['row']}: {f['state']}", file=sys.stderr)
+    if iotime_missing:
+        print("bench/paper.sh: iotime not in the image (cost table has no guest-side times)", file=sys.stderr)
+    if failed:
+        return 1
+    if unavailable:
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
