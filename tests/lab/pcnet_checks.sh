@@ -9,7 +9,8 @@
 # (iperf3_tx, iperf3_rx) and "link" (link_down_up). Every wait is bounded; a hung hvmm is killed
 # and fails its checks.
 #
-# usage (in the lab): pcnet_checks.sh [BOOT...]   (default: all four, in that order)
+# usage (in the lab): pcnet_checks.sh [--nic-opt LIST] [BOOT...]   (default: all four, in that
+#        order, with hvmm's default optimizations; LIST is passed to hvmm run --nic-opt)
 set -uo pipefail
 
 OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
@@ -19,6 +20,7 @@ GUEST_IP=10.0.2.2
 MAC=52:54:00:ab:cd:ef
 WORK=$(mktemp -d)
 BOOT_LIMIT=${HVMM_CHECK_TIMEOUT:-300}
+NIC_OPT=()  # --nic-opt LIST from the command line
 
 # What every guest command starts with: eth0 up with its address. The guest's `ip` is iproute2's
 # (its /etc/profile says so).
@@ -50,7 +52,7 @@ start_hvmm() {
     local name=$1 cmd=$2 extra=${3:-}
     (
         status=0
-        timeout "$BOOT_LIMIT" hvmm run --mem 256 --nic "pcnet,net=tap:$TAP$extra" --run "$cmd" \
+        timeout "$BOOT_LIMIT" hvmm run --mem 256 --nic "pcnet,net=tap:$TAP$extra" "${NIC_OPT[@]}" --run "$cmd" \
             </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" || status=$?
         if [[ $status == 124 ]]; then echo "(hvmm killed after ${BOOT_LIMIT}s)" >>"$WORK/$name.err"; fi
         echo "$status" >"$WORK/$name.status"
@@ -338,6 +340,10 @@ console_after_down_has_up() {
 main() {
     command -v hvmm >/dev/null || { echo "no hvmm in the lab" >&2; exit 1; }
     local boot
+    if [[ ${1:-} == --nic-opt ]]; then
+        NIC_OPT=(--nic-opt "$2")
+        shift 2
+    fi
     for boot in ${*:-basic h2g iperf link}; do
         case $boot in
             basic) run_basic ;;
