@@ -1,8 +1,8 @@
 #!/bin/bash
 # Builds hvmm's default guest image: Debian's stock kernel (vmlinuz) and a gzip'd newc initramfs
-# (initrd.img) with busybox, the NIC driver modules, iperf3, ethtool, iproute2's ip and guest/init.
-# Cached: a run whose inputs (these scripts, package versions, module list, guest/extra/) did not
-# change only says the image is up to date.
+# (initrd.img) with busybox, the NIC driver modules, iperf3, ethtool, iproute2's ip, guest/init and
+# the tools built from guest/tools/ (iotime). Cached: a run whose inputs (these scripts, package
+# versions, module list, guest/extra/, guest/tools/) did not change only says the image is up to date.
 #
 # usage: guest/build-image.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/guest)
 set -euo pipefail
@@ -14,7 +14,10 @@ source "$HERE/lib/common.sh"
 # guest/init loads them in this order.
 MODULES=(mii pcnet32 e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
          virtio_pci failover net_failover virtio_net)
-PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio)
+# g++ and libc6-dev (libc.a) build the static guest tools; their versions are part of the cache key.
+PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio g++ libc6-dev)
+# guest/tools/iotime: the per-access I/O cost probe (the test file is for the host, not the image).
+IOTIME_SOURCES=(iotime.cc parse.cc pcnet_device.cc)
 
 
 # Everything the image is made from, as one hash.
@@ -25,7 +28,17 @@ input_key() {
         package_versions "${PACKAGES[@]}"
         echo "modules=${MODULES[*]}"
         echo "extra=$(tree_digest "$HERE/extra")"
+        echo "tools=$(tree_digest "$HERE/tools")"
     } | sha256sum | cut -d' ' -f1
+}
+
+# The image's own tools, static (the image has no libstdc++) and on the guest's PATH.
+build_tools() {
+    local root=$1 src=$HERE/tools/iotime
+    mkdir -p "$root/usr/bin"
+    g++ -std=c++20 -O2 -static -Wall -Wextra -o "$root/usr/bin/iotime" "${IOTIME_SOURCES[@]/#/$src/}" ||
+        die "building iotime failed"
+    strip "$root/usr/bin/iotime"
 }
 
 build_root() {
@@ -36,6 +49,7 @@ build_root() {
     copy_binary "$root" /usr/sbin/ethtool
     # iproute2's ip, at /usr/sbin/ip; guest/init makes `ip` mean it (busybox's ip lacks features).
     copy_binary "$root" "$(readlink -f /usr/sbin/ip)" /usr/sbin/ip
+    build_tools "$root"
     cp "$HERE/init" "$root/init"
     chmod 755 "$root/init"
     if [[ -d $HERE/extra ]]; then cp -a "$HERE/extra/." "$root/"; fi
