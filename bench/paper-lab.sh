@@ -6,7 +6,8 @@
 # phase; when one shows on the console the lab snapshots KVM's debugfs totals (live VMs only, so
 # while the VM runs), the count of KVM exits to userspace (tracefs hist on kvm:kvm_userspace_exit,
 # when the lab kernel has it) and the TAP's packet counters. In the baseline and all configs the
-# guest also runs `iotime` (the per-OUT cost probe) after RX when the image has it.
+# guest also runs `iotime --unbind --json` (the per-OUT cost probe: an exiting OUT to the NIC, a RAP
+# write, an RDP read) after RX when the image has it.
 #
 # usage: paper-lab.sh SECS "CONFIGS" "ANCHORS"
 #   CONFIGS  hvmm --nic-opt values, e.g. "baseline ports combine notify paper all" (a comma list
@@ -45,7 +46,7 @@ echo GUEST-MARK rx0; iperf3 -c $HOST_IP -t $SECS -f m -R >/tmp/rx.txt 2>&1; echo
 grep -E 'sender|receiver' /tmp/rx.txt | sed 's/^/GUEST-RX /'"
     if [[ $1 == 1 ]]; then
         cmd+="
-if command -v iotime >/dev/null 2>&1; then iotime >/tmp/iotime.txt 2>&1; s=\$?; sed 's/^/GUEST-IOTIME /' /tmp/iotime.txt; echo GUEST-IOTIME-STATUS \$s; else echo GUEST-NOIOTIME; fi"
+if command -v iotime >/dev/null 2>&1; then iotime --unbind --json >/tmp/iotime.txt 2>&1; s=\$?; sed 's/^/GUEST-IOTIME /' /tmp/iotime.txt; echo GUEST-IOTIME-STATUS \$s; else echo GUEST-NOIOTIME; fi"
     fi
     printf %s "$cmd"
 }

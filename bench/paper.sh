@@ -46,6 +46,8 @@ main() {
     local command="bench/paper.sh $secs"
     [[ $configs != "$DEFAULT_CONFIGS" ]] && command="BENCH_CONFIGS=\"$configs\" $command"
     [[ $anchors != "qemu-pcnet qemu-e1000" ]] && command="BENCH_ANCHORS=\"$anchors\" $command"
+    local head
+    head=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     RAW=$(mktemp -d)
     trap 'rm -rf "$RAW"' EXIT
     local load_before load_after start end
@@ -68,7 +70,7 @@ main() {
         if command -v "$cand" >/dev/null && "$cand" -c 'import matplotlib' 2>/dev/null; then py=$cand; break; fi
     done
     "$py" "$REPO/bench/paper_report.py" --raw "$RAW" --out "$results" --command "$command" \
-        --hvmm "$hvmm" --hvmm-rev "${BENCH_HVMM_REV:-}" --load-before "$load_before" --load-after "$load_after" \
+        --hvmm "$hvmm" --hvmm-rev "${BENCH_HVMM_REV:-}" --repo-head "$head" --load-before "$load_before" --load-after "$load_after" \
         --wall-seconds $((end - start)) --lab-status "$status" || report_status=$?
     cat "$results/paper.md"
     if [[ $status -ne 0 ]]; then
