@@ -46,6 +46,11 @@ main() {
     local command="bench/paper.sh $secs"
     [[ $configs != "$DEFAULT_CONFIGS" ]] && command="BENCH_CONFIGS=\"$configs\" $command"
     [[ $anchors != "qemu-pcnet qemu-e1000" ]] && command="BENCH_ANCHORS=\"$anchors\" $command"
+    # The exact line: the environment that changes what runs or what is recorded goes in too.
+    local var
+    for var in BENCH_KEEP_RAW BENCH_HVMM_REV HVMM_BIN; do
+        [[ -n ${!var:-} ]] && command="$var=\"${!var}\" $command"
+    done
     local head
     head=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     RAW=$(mktemp -d)
