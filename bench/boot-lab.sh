@@ -40,8 +40,10 @@ main() {
     } >"$OUT/boot-env.txt"
     local rep vmms=${VMMS:-hvmm qemu-7.2}
     for ((rep = 1; rep <= REPS; rep++)); do
-        [[ " $vmms " == *" hvmm "* ]] && measure hvmm "$rep" hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" \
-            --mem 256 --append "$APPEND"
+        # The default image: the same vmlinuz and initrd.img QEMU gets, plus the image's vmlinux
+        # (vmlinuz's kernel decompressed by the image builder), which hvmm loads instead of the
+        # bzImage payload so the guest skips its decompressor.
+        [[ " $vmms " == *" hvmm "* ]] && measure hvmm "$rep" hvmm run --mem 256 --append "$APPEND"
         [[ " $vmms " == *" qemu-7.2 "* ]] && measure qemu-7.2 "$rep" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
             -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
             -append "$APPEND"

@@ -32,7 +32,7 @@ write_results() {
         echo "{"
         echo "  \"benchmark\": \"boot\","
         echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
-        echo "  \"where\": \"inside the lab (QEMU TCG, EPYC with SVM, 2 vCPUs), nested KVM; timestamps taken in the lab\","
+        echo "  \"where\": \"inside the lab (QEMU TCG, EPYC with SVM, 1 vCPU), nested KVM; timestamps taken in the lab\","
         echo "  \"guest_kernel\": \"$(env_value guest_kernel)\","
         echo "  \"lab_kernel\": \"$(env_value lab_kernel)\","
         echo "  \"qemu\": \"$(env_value qemu)\","

@@ -15,7 +15,7 @@ source "$HERE/lib/common.sh"
 MODULES=(mii pcnet32 e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
          virtio_pci failover net_failover virtio_net)
 # g++ and libc6-dev (libc.a) build the static guest tools; their versions are part of the cache key.
-PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio g++ libc6-dev)
+PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio g++ libc6-dev xz-utils)
 # guest/tools/iotime: the per-access I/O cost probe (the test file is for the host, not the image).
 IOTIME_SOURCES=(iotime.cc parse.cc pcnet_device.cc)
 
@@ -56,6 +56,28 @@ build_root() {
     echo "$(kernel_version "$tree")" >"$root/etc/hvmm-kernel-release"
 }
 
+# extract_vmlinux BZIMAGE OUT: the kernel proper, decompressed, for hvmm to load instead of the
+# bzImage's payload (the guest then skips its decompressor, seconds under nested virtualization).
+# The payload's place is in the setup header (payload_offset at 0x248, payload_length at 0x24C,
+# from the protected-mode code, which starts after (setup_sects + 1) sectors); it is XZ with
+# the uncompressed size appended as 4 bytes. Another format: no vmlinux (hvmm boots the bzImage).
+extract_vmlinux() {
+    local bzimage=$1 out=$2 setup_sects offset length start
+    rm -f "$out"
+    u32() { od -An -tu4 -j "$1" -N 4 "$bzimage" | tr -d ' '; }
+    setup_sects=$(od -An -tu1 -j $((0x1F1)) -N 1 "$bzimage" | tr -d ' ')
+    ((setup_sects == 0)) && setup_sects=4
+    offset=$(u32 $((0x248)))
+    length=$(u32 $((0x24C)))
+    start=$(((setup_sects + 1) * 512 + offset))
+    if [[ $(od -An -tx1 -j "$start" -N 6 "$bzimage" | tr -d ' ') != fd377a585a00 ]]; then
+        log "kernel payload is not XZ: no vmlinux, the guest decompresses its kernel"
+        return 0
+    fi
+    dd if="$bzimage" iflag=skip_bytes,count_bytes skip="$start" count=$((length - 4)) bs=1M \
+        status=none | xz -dc >"$out.tmp" && mv "$out.tmp" "$out"
+}
+
 main() {
     parse_out_arg "$HVMM_CACHE/guest" "$@"
     ensure_packages "${PACKAGES[@]}"
@@ -67,6 +89,8 @@ main() {
     local key
     key=$(input_key)
     if is_fresh "$OUT" "$key" && [[ -f $OUT/vmlinuz && -f $OUT/initrd.img ]]; then
+        # Images built before vmlinux existed get it without a rebuild.
+        [[ -f $OUT/vmlinux ]] || extract_vmlinux "$OUT/vmlinuz" "$OUT/vmlinux"
         [[ -n ${HVMM_BUILD_QUIET:-} ]] || log "guest image in $OUT is up to date"
         return 0
     fi
@@ -79,6 +103,7 @@ main() {
     build_root "$ROOT_TMP" "$tree"
     pack_cpio "$ROOT_TMP" "$OUT/initrd.img" gzip
     cp "$tree"/boot/vmlinuz-* "$OUT/vmlinuz.tmp" && mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+    extract_vmlinux "$OUT/vmlinuz" "$OUT/vmlinux"
     kernel_version "$tree" >"$OUT/kernel-release"
     echo "$key" >"$OUT/.inputs"
     log "done: $OUT/vmlinuz $OUT/initrd.img ($(du -h "$OUT/initrd.img" | cut -f1))"

@@ -51,6 +51,9 @@ build_root() {
     done
     mkdir -p "$root/hvmm-cache/guest"
     cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$GUEST/kernel-release" "$root/hvmm-cache/guest/"
+    # The decompressed kernel, when the image builder made one (hvmm then skips the guest's
+    # decompressor, several seconds of nested TCG).
+    if [[ -f $GUEST/vmlinux ]]; then cp "$GUEST/vmlinux" "$root/hvmm-cache/guest/"; fi
     cp "$HERE/init" "$root/init"
     chmod 755 "$root/init"
 }

@@ -21,6 +21,10 @@ constexpr uint64_t kBootStackPointer = 0x8FF0;
 
 struct LinuxBootSpec {
     std::string kernel_path;
+    // Optional: the bzImage's kernel proper already decompressed (vmlinux, ELF), loaded instead
+    // of its payload so the guest skips its decompressor (see load_linux). Used only if its size
+    // is the one the bzImage declares for its payload; otherwise the bzImage boots as usual.
+    std::string vmlinux_path;
     std::string initrd_path;  // empty: no initrd
     std::string cmdline;
     uint32_t cpu_count = 1;

@@ -19,7 +19,8 @@ Result<DefaultImage> default_image_paths() {
     } else {
         return fail("cannot find the default guest image: neither HVMM_CACHE nor HOME is set");
     }
-    return DefaultImage{cache + "/guest/vmlinuz", cache + "/guest/initrd.img"};
+    return DefaultImage{cache + "/guest/vmlinuz", cache + "/guest/initrd.img",
+                        cache + "/guest/vmlinux"};
 }
 
 std::string missing_default_image_message(const std::string& missing_path) {

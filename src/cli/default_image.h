@@ -11,6 +11,9 @@ namespace hvmm::cli {
 struct DefaultImage {
     std::string kernel_path;  // .../guest/vmlinuz
     std::string initrd_path;  // .../guest/initrd.img
+    // .../guest/vmlinux: vmlinuz's kernel decompressed by the image builder, so a boot of the
+    // default image skips the guest's decompressor (boot/linux_loader.h).
+    std::string vmlinux_path;
 };
 
 // The paths, whether or not the files exist: under $HVMM_CACHE, else $HOME/.cache/hvmm, else the

@@ -120,6 +120,9 @@ Result<MachineConfig> make_machine_config(const RunOptions& options) {
             return fail("{}", missing_default_image_message(image.kernel_path));
         }
         config.kernel_path = image.kernel_path;
+        if (::access(image.vmlinux_path.c_str(), R_OK) == 0) {
+            config.vmlinux_path = image.vmlinux_path;
+        }
         if (options.initrd) {
             config.initrd_path = *options.initrd;
         } else if (::access(image.initrd_path.c_str(), R_OK) != 0) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -222,6 +223,7 @@ Result<void> Machine::load_kernel() {
     boot::LinuxBootSpec spec;
     spec.kernel_path = config_.kernel_path;
     spec.initrd_path = config_.initrd_path;
+    spec.vmlinux_path = config_.vmlinux_path;
     spec.cmdline = config_.cmdline;
     spec.cpu_count = cpu_count();
     const boot::CpuState state = HVMM_TRY(boot::load_linux(memory_, spec));
@@ -262,7 +264,12 @@ Result<void> Machine::load_kernel() {
 }
 
 Result<RunOutcome> Machine::run() {
+    const auto load_start = std::chrono::steady_clock::now();
     HVMM_TRY_VOID(load_kernel());
+    log::debug("kernel and initrd loaded in {} ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - load_start)
+                   .count());
 
     std::optional<TerminalRawMode> raw_terminal;
     if (config_.console_input) {

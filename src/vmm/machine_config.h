@@ -21,6 +21,7 @@ struct MachineConfig {
     uint32_t cpu_count = 1;
     std::string kernel_path;
     std::string initrd_path;  // empty: no initrd
+    std::string vmlinux_path;  // kernel_path's kernel decompressed, if known (LinuxBootSpec)
     std::string cmdline{kDefaultKernelCmdline};
     // NICs from --nic, wired by the machine builder (see machine.h).
     std::vector<NicSpec> nics;

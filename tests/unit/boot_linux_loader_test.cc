@@ -373,7 +373,7 @@ TEST(LinuxLoaderRealKernel, DebianKernelAndInitrdLoadIntoA256MiBGuest) {
     }
     auto memory = GuestMemory::create(256 * kMiB);
     ASSERT_TRUE(memory);
-    LinuxBootSpec spec{(guest / "vmlinuz").string(), (guest / "initrd.img").string(),
+    LinuxBootSpec spec{(guest / "vmlinuz").string(), "", (guest / "initrd.img").string(),
                        "console=ttyS0 reboot=k panic=-1"};
     const auto state = load_linux(*memory, spec);
     ASSERT_TRUE(state) << state.error().message;
@@ -395,6 +395,48 @@ TEST(LinuxLoaderRealKernel, DebianKernelAndInitrdLoadIntoA256MiBGuest) {
     std::array<uint8_t, 16> loaded{};
     ASSERT_TRUE(memory->read(GuestAddress(state->rip), loaded));
     EXPECT_EQ(0, std::memcmp(expected.data(), loaded.data(), loaded.size()));
+}
+
+// The image builder's vmlinux (vmlinuz's kernel, decompressed): hvmm enters it at startup_64,
+// where Debian links it (LOAD_PHYSICAL_ADDR, 16 MiB), and the initrd stays above its memory.
+TEST(LinuxLoaderRealKernel, DecompressedKernelIsEnteredAtStartup64) {
+    const auto image = cli::default_image_paths();
+    ASSERT_TRUE(image) << image.error().message;
+    if (!fs::is_regular_file(image->vmlinux_path) || !fs::is_regular_file(image->initrd_path)) {
+        HVMM_GUEST_IMAGE_MISSING("no vmlinux in the guest image (guest/build-image.sh makes it)");
+    }
+    auto memory = GuestMemory::create(256 * kMiB);
+    ASSERT_TRUE(memory);
+    LinuxBootSpec spec{image->kernel_path, image->vmlinux_path, image->initrd_path,
+                       "console=ttyS0 reboot=k panic=-1"};
+    const auto state = load_linux(*memory, spec);
+    ASSERT_TRUE(state) << state.error().message;
+    const auto params = memory->read_obj<BootParams>(GuestAddress(kBootParamsAddress));
+    ASSERT_TRUE(params);
+    EXPECT_EQ(state->rip, params->hdr.pref_address);
+    EXPECT_EQ(state->rsi, kBootParamsAddress);
+    EXPECT_GE(params->hdr.ramdisk_image, params->hdr.pref_address + params->hdr.init_size);
+    // The bzImage's own entry was not loaded: 1 MiB is untouched.
+    std::array<uint8_t, 16> at_one_mib{};
+    ASSERT_TRUE(memory->read(GuestAddress(kKernelLoadAddress + kKernel64EntryOffset), at_one_mib));
+    EXPECT_EQ(at_one_mib, (std::array<uint8_t, 16>{}));
+}
+
+// A vmlinux that is not the bzImage's (wrong size) is ignored: the guest decompresses as usual.
+TEST(LinuxLoaderRealKernel, MismatchedDecompressedKernelFallsBackToTheBzImage) {
+    const auto image = cli::default_image_paths();
+    ASSERT_TRUE(image) << image.error().message;
+    if (!fs::is_regular_file(image->kernel_path)) {
+        HVMM_GUEST_IMAGE_MISSING("no guest image (the guest image builder makes it)");
+    }
+    TempDir dir;
+    auto memory = GuestMemory::create(256 * kMiB);
+    ASSERT_TRUE(memory);
+    LinuxBootSpec spec{image->kernel_path, dir.write("vmlinux", pattern(4096, 7)), "",
+                       "console=ttyS0"};
+    const auto state = load_linux(*memory, spec);
+    ASSERT_TRUE(state) << state.error().message;
+    EXPECT_EQ(state->rip, kKernelLoadAddress + kKernel64EntryOffset);
 }
 
 TEST(LinuxLoaderRealKernel, SixtyFourMiBGuestIsRefusedExactlyWhenTheKernelCannotDecompress) {
