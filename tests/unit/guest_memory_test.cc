@@ -71,3 +71,22 @@ TEST(GuestMemory, ValuesRoundTripLittleEndian) {
 
 }  // namespace
 }  // namespace hvmm
+
+namespace hvmm {
+namespace {
+
+// KVM can back a 2 MiB guest page with one nested-paging entry only if the host mapping is
+// 2 MiB aligned as well.
+TEST(GuestMemory, RegionsAreHugePageAligned) {
+    auto memory = GuestMemory::create(4ull << 30);
+    ASSERT_TRUE(memory);
+    for (const auto& region : memory->regions()) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(region.host) % (2ull << 20), 0u);
+    }
+    // The whole range is usable after the trimming.
+    const auto& last = memory->regions().back();
+    EXPECT_TRUE(memory->write_obj<uint64_t>(GuestAddress(last.guest_base.value + last.size - 8), 42));
+}
+
+}  // namespace
+}  // namespace hvmm
