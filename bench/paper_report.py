@@ -18,7 +18,7 @@ HVMM_LABELS = {
     "combine": "paper opt. 2 alone",
     "notify": "paper opt. 3 alone",
     "paper": "ports,combine,notify (the paper's three)",
-    "all": "paper + past-the-paper (hvmm's default)",
+    "all": "paper + past-the-paper (kick)",
     "default": "hvmm without --nic-opt (its default at this build)",
 }
 ANCHOR_LABELS = {"qemu-pcnet": "QEMU 7.2 -device pcnet", "qemu-e1000": "QEMU 7.2 -device e1000"}

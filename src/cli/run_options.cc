@@ -55,7 +55,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     app.add_option("--run", run_command, "shell command for the default image's /init to run");
     app.add_option("--nic", options.nics, "a NIC: pcnet,net=tap:NAME[,mac=..][,pcap=FILE]");
     app.add_option("--nic-opt", nic_opt,
-                   "NIC optimizations: all (default), baseline, or a list of ports,combine,notify");
+                   "NIC optimizations: paper (default), all, baseline, or a list of "
+                   "ports,combine,notify,kick");
     app.add_flag("--stats", options.stats, "print exit statistics when the guest stops");
     app.add_option("--stats-json", stats_json, "write exit statistics as JSON to FILE");
     app.add_flag("-v,--verbose", options.verbosity, "more messages (-vv: debug)");

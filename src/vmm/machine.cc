@@ -178,6 +178,47 @@ void Machine::apply_bar_change(const pci::BarChange& change) {
             if (entry.window == device)
                 sync_coalesced_zone(entry, mapped_at, entry.offset, entry.length);
         }
+        for (auto& binding : eventfd_bindings_) {
+            if (binding.window == device)
+                sync_eventfd_binding(binding, mapped_at);
+        }
+    }
+}
+
+void Machine::bind_io_eventfd(BusDevice& window, int event_fd, uint16_t offset, uint16_t width,
+                              uint64_t value) {
+    std::lock_guard lock(coalesced_windows_mutex_);
+    for (auto& binding : eventfd_bindings_) {
+        if (binding.window == &window && binding.event_fd == event_fd) {
+            const std::optional<uint16_t> base = binding.base;
+            sync_eventfd_binding(binding, std::nullopt);  // unregisters the old place
+            binding.offset = offset;
+            binding.width = width;
+            binding.value = value;
+            sync_eventfd_binding(binding, base);
+            return;
+        }
+    }
+    eventfd_bindings_.push_back(EventfdBinding{&window, event_fd, offset, width, value, {}, false});
+}
+
+void Machine::sync_eventfd_binding(EventfdBinding& binding, std::optional<uint16_t> new_base) {
+    if (binding.registered && binding.base) {
+        (void)vm_->remove_ioeventfd(binding.event_fd, *binding.base + binding.offset, binding.width,
+                                    true, binding.value);
+        binding.registered = false;
+    }
+    binding.base = new_base;
+    if (binding.base) {
+        if (auto added = vm_->add_ioeventfd(binding.event_fd, *binding.base + binding.offset,
+                                            binding.width, true, binding.value);
+            added) {
+            binding.registered = true;
+        } else {
+            // Still correct without it: the writes exit as usual.
+            static log::RateLimitedWarning warning;
+            warning("{}", added.error().message);
+        }
     }
 }
 

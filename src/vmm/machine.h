@@ -72,6 +72,11 @@ class Machine final : private PowerEvents {
     // coalesced PIO ring wherever the guest maps the BAR (length 0: none). Callable again to
     // move the range (from a vCPU thread, say, when a device changes its register layout).
     void coalesce_io_writes(BusDevice& window, uint16_t offset, uint16_t length);
+    // Guest writes of exactly `value` (width bytes) at offset of an I/O BAR's window signal
+    // event_fd inside KVM, without an exit, wherever the guest maps the BAR. Callable again with
+    // the same event_fd to move it.
+    void bind_io_eventfd(BusDevice& window, int event_fd, uint16_t offset, uint16_t width,
+                         uint64_t value);
     // Called on the vCPU thread after every exit it handles (the baseline's poll of the
     // backends). Add before run().
     void add_exit_poller(std::function<void()> poller) { exit_pollers_.push_back(std::move(poller)); }
@@ -141,6 +146,17 @@ class Machine final : private PowerEvents {
                              uint16_t new_offset, uint16_t new_length);
     std::mutex coalesced_windows_mutex_;
     std::vector<CoalescedWindow> coalesced_windows_;
+    struct EventfdBinding {
+        BusDevice* window = nullptr;
+        int event_fd = -1;
+        uint16_t offset = 0;
+        uint16_t width = 0;
+        uint64_t value = 0;
+        std::optional<uint16_t> base;
+        bool registered = false;
+    };
+    void sync_eventfd_binding(EventfdBinding& binding, std::optional<uint16_t> new_base);
+    std::vector<EventfdBinding> eventfd_bindings_;  // under coalesced_windows_mutex_
     std::vector<std::function<void()>> exit_pollers_;
     std::atomic<bool> stopping_{false};
     std::mutex outcome_mutex_;

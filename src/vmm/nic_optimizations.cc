@@ -3,8 +3,11 @@
 namespace hvmm {
 
 Result<NicOptimizations> parse_nic_optimizations(std::string_view text) {
-    if (text == "all" || text == "paper") {
-        return NicOptimizations{};
+    if (text == "all") {
+        return NicOptimizations::all();
+    }
+    if (text == "paper") {
+        return NicOptimizations::paper();
     }
     if (text == "baseline" || text == "none") {
         return NicOptimizations::none();
@@ -17,10 +20,11 @@ Result<NicOptimizations> parse_nic_optimizations(std::string_view text) {
         bool* flag = name == "ports"     ? &result.ports
                      : name == "combine" ? &result.combine
                      : name == "notify"  ? &result.notify
+                     : name == "kick"    ? &result.kick
                                          : nullptr;
         if (flag == nullptr) {
             return fail("--nic-opt '{}': unknown optimization '{}' (want all, baseline, or a "
-                        "comma list of ports, combine, notify)",
+                        "comma list of ports, combine, notify, kick)",
                         text, name);
         }
         if (*flag) {
@@ -36,11 +40,14 @@ Result<NicOptimizations> parse_nic_optimizations(std::string_view text) {
 }
 
 std::string describe(const NicOptimizations& optimizations) {
-    if (optimizations == NicOptimizations{}) {
+    if (optimizations == NicOptimizations::all()) {
         return "all";
     }
     if (optimizations == NicOptimizations::none()) {
         return "baseline";
+    }
+    if (optimizations == NicOptimizations::paper()) {
+        return "paper";
     }
     std::string names;
     auto add = [&names](bool on, std::string_view name) {
@@ -53,6 +60,7 @@ std::string describe(const NicOptimizations& optimizations) {
     add(optimizations.ports, "ports");
     add(optimizations.combine, "combine");
     add(optimizations.notify, "notify");
+    add(optimizations.kick, "kick");
     return names;
 }
 

@@ -117,6 +117,30 @@ Result<void> wire_send_combining(Machine& machine, PcnetChip& chip) {
     return {};
 }
 
+// The transmit kick without an exit (nic_optimizations.h, "kick"): ioeventfds take RAP := 0 and
+// RDP := 0x48 inside KVM; the chip resolves them in order (PcnetChip::SilentWrites), and the
+// I/O thread resolves a pending transmit demand as soon as KVM signals it.
+Result<void> wire_silent_transmit_demand(Machine& machine, PcnetChip& chip, BusDevice& io_window) {
+    auto& rap_zero = machine.keep(std::make_unique<EventFd>(HVMM_TRY(EventFd::create())));
+    auto& demand = machine.keep(std::make_unique<EventFd>(HVMM_TRY(EventFd::create())));
+    auto follow_registers = [&machine, &io_window, &chip, &rap_zero, &demand] {
+        const auto rap = chip.rap_window();
+        const auto rdp = chip.rdp_window();
+        machine.bind_io_eventfd(io_window, rap_zero.fd(), rap.offset, rap.width, 0);
+        machine.bind_io_eventfd(io_window, demand.fd(), rdp.offset, rdp.width,
+                                PcnetChip::kSilentTransmitDemand);
+    };
+    follow_registers();
+    chip.register_layout_hook = follow_registers;
+    chip.fetch_silent_writes = [&rap_zero, &demand] {
+        return PcnetChip::SilentWrites{rap_zero.consume(), demand.consume()};
+    };
+    EventLoop& loop = machine.event_loop();
+    HVMM_TRY_VOID(loop.add_fd(demand.fd(), [&chip](uint32_t) { chip.resolve_silent_writes(); }));
+    HVMM_TRY_VOID(loop.add_fd(rap_zero.fd(), [&chip](uint32_t) { chip.resolve_silent_writes(); }));
+    return {};
+}
+
 Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
                         const NicOptimizations& options) {
     const uint8_t slot = static_cast<uint8_t>(1 + index);
@@ -132,10 +156,12 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
     auto& receiver = machine.keep(std::make_unique<Receiver>(backend, chip, loop));
     HVMM_TRY_VOID(wire_receive(machine, receiver, options));
 
-    if (options.ports) {
+    BusDevice& io_window = *nic.bar_device(PcnetPci::kIoBar);
+    if (options.kick) {
+        HVMM_TRY_VOID(wire_silent_transmit_demand(machine, chip, io_window));
+    } else if (options.ports) {
         // A RAP write only selects a register: KVM queues it and hvmm replays it, in order,
         // before the next RDP/BDP access exits. RAP moves when the driver switches to DWIO.
-        BusDevice& io_window = *nic.bar_device(PcnetPci::kIoBar);
         auto follow_rap = [&machine, &io_window, &chip] {
             const auto rap = chip.rap_window();
             machine.coalesce_io_writes(io_window, rap.offset, rap.width);

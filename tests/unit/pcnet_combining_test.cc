@@ -81,5 +81,75 @@ TEST(PcnetCombining, AcknowledgingTintStartsANewBatch) {
     EXPECT_FALSE(rig.irq.level) << "one frame into the new batch";
 }
 
+// The "kick" optimization's silent writes: the rig plays KVM, counting what an ioeventfd took.
+struct SilentRig : PcnetRig {
+    SilentRig() {
+        chip.fetch_silent_writes = [this] {
+            PcnetChip::SilentWrites taken = pending;
+            pending = {};
+            return taken;
+        };
+    }
+    void silent_rap_zero() { ++pending.rap_zero; }
+    void silent_demand() { ++pending.transmit_demand; }
+    PcnetChip::SilentWrites pending;
+};
+
+TEST(PcnetSilentWrites, ATransmitDemandWithRapAtZeroSendsWhenResolved) {
+    SilentRig rig;
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 80));
+    rig.write16(0x12, 0);  // RAP is 0 (a real exit, or an earlier silent one)
+    rig.silent_rap_zero();
+    rig.silent_demand();
+    EXPECT_TRUE(rig.backend.sent.empty());
+    rig.chip.resolve_silent_writes();
+    EXPECT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_EQ(rig.chip.counters().silent_transmit_demands, 1u);
+}
+
+TEST(PcnetSilentWrites, ASilentRapZeroAfterANonZeroRapIsSeenByTheNextDataAccess) {
+    SilentRig rig;
+    rig.bring_up();
+    rig.write16(0x12, 88);  // RAP = 88 (exits)
+    rig.silent_rap_zero();  // RAP := 0 (taken by KVM)
+    // The next RDP read is CSR0's, not CSR88's.
+    EXPECT_EQ(rig.read16(0x10) & 0x0040, 0x0040) << "INEA of CSR0";
+    EXPECT_EQ(rig.chip.counters().silent_rap_zero, 1u);
+}
+
+TEST(PcnetSilentWrites, A0x48WrittenWhileRapIsNotZeroGoesToThatRegister) {
+    SilentRig rig;
+    rig.bring_up();
+    rig.set_csr(0, 0x0004);  // STOP: the logical address filter is writable only then
+    rig.write16(0x12, 8);    // RAP = 8: CSR8, logical address filter bits 15:0
+    rig.silent_demand();   // RDP := 0x48, to CSR8
+    EXPECT_EQ(rig.read16(0x10), 0x0048);
+    EXPECT_EQ(rig.chip.counters().tdmd, 0u);
+}
+
+TEST(PcnetSilentWrites, PendingDemandsAreResolvedBeforeRapChanges) {
+    SilentRig rig;
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 80));
+    rig.write16(0x12, 0);
+    rig.silent_demand();    // TDMD, with RAP at 0
+    rig.write16(0x12, 3);   // then RAP = 3 exits: the demand must not land in CSR3
+    EXPECT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_EQ(rig.csr(3) & 0x00FF, 0);
+}
+
+TEST(PcnetSilentWrites, BothKindsAfterANonZeroRapAreTakenAsRapZeroFirst) {
+    SilentRig rig;
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 80));
+    rig.write16(0x12, 3);
+    rig.silent_rap_zero();
+    rig.silent_demand();
+    rig.chip.resolve_silent_writes();
+    EXPECT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_EQ(rig.chip.counters().silent_ambiguous, 1u);
+}
+
 }  // namespace
 }  // namespace hvmm::testing

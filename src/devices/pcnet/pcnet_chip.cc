@@ -108,6 +108,43 @@ PcnetChip::PortWindow PcnetChip::rap_window() const {
                      : PortWindow{static_cast<uint16_t>(wio::kRap), 2};
 }
 
+PcnetChip::PortWindow PcnetChip::rdp_window() const {
+    std::lock_guard lock(mutex_);
+    return dword_io_ ? PortWindow{static_cast<uint16_t>(dwio::kRdp), 4}
+                     : PortWindow{static_cast<uint16_t>(wio::kRdp), 2};
+}
+
+void PcnetChip::apply_silent_writes(Deferred& deferred) {
+    if (!fetch_silent_writes) {
+        return;
+    }
+    const SilentWrites pending = fetch_silent_writes();
+    counters_.silent_rap_zero += pending.rap_zero;
+    counters_.silent_transmit_demands += pending.transmit_demand;
+    if (pending.transmit_demand != 0) {
+        if (rap_ == 0 || pending.rap_zero != 0) {
+            // With RAP at 0 before, or set to 0 in between (assumed first when both happened
+            // after a non-zero RAP: pcnet32 never writes 0x48 anywhere but CSR0).
+            if (rap_ != 0)
+                ++counters_.silent_ambiguous;
+            write_csr(0, kSilentTransmitDemand, deferred);
+        } else {
+            write_csr(rap_, kSilentTransmitDemand, deferred);
+        }
+    }
+    if (pending.rap_zero != 0)
+        rap_ = 0;
+}
+
+void PcnetChip::resolve_silent_writes() {
+    Deferred deferred;
+    {
+        std::lock_guard lock(mutex_);
+        apply_silent_writes(deferred);
+    }
+    run(deferred);
+}
+
 void PcnetChip::set_transmit_interrupt_batch(unsigned frames) {
     std::lock_guard lock(mutex_);
     tint_batch_ = frames;
@@ -150,7 +187,15 @@ void PcnetChip::reset_locked(bool hardware) {
 }
 
 void PcnetChip::read(uint64_t offset, std::span<uint8_t> data) {
-    std::lock_guard lock(mutex_);
+    Deferred deferred;
+    {
+        std::lock_guard lock(mutex_);
+        read_locked(offset, data, deferred);
+    }
+    run(deferred);
+}
+
+void PcnetChip::read_locked(uint64_t offset, std::span<uint8_t> data, Deferred& deferred) {
     std::fill(data.begin(), data.end(), 0xFF);
     if (offset < kPromSize) {
         ++counters_.prom_reads;
@@ -167,6 +212,9 @@ void PcnetChip::read(uint64_t offset, std::span<uint8_t> data) {
         return;
     }
     uint32_t value = 0;
+    if (rap_ != 0 && (*port == Port::kRdp || *port == Port::kBdp)) {
+        apply_silent_writes(deferred);  // they may have moved RAP to 0
+    }
     switch (*port) {
         case Port::kRdp:
             ++counters_.rdp_reads;
@@ -214,6 +262,9 @@ PcnetChip::Deferred PcnetChip::write_locked(uint64_t offset, std::span<const uin
         g_bad_access_warning("pcnet: {}-byte write at offset {:#x} in {} mode ignored", data.size(),
                              offset, dword_io_ ? "DWIO" : "WIO");
         return deferred;
+    }
+    if (*port == Port::kRap || (rap_ != 0 && (*port == Port::kRdp || *port == Port::kBdp))) {
+        apply_silent_writes(deferred);
     }
     // In DWIO mode the upper 16 bits of each register are reserved and ignored.
     const uint16_t value = load16(data);

@@ -83,6 +83,25 @@ class PcnetChip : public FrameSink {
     // buffer them (they have no effect until the next RDP/BDP access, which exits).
     PortWindow rap_window() const;
 
+    // Silent writes: a VMM may let two writes through without an exit and count them (KVM
+    // ioeventfds with a data match): RAP := 0, and RDP := 0x48 (TDMD | INEA, what pcnet32 writes
+    // to CSR0 for every frame). Every other RAP and RDP/BDP access still reaches the chip, so
+    // between two such accesses RAP can only have changed to 0. The chip takes the counts
+    // (fetch_silent_writes, called under its lock) before any access for which they matter:
+    // one that writes RAP, and any RDP/BDP access while RAP is not 0. With RAP at 0 a pending
+    // 0x48 is a transmit demand whatever came around it, so the VMM resolves those from its I/O
+    // thread (resolve_silent_writes) without waiting for the next access.
+    struct SilentWrites {
+        uint64_t rap_zero = 0;
+        uint64_t transmit_demand = 0;
+    };
+    std::function<SilentWrites()> fetch_silent_writes;
+    // The value pcnet32 writes to CSR0 for each frame: TDMD | INEA.
+    static constexpr uint16_t kSilentTransmitDemand = 0x0048;
+    void resolve_silent_writes();
+    // Where RDP is: the silent transmit demand's port and width.
+    PortWindow rdp_window() const;
+
     // Send combining's bounded interrupt delay: a transmit-done interrupt (TINT without
     // errors) is held until `frames` frames are done or the next poll(), whichever is first.
     // 0 or 1: every TINT interrupts at once, as the chip does.
@@ -110,6 +129,9 @@ class PcnetChip : public FrameSink {
     enum class Port : uint8_t { kRdp, kRap, kReset, kBdp };
 
     void reset_locked(bool hardware);
+    void apply_silent_writes(Deferred& deferred);
+    void read_locked(uint64_t offset, std::span<uint8_t> data, Deferred& deferred);
+
     void load_prom();
     Deferred write_locked(uint64_t offset, std::span<const uint8_t> data);
     std::optional<Port> decode_port(uint64_t offset, size_t width) const;

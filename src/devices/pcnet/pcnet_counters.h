@@ -31,6 +31,10 @@ struct PcnetCounters {
     uint64_t loopback_frames = 0;  // frames received from our own transmitter
     uint64_t interrupts = 0;       // 0 -> 1 transitions of the interrupt line
     uint64_t tdmd = 0;             // transmit demands written to CSR0
+    // Writes the VMM let through without an exit (PcnetChip::SilentWrites).
+    uint64_t silent_rap_zero = 0;
+    uint64_t silent_transmit_demands = 0;
+    uint64_t silent_ambiguous = 0;  // both kinds pending after a non-zero RAP: order assumed
 
     // Register accesses by kind.
     uint64_t prom_reads = 0;
