@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "base/checked.h"
@@ -224,6 +225,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         w16(0x12, 0);
         w16(0x10, 0x0043);  // INIT | STRT | IENA
     }
+    hvmm::PcnetChip::SilentWrites silent;
+    chip.fetch_silent_writes = [&silent] { return std::exchange(silent, {}); };
     for (int step = 0; step < 256 && !in.empty(); ++step) {
         const uint8_t op = in.byte();
         switch (op % 10) {
@@ -271,8 +274,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 chip.set_link_up(in.byte() & 1);
                 break;
             case 9:
-                if (op & 0x80)
+                if (op & 0x80) {
                     chip.reset();
+                } else {
+                    // The kick optimization's silent writes (KVM took them): any counts, then
+                    // resolved from the "I/O thread" or left for the next register access.
+                    silent.rap_zero += in.byte() & 3;
+                    silent.transmit_demand += in.byte() & 3;
+                    if (op & 0x40)
+                        chip.resolve_silent_writes();
+                }
                 break;
         }
     }
