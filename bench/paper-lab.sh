@@ -127,7 +127,7 @@ main() {
     else
         echo "paper-lab: no tracefs kvm_userspace_exit; userspace exits will be null" >&2
     fi
-    hvmm run --help 2>&1 | grep -q -- '--nic-opt' && has_opt=yes
+    grep -q -- '--nic-opt' <<<"$(hvmm run --help 2>&1)" && has_opt=yes
     {
         echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
         echo "lab_kernel $(uname -r)"

@@ -39,7 +39,7 @@ main() {
     if [[ -n $configs ]]; then
         [[ -x $hvmm ]] || { echo "bench/paper.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
         carry=(--hvmm "$hvmm")
-        if ! "$hvmm" run --help 2>&1 | grep -q -- '--nic-opt'; then
+        if ! grep -q -- '--nic-opt' <<<"$("$hvmm" run --help 2>&1)"; then
             echo "bench/paper.sh: $hvmm has no --nic-opt: configs [$configs] will be recorded as not available; hvmm runs once as 'default'" >&2
         fi
     fi

@@ -53,7 +53,7 @@ check_guest_boots() {
 
 check_uname() {
     check_status uname_prints_debian_kernel 0 run --run 'uname -r' || return
-    if tr -d '\r' <"$WORK/uname_prints_debian_kernel.out" | grep -qx "$RELEASE"; then
+    if grep -qx "$RELEASE" <<<"$(tr -d '\r' <"$WORK/uname_prints_debian_kernel.out")"; then
         record uname_prints_debian_kernel PASS "uname -r printed $RELEASE"
     else
         record uname_prints_debian_kernel FAIL "uname -r did not print $RELEASE" "$WORK/uname_prints_debian_kernel.out"
@@ -96,7 +96,7 @@ check_bad_input() {
     links_after=$(ls /sys/class/net)
     if [[ $lines != 1 ]]; then
         record "$name" FAIL "hvmm printed $lines lines, want one" "$WORK/$name.out" "$WORK/$name.err"
-    elif ! cat "$WORK/$name.out" "$WORK/$name.err" | grep -qiE "$pattern"; then
+    elif ! grep -qiE "$pattern" "$WORK/$name.out" "$WORK/$name.err"; then
         record "$name" FAIL "the message does not match /$pattern/: $(cat "$WORK/$name.err" "$WORK/$name.out")"
     elif process_running hvmm; then
         record "$name" FAIL "an hvmm process is still running"

@@ -65,9 +65,9 @@ start_hvmm() {
 wait_for() {
     local name=$1 pattern=$2 secs=$3 i
     for ((i = 0; i < secs * 5; i++)); do
-        if [[ -f $WORK/$name.out ]] && console "$name" | grep -qE "$pattern"; then return 0; fi
+        if [[ -f $WORK/$name.out ]] && grep -qE "$pattern" <<<"$(console "$name")"; then return 0; fi
         if [[ -f $WORK/$name.status ]]; then
-            console "$name" | grep -qE "$pattern"
+            grep -qE "$pattern" <<<"$(console "$name")"
             return
         fi
         sleep 0.2
@@ -100,7 +100,7 @@ ethtool -t eth0; echo ethtool-status \$?"
     chip=$(console "$name" | grep -m1 -oE 'PCnet/PCI II 79C970A' || true)
     if [[ $STATUS != 0 ]]; then
         record driver_binds FAIL "hvmm exited $STATUS" "$log" "$err"
-    elif [[ -z $chip ]] || ! console "$name" | grep -q '^bound-devices: 1'; then
+    elif [[ -z $chip ]] || ! grep -q '^bound-devices: 1' <<<"$(console "$name")"; then
         record driver_binds FAIL "pcnet32 did not bind or name the chip" "$log"
     else
         record driver_binds PASS "pcnet32 bound one device: $(console "$name" | grep -m1 'dmesg: .*79C970A')"
@@ -118,14 +118,14 @@ ethtool -t eth0; echo ethtool-status \$?"
     # ping_guest_to_host: three echo requests answered across the TAP.
     local ping
     ping=$(console "$name" | grep -m1 'packets transmitted' || true)
-    if console "$name" | grep -q '^ping-status 0' && [[ $ping == *"3 packets received"* ]]; then
+    if grep -q '^ping-status 0' <<<"$(console "$name")" && [[ $ping == *"3 packets received"* ]]; then
         record ping_guest_to_host PASS "guest ping $HOST_IP: $ping"
     else
         record ping_guest_to_host FAIL "guest ping $HOST_IP failed: ${ping:-no summary}" "$log"
     fi
 
     # ethtool_selftest: pcnet32's offline internal-loopback test.
-    if console "$name" | grep -q '^ethtool-status 0' && console "$name" | grep -q 'result is PASS'; then
+    if grep -q '^ethtool-status 0' <<<"$(console "$name")" && grep -q 'result is PASS' <<<"$(console "$name")"; then
         record ethtool_selftest PASS "ethtool -t eth0: $(console "$name" | grep -m1 'result is') $(console "$name" | grep -m1 -i 'loopback')"
     else
         record ethtool_selftest FAIL "ethtool -t eth0 did not pass" "$log"
@@ -330,11 +330,11 @@ dmesg | grep -E 'eth0: link (up|down)' | sed 's/^/dmesg: /'"
 console_after_down_has_up() {
     local name=$1 secs=$2 i
     for ((i = 0; i < secs * 5; i++)); do
-        if console "$name" | sed -n '/^carrier-now 0/,$p' | grep -q '^carrier-now 1'; then return 0; fi
+        if grep -q '^carrier-now 1' <<<"$(console "$name" | sed -n '/^carrier-now 0/,$p')"; then return 0; fi
         [[ -f $WORK/$name.status ]] && break
         sleep 0.2
     done
-    console "$name" | sed -n '/^carrier-now 0/,$p' | grep -q '^carrier-now 1'
+    grep -q '^carrier-now 1' <<<"$(console "$name" | sed -n '/^carrier-now 0/,$p')"
 }
 
 main() {

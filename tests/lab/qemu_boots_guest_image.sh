@@ -26,8 +26,8 @@ if ! boot_once "$log"; then
     boot_once "$log" || { tail -n 30 "$log"; fail "QEMU timed out twice"; }
 fi
 out=$(cat "$log")
-echo "$out" | grep -q "^release=$want\$" || { echo "$out" | tail -n 30; fail "guest did not print release=$want"; }
-echo "$out" | grep -q '^ip utility, iproute2' || fail "iproute2's ip missing from the guest"
-echo "$out" | grep -q '^ethtool version' || fail "ethtool missing from the guest"
-echo "$out" | grep -q '^iperf 3' || fail "iperf3 missing from the guest"
+grep -q "^release=$want\$" <<<"$out" || { echo "$out" | tail -n 30; fail "guest did not print release=$want"; }
+grep -q '^ip utility, iproute2' <<<"$out" || fail "iproute2's ip missing from the guest"
+grep -q '^ethtool version' <<<"$out" || fail "ethtool missing from the guest"
+grep -q '^iperf 3' <<<"$out" || fail "iperf3 missing from the guest"
 echo "PASS: QEMU booted the default guest image (kernel $want) under nested KVM$note"

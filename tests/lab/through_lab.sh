@@ -17,7 +17,7 @@ main() {
         </dev/null >"$tmp/out" 2>"$tmp/err" || status=$?
     cat "$tmp/out" "$tmp/err" | tail -n 20
     [[ $status == 3 ]] || { echo "FAIL: hvmm exited $status, want 3"; exit 1; }
-    tr -d '\r' <"$tmp/out" | grep -qx "$release" || { echo "FAIL: uname -r did not print $release"; exit 1; }
+    grep -qx "$release" <<<"$(tr -d '\r' <"$tmp/out")" || { echo "FAIL: uname -r did not print $release"; exit 1; }
     [[ -s $tmp/stats.json ]] || { echo "FAIL: --stats-json file did not come back from the lab"; exit 1; }
     [[ $(head -c 1 "$tmp/stats.json") == "{" ]] || { echo "FAIL: stats.json is not a JSON object"; exit 1; }
     echo "PASS: through the lab: status 3, uname -r = $release, stats JSON came back"
