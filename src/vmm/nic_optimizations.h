@@ -6,8 +6,9 @@
 //            address port (RAP) go through KVM's coalesced PIO ring and are replayed at the
 //            next exit, in order.
 //   combine  send combining: a transmit demand hands the ring to the I/O thread, which sends
-//            whatever frames are queued as one batch; transmit-done interrupts are held until
-//            three frames are done or the next 2 ms device tick.
+//            whatever frames are queued as one batch, with one transmit-done interrupt at the
+//            batch's end (PcnetChip::set_transmit_interrupt_per_walk says why not the paper's
+//            three-frame hold).
 //   notify   IRQ notification without polling: the I/O thread waits on the backends (epoll)
 //            and injects through an irqfd (level-triggered, resampled on EOI).
 //

@@ -17,14 +17,11 @@ namespace hvmm {
 namespace {
 
 // The Am79C970A polls its transmit ring about every 1.6 ms when the driver does not demand.
-// The same tick ends send combining's interrupt delay (the paper: one host timer tick).
 constexpr auto kTransmitPollPeriod = std::chrono::milliseconds(2);
 // How often the backend's host-side link (a TAP's admin state) is re-read. pcnet32 looks at the
 // chip's link every 2 s, so half a second keeps `ip link set NAME down` prompt for the guest at
 // the cost of two ioctls.
 constexpr auto kLinkPollPeriod = std::chrono::milliseconds(500);
-// Send combining holds a transmit-done interrupt for at most this many frames (the paper's 3).
-constexpr unsigned kTransmitInterruptBatch = 3;
 
 // The NIC's interrupt line: an irqfd (notify) or the machine's KVM_IRQ_LINE line (baseline).
 Result<IrqLine*> make_irq_line(Machine& machine, uint32_t gsi, unsigned index, bool notify) {
@@ -99,7 +96,8 @@ Result<void> wire_receive(Machine& machine, Receiver& receiver, const NicOptimiz
 }
 
 // Send combining: a transmit demand on a vCPU only schedules the I/O thread, once per batch;
-// the I/O thread sends every frame queued by then.
+// the I/O thread sends every frame queued by then and raises one transmit-done interrupt for
+// the batch.
 Result<void> wire_send_combining(Machine& machine, PcnetChip& chip) {
     auto& kick = machine.keep(std::make_unique<EventFd>(HVMM_TRY(EventFd::create())));
     auto& scheduled = machine.keep(std::make_unique<std::atomic<bool>>(false));
@@ -113,7 +111,7 @@ Result<void> wire_send_combining(Machine& machine, PcnetChip& chip) {
         if (!scheduled.exchange(true, std::memory_order_acq_rel))
             kick.signal();
     };
-    chip.set_transmit_interrupt_batch(kTransmitInterruptBatch);
+    chip.set_transmit_interrupt_per_walk(true);
     return {};
 }
 

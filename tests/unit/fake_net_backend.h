@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,8 @@ namespace hvmm::testing {
 class FakeNetBackend final : public NetBackend {
   public:
     void send(std::span<const iovec> frame) override {
+        if (on_send)
+            on_send();
         std::vector<uint8_t> bytes;
         for (const iovec& part : frame) {
             const auto* p = static_cast<const uint8_t*>(part.iov_base);
@@ -47,6 +50,8 @@ class FakeNetBackend final : public NetBackend {
 
     std::vector<std::vector<uint8_t>> sent;
     std::vector<std::vector<uint8_t>> pending;
+    // Called as each frame is sent, before it is recorded (the chip's lock is not held).
+    std::function<void()> on_send;
 
   private:
     FrameSink* sink_ = nullptr;

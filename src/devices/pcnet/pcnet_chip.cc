@@ -145,9 +145,9 @@ void PcnetChip::resolve_silent_writes() {
     run(deferred);
 }
 
-void PcnetChip::set_transmit_interrupt_batch(unsigned frames) {
+void PcnetChip::set_transmit_interrupt_per_walk(bool on) {
     std::lock_guard lock(mutex_);
-    tint_batch_ = frames;
+    tint_per_walk_ = on;
 }
 
 // H_RESET sets everything; S_RESET (a read of RESET) spares the BCRs, the I/O mode and the
@@ -617,7 +617,6 @@ void PcnetChip::update_interrupt() {
     if (!(csr_[0] & csr0::kTint)) {
         // The driver acknowledged it (or a reset cleared it): nothing is held any more.
         tint_held_ = false;
-        tint_held_frames_ = 0;
     }
     const uint16_t c0 = csr_[0];
     const uint16_t c3 = csr_[3];
@@ -694,6 +693,11 @@ void PcnetChip::process_transmit_ring() {
                 backend->send(std::span<const uint8_t>(tx_frame_.data(), frame->length));
                 lock.lock();
             }
+        }
+        // The walk's batch is out: its transmit-done interrupt shows now (interrupt per walk).
+        if (tint_held_) {
+            tint_held_ = false;
+            update_interrupt();
         }
     } while (transmit_again_);
     transmitting_ = false;
@@ -834,12 +838,8 @@ std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& 
     const bool ltint_allows = !(csr_[5] & csr5::kLtinten) || (current.status & status::kLtint);
     if (wants_tint && (errors || ltint_allows)) {
         csr_[0] |= csr0::kTint;
-        if (tint_batch_ > 1 && !errors && ++tint_held_frames_ < tint_batch_) {
-            tint_held_ = true;
-        } else {
-            tint_held_ = false;
-            tint_held_frames_ = 0;
-        }
+        // Errors interrupt at once; a good frame's TINT waits for the end of this walk.
+        tint_held_ = tint_per_walk_ && !errors;
     }
     update_interrupt();
     return frame;
@@ -1061,9 +1061,8 @@ void PcnetChip::poll() {
         std::lock_guard lock(mutex_);
         note_receive_possible(deferred);
         if (tint_held_) {
-            // The bounded delay ends at the device tick.
+            // Only a walk still in progress holds TINT; the device tick shows it regardless.
             tint_held_ = false;
-            tint_held_frames_ = 0;
             update_interrupt();
         }
     }
