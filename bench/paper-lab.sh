@@ -5,7 +5,8 @@
 # kernel, initramfs and guest command, 1 vCPU, 256 MiB. The guest prints a marker line around each
 # phase; when one shows on the console the lab snapshots KVM's debugfs totals (live VMs only, so
 # while the VM runs), the count of KVM exits to userspace (tracefs hist on kvm:kvm_userspace_exit,
-# when the lab kernel has it) and the TAP's packet counters. In the baseline and all configs the
+# when the lab kernel has it), KVM exits by hardware reason (hist on kvm:kvm_exit), the lab CPU's
+# time split (/proc/stat) and the TAP's packet counters. In the baseline and all configs the
 # guest also runs `iotime --unbind --json` (the per-OUT cost probe: an exiting OUT to the NIC, a RAP
 # write, an RDP read) after RX when the image has it.
 #
@@ -35,6 +36,7 @@ RUN_LIMIT=${BENCH_RUN_TIMEOUT:-$((4 * SECS + 240))}
 IOTIME_CONFIGS=${BENCH_IOTIME_CONFIGS:-baseline all}
 TRACEFS=/sys/kernel/tracing
 UEXIT_TRIGGER="hist:keys=common_pid:vals=hitcount:size=256"
+EXIT_REASON_TRIGGER="hist:keys=exit_reason:vals=hitcount:size=256"
 
 # guest_cmd IOTIME(0|1): the anchor's sequence; a ping first so ARP is done before timing starts.
 guest_cmd() {
@@ -60,12 +62,25 @@ uexits() {
     awk '/^Totals:/ { t = 1 } t && /Hits:/ { print $2; found = 1; exit } END { if (!found) print "-" }' "$hist"
 }
 
+# KVM exits so far by hardware exit reason, "CODE:COUNT,..." (the kvm:kvm_exit hist trigger),
+# "-" without it.
+exit_reasons() {
+    local hist=$TRACEFS/events/kvm/kvm_exit/hist
+    [[ -r $hist ]] || { echo -; return; }
+    awk '/exit_reason:/ { gsub(/[{},]/, " "); for (i = 1; i < NF; i++) { if ($i == "exit_reason:") code = $(i + 1);
+                          if ($i == "hitcount:") n = $(i + 1) } out = out sep code ":" n; sep = "," }
+         END { print (out == "" ? "-" : out) }' "$hist"
+}
+
 snapshot() { # snapshot ROW MARK: one line of counters
     local line="$1 mark $2 t=$(cut -d' ' -f1 /proc/uptime)" f
     for f in exits io_exits mmio_exits irq_injections halt_exits; do
         line+=" $f=$(cat /sys/kernel/debug/kvm/$f 2>/dev/null || echo -)"
     done
-    line+=" uexits=$(uexits)"
+    line+=" uexits=$(uexits) exit_reasons=$(exit_reasons)"
+    # The lab CPU's time so far (/proc/stat "cpu": user nice system idle iowait irq softirq
+    # steal guest; guest time is also counted in user), in USER_HZ ticks.
+    line+=" cpu=$(awk '$1 == "cpu" { print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $8 "," $9 "," $10; exit }' /proc/stat)"
     line+=" tap_rx=$(cat /sys/class/net/$TAP/statistics/rx_packets) tap_tx=$(cat /sys/class/net/$TAP/statistics/tx_packets)"
     echo "$line" >>"$RUNS"
 }
@@ -127,6 +142,8 @@ main() {
     else
         echo "paper-lab: no tracefs kvm_userspace_exit; userspace exits will be null" >&2
     fi
+    echo "$EXIT_REASON_TRIGGER" >"$TRACEFS/events/kvm/kvm_exit/trigger" 2>/dev/null ||
+        echo "paper-lab: no hist trigger on kvm_exit; exits by reason will be null" >&2
     grep -q -- '--nic-opt' <<<"$(hvmm run --help 2>&1)" && has_opt=yes
     {
         echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"

@@ -50,8 +50,13 @@ def parse_runs(raw):
             values = {}
             for kv in parts[3:]:
                 key, _, value = kv.partition("=")
-                values[key] = int(value) if re.fullmatch(r"\d+", value) else (
-                    float(value) if re.fullmatch(r"[\d.]+", value) else None)
+                if key == "exit_reasons":
+                    values[key] = parse_counts(value)
+                elif key == "cpu":
+                    values[key] = parse_cpu(value)
+                else:
+                    values[key] = int(value) if re.fullmatch(r"\d+", value) else (
+                        float(value) if re.fullmatch(r"[\d.]+", value) else None)
             row["marks"][parts[2]] = values
         elif kind in ("TX", "RX"):
             row["iperf"][kind].append(line.split(None, 2)[2])
@@ -64,6 +69,62 @@ def parse_runs(raw):
         elif kind == "noiotime":
             row["noiotime"] = True
     return rows, lines
+
+
+# AMD SVM exit codes (the lab emulates an EPYC), as the kvm:kvm_exit tracepoint reports them.
+SVM_EXIT_NAMES = {0x60: "INTR", 0x61: "NMI", 0x64: "VINTR", 0x72: "CPUID", 0x78: "HLT",
+                  0x7B: "IOIO", 0x7C: "MSR", 0x81: "VMMCALL", 0x400: "NPF"}
+# Columns of the exits-by-reason table; the rest are summed as "other".
+EXIT_COLUMNS = ["IOIO", "MSR", "VINTR", "INTR", "HLT", "NPF"]
+CPU_FIELDS = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest"]
+
+
+def parse_counts(value):
+    """'CODE:COUNT,...' from the kvm_exit hist -> {code: count}; None when the lab had none."""
+    if not re.fullmatch(r"\d+:\d+(,\d+:\d+)*", value):
+        return None
+    return {int(c): int(n) for c, n in (pair.split(":") for pair in value.split(","))}
+
+
+def parse_cpu(value):
+    numbers = value.split(",")
+    if len(numbers) != len(CPU_FIELDS) or not all(n.isdigit() for n in numbers):
+        return None
+    return dict(zip(CPU_FIELDS, map(int, numbers)))
+
+
+def exits_by_reason(row, phase, packets):
+    """KVM exits per packet by SVM exit reason over a phase, or None without the hist."""
+    a = row["marks"].get(phase + "0", {}).get("exit_reasons")
+    b = row["marks"].get(phase + "1", {}).get("exit_reasons")
+    if a is None or b is None or not packets:
+        return None
+    per = {}
+    for code in set(a) | set(b):
+        n = b.get(code, 0) - a.get(code, 0)
+        if n:
+            name = SVM_EXIT_NAMES.get(code, "other")
+            per[name] = per.get(name, 0) + n
+    return {name: round(n / packets, 3) for name, n in sorted(per.items())}
+
+
+def cpu_split(row, phase):
+    """Where the lab's one CPU went over a phase, as fractions: the nested guest (L2), the lab's
+    kernel (KVM's exit handling, the TAP and TCP/IP, system calls), the lab's user space (hvmm,
+    QEMU, iperf3; guest time taken out of user), and idle."""
+    a = row["marks"].get(phase + "0", {}).get("cpu")
+    b = row["marks"].get(phase + "1", {}).get("cpu")
+    if a is None or b is None:
+        return None
+    d = {k: b[k] - a[k] for k in CPU_FIELDS}
+    total = sum(d[k] for k in CPU_FIELDS if k != "guest")  # guest is inside user already
+    if total <= 0:
+        return None
+    kernel = d["system"] + d["irq"] + d["softirq"]
+    return {"guest_l2": round(d["guest"] / total, 3),
+            "lab_kernel": round(kernel / total, 3),
+            "lab_user": round((d["user"] + d["nice"] - d["guest"]) / total, 3),
+            "idle": round((d["idle"] + d["iowait"]) / total, 3)}
 
 
 def mbps(lines):
@@ -144,6 +205,8 @@ def row_figures(name, row, raw):
             "io_exits_per_packet": ratio(d["io_exits"], pkts),
             "userspace_exits_per_packet": ratio(d["uexits"], pkts),
             "interrupts_per_packet": ratio(d["irq_injections"], pkts),
+            "kvm_exits_per_packet_by_reason": exits_by_reason(row, phase, pkts),
+            "lab_cpu": cpu_split(row, phase),
         }
     stats = load_stats(raw, name) if fig["vmm"] == "hvmm" else None
     counters = (stats or {}).get("counters") or {}
@@ -303,6 +366,8 @@ def main():
             "kvm_exits_per_packet": "debugfs kvm/exits delta over the TX phase / TAP rx_packets delta",
             "userspace_exits_per_packet": "kvm:kvm_userspace_exit tracepoint hits (hist trigger) over the TX phase / TAP rx_packets delta",
             "interrupts_per_packet": "debugfs kvm/irq_injections delta over the TX phase / TAP rx_packets delta",
+            "kvm_exits_per_packet_by_reason": "kvm:kvm_exit hist trigger keyed on the SVM exit code, delta over the phase / guest packets; IOIO port I/O, MSR (x2APIC EOI, timer), VINTR interrupt window, INTR a lab interrupt while the guest ran, NPF nested page fault",
+            "lab_cpu": "the lab CPU's /proc/stat delta over the phase: guest_l2 the nested guest, lab_kernel system+irq+softirq, lab_user user+nice less guest, idle idle+iowait",
             "vcpu_path_syscalls_per_tx_frame": "hvmm --stats-json packets.pcnet0.vcpu_syscalls_per_tx_frame (syscalls.vcpu_threads / pcnet0.tx_frames), whole run (boot and RX included); null when this build does not report syscalls",
         },
         "guest_cmd": env.get("guest_cmd"),
@@ -361,6 +426,35 @@ def main():
               f"vs hvmm baseline TX: {fmt(summary['hvmm_all_tx_vs_baseline_tx'])}"
               + (" (— = a row was not measured)" if None in summary.values() else "") + ".\n")
     md.append(f"Plot: `paper.svg` (grouped bars, TX and RX per config) {plot_note}\n")
+
+    md.append("## Where the TX phase went\n")
+    md.append("KVM exits per transmitted packet by the exit's hardware reason (the lab's `kvm:kvm_exit` "
+              "tracepoint; IOIO = port I/O, MSR = x2APIC EOI and timer writes, VINTR = interrupt "
+              "window, INTR = a lab interrupt while the guest ran, NPF = nested page fault), and the "
+              "lab CPU's time over the same phase: the nested guest (L2), the lab's kernel (KVM's exit "
+              "handling, the TAP, TCP/IP, system calls), the lab's user space (hvmm or QEMU, the "
+              "iperf3 server) and idle.\n")
+    md.append("| config | " + " | ".join(EXIT_COLUMNS) + " | other | CPU: guest L2 | lab kernel "
+              "| lab user | idle |")
+    md.append("|---" * (len(EXIT_COLUMNS) + 6) + "|")
+    for f in figs:
+        tp = f["tx_phase"]
+        by_reason = tp.get("kvm_exits_per_packet_by_reason")
+        cpu = tp.get("lab_cpu")
+        if f["ok"] is not True or (by_reason is None and cpu is None):
+            continue
+        cells = []
+        if by_reason is None:
+            cells = ["—"] * (len(EXIT_COLUMNS) + 1)
+        else:
+            cells = [fmt(by_reason.get(c, 0.0), 2) for c in EXIT_COLUMNS]
+            cells.append(fmt(sum(v for k, v in by_reason.items() if k not in EXIT_COLUMNS), 2))
+        if cpu is None:
+            cells += ["—"] * 4
+        else:
+            cells += [f"{100 * cpu[k]:.0f}%" for k in ("guest_l2", "lab_kernel", "lab_user", "idle")]
+        md.append(f"| {f['row']} | " + " | ".join(cells) + " |")
+    md.append("")
 
     md.append("## Cost table (per OUT)\n")
     md.append("The paper's per-OUT cost table, from measurements of this run only. `iotime` (a guest "
