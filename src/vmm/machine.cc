@@ -322,9 +322,6 @@ Result<RunOutcome> Machine::run() {
             }));
     }
     HVMM_TRY_VOID(event_loop_->add_fd(signals_->fd(), [this](uint32_t) { on_signal(); }));
-    const uint64_t console_timer =
-        HVMM_TRY(event_loop_->add_timer(std::chrono::milliseconds(ConsoleOutput::kPokePeriodMs),
-                                        [this] { console_output_->poke(); }));
 
     vcpu_handles_.resize(vcpus_.size());
     for (auto& vcpu : vcpus_) {
@@ -344,7 +341,6 @@ Result<RunOutcome> Machine::run() {
     vcpu_threads_.clear();
     console_input_.reset();
     event_loop_->remove_fd(signals_->fd());
-    event_loop_->remove_timer(console_timer);
     // The guest's last words before hvmm's own message.
     console_output_->flush();
     raw_terminal.reset();

@@ -1,6 +1,7 @@
 #include "devices/serial/console_output.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -52,6 +53,24 @@ TEST(UartConsoleOutput, BytesBeyondCapacityAreDroppedAndCounted) {
     }
     ::close(pipe_fds[1]);
     EXPECT_EQ(read_all(pipe_fds[0]), "01234567");
+    ::close(pipe_fds[0]);
+}
+
+TEST(UartConsoleOutput, APartialLineIsWrittenWithoutAFlushOrALineEnd) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    {
+        ConsoleOutput console(pipe_fds[1]);
+        console.write(bytes("login: "));  // a prompt: no line end will follow
+        // The writer waits kPartialLineDelay for the line to end, then writes it anyway. The
+        // generous bound only keeps a broken writer from hanging the suite.
+        pollfd entry{pipe_fds[0], POLLIN, 0};
+        ASSERT_EQ(::poll(&entry, 1, 10'000), 1) << "the prompt never reached the fd";
+        char buffer[16] = {};
+        EXPECT_EQ(::read(pipe_fds[0], buffer, sizeof(buffer)), 7);
+        EXPECT_EQ(std::string(buffer), "login: ");
+    }
+    ::close(pipe_fds[1]);
     ::close(pipe_fds[0]);
 }
 

@@ -20,7 +20,7 @@ ConsoleOutput::~ConsoleOutput() {
 }
 
 namespace {
-// Buffered bytes that wake the writer without waiting for a line end or the next poke.
+// Buffered bytes that wake the writer without waiting for a line end.
 constexpr size_t kEagerWakeBytes = 4096;
 }  // namespace
 
@@ -28,33 +28,31 @@ void ConsoleOutput::write(std::span<const uint8_t> bytes) {
     bool wake = false;
     {
         std::lock_guard lock(mutex_);
+        const bool burst_starts = pending_.empty();
         const size_t room = capacity_ - std::min(capacity_, pending_.size());
         const size_t taken = std::min(room, bytes.size());
         pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + taken);
         dropped_ += bytes.size() - taken;
         const bool line_end = std::find(bytes.begin(), bytes.end(), '\n') != bytes.end();
-        wake = writer_asleep_ && (line_end || pending_.size() >= kEagerWakeBytes);
+        wake = writer_asleep_ &&
+               (burst_starts || line_end || pending_.size() >= kEagerWakeBytes);
     }
     if (wake) {
         has_data_.notify_one();
     }
 }
 
-void ConsoleOutput::poke() {
-    bool wake = false;
-    {
-        std::lock_guard lock(mutex_);
-        wake = writer_asleep_ && !pending_.empty();
-    }
-    if (wake) {
-        has_data_.notify_one();
-    }
+bool ConsoleOutput::worth_writing_now() const {
+    return pending_.size() >= kEagerWakeBytes ||
+           std::find(pending_.begin(), pending_.end(), '\n') != pending_.end();
 }
 
 void ConsoleOutput::flush() {
     std::unique_lock lock(mutex_);
+    ++flush_waiters_;
     has_data_.notify_one();
     drained_.wait(lock, [this] { return (pending_.empty() && !writing_) || fd_failed_; });
+    --flush_waiters_;
 }
 
 uint64_t ConsoleOutput::dropped_bytes() const {
@@ -68,6 +66,10 @@ void ConsoleOutput::writer_loop() {
     while (true) {
         writer_asleep_ = true;
         has_data_.wait(lock, [this] { return !pending_.empty() || stopping_; });
+        // A partial line: give the guest a moment to finish it (see the header).
+        has_data_.wait_for(lock, kPartialLineDelay, [this] {
+            return stopping_ || flush_waiters_ > 0 || worth_writing_now();
+        });
         writer_asleep_ = false;
         if (pending_.empty() && stopping_) {
             break;

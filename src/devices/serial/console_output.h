@@ -4,10 +4,13 @@
 // dropped and counted.
 //
 // Waking the writer costs a system call, and a guest writes its console one byte per exit: the
-// writer is woken at a line end or when much is buffered, and otherwise by poke(), which the
-// I/O thread calls from a timer so a prompt without a newline still shows promptly.
+// writer is woken by the first byte of a burst, at a line end and when much is buffered. Woken
+// for a partial line, it waits up to kPartialLineDelay for the rest, so a line printed a byte
+// at a time still goes out in one write(2), and a prompt without a newline still shows
+// promptly. No periodic timer: an idle console costs nothing.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -30,14 +33,14 @@ class ConsoleOutput final : public SerialOutput {
     void write(std::span<const uint8_t> bytes) override;
     // Blocks until everything buffered so far has been written (or the fd failed).
     void flush();
-    // Wakes the writer if bytes wait (from a periodic timer).
-    void poke();
-    // How often the owner should call poke().
-    static constexpr int kPokePeriodMs = 10;
     uint64_t dropped_bytes() const;
+    // How long a partial line waits for its end before it is written anyway.
+    static constexpr std::chrono::milliseconds kPartialLineDelay{10};
 
   private:
     void writer_loop();
+    // pending_ holds a line end or enough bytes to write at once (under mutex_).
+    bool worth_writing_now() const;
 
     int fd_;
     size_t capacity_;
@@ -48,6 +51,7 @@ class ConsoleOutput final : public SerialOutput {
     bool writing_ = false;
     bool writer_asleep_ = false;
     bool stopping_ = false;
+    unsigned flush_waiters_ = 0;  // flush() callers: a partial line is not held for them
     bool fd_failed_ = false;
     uint64_t dropped_ = 0;
     std::thread writer_;  // last: started after every member above exists
