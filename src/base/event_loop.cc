@@ -82,13 +82,7 @@ Result<uint64_t> EventLoop::add_timer(std::chrono::nanoseconds period, TimerCall
     if (!timer) {
         return fail_errno("cannot create a timerfd");
     }
-    itimerspec spec{};
-    spec.it_interval.tv_sec = period.count() / 1'000'000'000;
-    spec.it_interval.tv_nsec = period.count() % 1'000'000'000;
-    spec.it_value = spec.it_interval;
-    if (::timerfd_settime(timer.get(), 0, &spec, nullptr) != 0) {
-        return fail_errno("cannot arm a timerfd");
-    }
+    HVMM_TRY_VOID(arm_timer(timer.get(), period));
     const int timer_fd = timer.get();
     HVMM_TRY_VOID(add_fd(timer_fd, [timer_fd, callback = std::move(callback)](uint32_t) {
         uint64_t expirations = 0;
@@ -101,6 +95,29 @@ Result<uint64_t> EventLoop::add_timer(std::chrono::nanoseconds period, TimerCall
     const uint64_t timer_id = id_by_fd_.at(timer_fd);
     timers_.emplace(timer_id, std::move(timer));
     return timer_id;
+}
+
+Result<void> EventLoop::arm_timer(int timer_fd, std::chrono::nanoseconds period) {
+    itimerspec spec{};
+    spec.it_interval.tv_sec = period.count() / 1'000'000'000;
+    spec.it_interval.tv_nsec = period.count() % 1'000'000'000;
+    spec.it_value = spec.it_interval;
+    if (::timerfd_settime(timer_fd, 0, &spec, nullptr) != 0) {
+        return fail_errno("cannot arm a timerfd");
+    }
+    return {};
+}
+
+Result<void> EventLoop::set_timer_period(uint64_t timer_id, std::chrono::nanoseconds period) {
+    if (period.count() <= 0) {
+        return fail("a timer period must be positive");
+    }
+    std::lock_guard lock(mutex_);
+    const auto found = timers_.find(timer_id);
+    if (found == timers_.end()) {
+        return fail("no such timer");
+    }
+    return arm_timer(found->second.get(), period);
 }
 
 bool EventLoop::remove_timer(uint64_t timer_id) {

@@ -34,6 +34,8 @@ class EventLoop {
 
     // Calls callback every period (first after one period) until remove_timer(id).
     Result<uint64_t> add_timer(std::chrono::nanoseconds period, TimerCallback callback);
+    // A new period for a timer, counted from now (its next call comes one new period later).
+    Result<void> set_timer_period(uint64_t timer_id, std::chrono::nanoseconds period);
     bool remove_timer(uint64_t timer_id);
 
     // Dispatches events until stop() is called.
@@ -47,6 +49,7 @@ class EventLoop {
         FdCallback callback;
     };
     explicit EventLoop(UniqueFd epoll, EventFd wakeup);
+    static Result<void> arm_timer(int timer_fd, std::chrono::nanoseconds period);
 
     UniqueFd epoll_;
     EventFd wakeup_;

@@ -12,12 +12,11 @@
 #include "devices/pcnet/pcnet_pci.h"
 #include "irq/irqfd_line.h"
 #include "stats/syscall_count.h"
+#include "vmm/transmit_poll_pacer.h"
 
 namespace hvmm {
 namespace {
 
-// The Am79C970A polls its transmit ring about every 1.6 ms when the driver does not demand.
-constexpr auto kTransmitPollPeriod = std::chrono::milliseconds(2);
 // How often the backend's host-side link (a TAP's admin state) is re-read. pcnet32 looks at the
 // chip's link every 2 s, so half a second keeps `ip link set NAME down` prompt for the guest at
 // the cost of two ioctls.
@@ -139,6 +138,23 @@ Result<void> wire_silent_transmit_demand(Machine& machine, PcnetChip& chip, BusD
     return {};
 }
 
+// The chip's poll timer, slowed while the polls find nothing to do (TransmitPollPacer).
+struct TransmitPoller {
+    TransmitPoller(PcnetChip& chip, EventLoop& loop) : chip(chip), loop(loop) {}
+    PcnetChip& chip;
+    EventLoop& loop;
+    uint64_t timer = 0;
+    TransmitPollPacer pacer;
+
+    void tick() {
+        if (const auto period = pacer.after_poll(chip.poll())) {
+            // A timerfd that cannot be re-armed keeps its old period: slower or busier, still correct.
+            if (!loop.set_timer_period(timer, *period))
+                pacer.revert();
+        }
+    }
+};
+
 Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
                         const NicOptimizations& options) {
     const uint8_t slot = static_cast<uint8_t>(1 + index);
@@ -170,7 +186,9 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
     if (options.combine) {
         HVMM_TRY_VOID(wire_send_combining(machine, chip));
     }
-    HVMM_TRY_VOID(loop.add_timer(kTransmitPollPeriod, [&chip] { chip.poll(); }));
+    auto& poller = machine.keep(std::make_unique<TransmitPoller>(chip, loop));
+    poller.timer = HVMM_TRY(
+        loop.add_timer(TransmitPollPacer::kBusyPeriod, [&poller] { poller.tick(); }));
     // The backend reports its link changes (a TAP set down or up on the host) only when asked.
     HVMM_TRY_VOID(loop.add_timer(kLinkPollPeriod, [&backend] { backend.refresh_link(); }));
 

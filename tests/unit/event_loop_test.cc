@@ -49,6 +49,23 @@ TEST(EventLoop, TimerCallbackRunsRepeatedlyUntilRemoved) {
     EXPECT_FALSE((*loop)->remove_timer(*timer));
 }
 
+TEST(EventLoop, ATimersPeriodCanBeChanged) {
+    auto loop = EventLoop::create();
+    ASSERT_TRUE(loop);
+    int ticks = 0;
+    // An hour: the test ends only because the new period applies.
+    auto timer = (*loop)->add_timer(std::chrono::hours(1), [&] {
+        if (++ticks == 2)
+            (*loop)->stop();
+    });
+    ASSERT_TRUE(timer);
+    ASSERT_TRUE((*loop)->set_timer_period(*timer, std::chrono::microseconds(100)));
+    (*loop)->run();
+    EXPECT_EQ(ticks, 2);
+    EXPECT_FALSE((*loop)->set_timer_period(*timer, std::chrono::nanoseconds(0)));
+    EXPECT_FALSE((*loop)->set_timer_period(*timer + 1000, std::chrono::milliseconds(1)));
+}
+
 TEST(EventLoop, AFdCanBeWatchedOnlyOnce) {
     auto loop = EventLoop::create();
     ASSERT_TRUE(loop);

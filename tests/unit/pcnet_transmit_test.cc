@@ -175,6 +175,27 @@ TEST(PcnetTransmit, PollSendsWithoutDemandUnlessDpoll) {
     EXPECT_EQ(rig.backend.sent.size(), 1u);
 }
 
+TEST(PcnetTransmit, PollSaysWhetherItHadWork) {
+    PcnetRig rig;
+    rig.chip.transmit_demand_hook = [] {};  // demands do nothing: only the poll sends
+    rig.bring_up();
+    EXPECT_FALSE(rig.chip.poll()) << "an empty ring";
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    EXPECT_TRUE(rig.chip.poll()) << "it sent a frame no demand had sent";
+    EXPECT_EQ(rig.backend.sent.size(), 1u);
+    EXPECT_FALSE(rig.chip.poll()) << "nothing left";
+}
+
+TEST(PcnetTransmit, ProcessTransmitRingCountsTheFramesItSent) {
+    PcnetRig rig;
+    rig.chip.transmit_demand_hook = [] {};
+    rig.bring_up();
+    rig.queue_frame(0, make_frame(kOtherHost, 64));
+    rig.queue_frame(1, make_frame(kOtherHost, 64));
+    EXPECT_EQ(rig.chip.process_transmit_ring(), 2u);
+    EXPECT_EQ(rig.chip.process_transmit_ring(), 0u);
+}
+
 TEST(PcnetTransmit, ChipWithoutBackendHandsFramesBackAndCountsThem) {
     FakeDma dma(PcnetRig::kRamSize);
     FakeIrqLine irq;

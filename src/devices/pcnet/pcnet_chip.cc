@@ -675,18 +675,20 @@ bool PcnetChip::read_descriptor(const Ring& ring, uint32_t index, std::span<uint
 
 // ---- Transmit ----
 
-void PcnetChip::process_transmit_ring() {
+size_t PcnetChip::process_transmit_ring() {
     std::unique_lock lock(mutex_);
     if (transmitting_) {
         // Another thread is between frames with the lock dropped; it will look again.
         transmit_again_ = true;
-        return;
+        return 0;
     }
     transmitting_ = true;
+    size_t frames = 0;
     do {
         transmit_again_ = false;
         uint32_t budget = tx_ring_.length;  // each descriptor at most once per walk
         while (const auto frame = next_transmit_frame(budget)) {
+            ++frames;
             if (frame->to_backend) {
                 NetBackend* backend = backend_;
                 lock.unlock();
@@ -702,6 +704,7 @@ void PcnetChip::process_transmit_ring() {
     } while (transmit_again_);
     transmitting_ = false;
     csr_[0] &= ~csr0::kTdmd;
+    return frames;
 }
 
 std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& budget) {
@@ -1055,13 +1058,16 @@ void PcnetChip::store_received_frame(std::span<const std::span<const uint8_t>> p
 
 // ---- Outside events ----
 
-void PcnetChip::poll() {
+bool PcnetChip::poll() {
     Deferred deferred;
+    bool busy = false;
     {
         std::lock_guard lock(mutex_);
+        busy = receive_blocked_;
         note_receive_possible(deferred);
         if (tint_held_) {
             // Only a walk still in progress holds TINT; the device tick shows it regardless.
+            busy = true;
             tint_held_ = false;
             update_interrupt();
         }
@@ -1074,8 +1080,9 @@ void PcnetChip::poll() {
         poll_transmit =
             !(csr_[4] & csr4::kDpoll) && (csr_[0] & csr0::kTxon) && !stopped_or_suspended();
     }
-    if (poll_transmit)
-        process_transmit_ring();
+    if (poll_transmit && process_transmit_ring() > 0)
+        busy = true;
+    return busy;
 }
 
 void PcnetChip::set_link_up(bool up) {

@@ -62,9 +62,13 @@ class PcnetChip : public FrameSink {
     void set_link_up(bool up);
     // From the VMM's timer: polls the transmit ring (unless DPOLL) like the chip's own poll
     // timer, and reports receive buffers the guest handed back since can_receive() said no.
-    void poll();
-    // Sends every complete frame the guest has queued, walking the ring at most once.
-    void process_transmit_ring();
+    // True when the poll had work: it sent frames no demand had sent, a held transmit-done
+    // interrupt was due, or the receiver waits for buffers. A VMM may poll less often while it
+    // has none (a driver that demands every frame with TDMD leaves the poll nothing to do).
+    bool poll();
+    // Sends every complete frame the guest has queued, walking the ring at most once per
+    // demand; returns the frames sent (0 when another thread is already walking).
+    size_t process_transmit_ring();
 
     // Called (without the chip's lock) when the guest sets TDMD or STRT. Default: run
     // process_transmit_ring() inline. Send combining replaces it to defer the work.
