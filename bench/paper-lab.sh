@@ -6,7 +6,7 @@
 # phase; when one shows on the console the lab snapshots KVM's debugfs totals (live VMs only, so
 # while the VM runs), the count of KVM exits to userspace (tracefs hist on kvm:kvm_userspace_exit,
 # when the lab kernel has it), KVM exits by hardware reason (hist on kvm:kvm_exit), the lab CPU's
-# time split (/proc/stat) and the TAP's packet counters. In the baseline and all configs the
+# time split (/proc/stat) and the TAP's packet counters. In the baseline, paper and all configs the
 # guest also runs `iotime --unbind --json` (the per-OUT cost probe: an exiting OUT to the NIC, a RAP
 # write, an RDP read) after RX when the image has it.
 #
@@ -33,7 +33,7 @@ TAP=benchtap0
 HOST_IP=10.0.0.1
 GUEST_IP=10.0.0.2
 RUN_LIMIT=${BENCH_RUN_TIMEOUT:-$((4 * SECS + 240))}
-IOTIME_CONFIGS=${BENCH_IOTIME_CONFIGS:-baseline all}
+IOTIME_CONFIGS=${BENCH_IOTIME_CONFIGS:-baseline paper all}
 TRACEFS=/sys/kernel/tracing
 UEXIT_TRIGGER="hist:keys=common_pid:vals=hitcount:size=256"
 EXIT_REASON_TRIGGER="hist:keys=exit_reason:vals=hitcount:size=256"
@@ -67,7 +67,7 @@ uexits() {
 exit_reasons() {
     local hist=$TRACEFS/events/kvm/kvm_exit/hist
     [[ -r $hist ]] || { echo -; return; }
-    awk '/exit_reason:/ { gsub(/[{},]/, " "); for (i = 1; i < NF; i++) { if ($i == "exit_reason:") code = $(i + 1);
+    awk '/^\{ exit_reason:/ { gsub(/[{},]/, " "); for (i = 1; i < NF; i++) { if ($i == "exit_reason:") code = $(i + 1);
                           if ($i == "hitcount:") n = $(i + 1) } out = out sep code ":" n; sep = "," }
          END { print (out == "" ? "-" : out) }' "$hist"
 }

@@ -4,7 +4,7 @@
 # boot: hvmm with each NIC optimization config (--nic-opt=baseline, ports, combine, notify,
 # paper = the three together, all = paper plus the past-the-paper ones) and QEMU 7.2's
 # `-device pcnet` and `-device e1000` as anchors; guest 1 vCPU, 256 MiB, a TAP to the lab,
-# iperf3 guest TX then RX, SECS each (bench/paper-lab.sh does the runs). In the baseline and all
+# iperf3 guest TX then RX, SECS each (bench/paper-lab.sh does the runs). In the baseline, paper and all
 # configs the guest also runs `iotime` (per-OUT cost probe) if the image has it.
 # Writes bench/results/paper.json, paper.md (the table, a cost table, the raw data) and paper.svg
 # (the throughput plot, drawn here on the host by bench/paper_report.py). Not a test: it asserts
@@ -25,6 +25,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEFAULT_CONFIGS="baseline ports combine notify paper all"
+source "$REPO/scripts/lib.sh"
 
 main() {
     local secs=${1:-10} hvmm=${HVMM_BIN:-} status=0 report_status=0
@@ -35,6 +36,8 @@ main() {
         hvmm=$REPO/build-bench/hvmm
         [[ -x $hvmm ]] || hvmm=$REPO/build/hvmm
     fi
+    # The report draws its plot with Debian's matplotlib.
+    install_packages python3 python3-matplotlib
     local -a carry=()
     if [[ -n $configs ]]; then
         [[ -x $hvmm ]] || { echo "bench/paper.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
