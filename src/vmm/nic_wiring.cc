@@ -148,7 +148,8 @@ struct TransmitPoller {
 
     void tick() {
         if (const auto period = pacer.after_poll(chip.poll())) {
-            // A timerfd that cannot be re-armed keeps its old period: slower or busier, still correct.
+            // A timerfd that cannot be re-armed keeps its old period: slower or busier, still
+            // correct.
             if (!loop.set_timer_period(timer, *period))
                 pacer.revert();
         }
@@ -187,8 +188,8 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
         HVMM_TRY_VOID(wire_send_combining(machine, chip));
     }
     auto& poller = machine.keep(std::make_unique<TransmitPoller>(chip, loop));
-    poller.timer = HVMM_TRY(
-        loop.add_timer(TransmitPollPacer::kBusyPeriod, [&poller] { poller.tick(); }));
+    poller.timer =
+        HVMM_TRY(loop.add_timer(TransmitPollPacer::kBusyPeriod, [&poller] { poller.tick(); }));
     // The backend reports its link changes (a TAP set down or up on the host) only when asked.
     HVMM_TRY_VOID(loop.add_timer(kLinkPollPeriod, [&backend] { backend.refresh_link(); }));
 

@@ -34,8 +34,7 @@ void ConsoleOutput::write(std::span<const uint8_t> bytes) {
         pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + taken);
         dropped_ += bytes.size() - taken;
         const bool line_end = std::find(bytes.begin(), bytes.end(), '\n') != bytes.end();
-        wake = writer_asleep_ &&
-               (burst_starts || line_end || pending_.size() >= kEagerWakeBytes);
+        wake = writer_asleep_ && (burst_starts || line_end || pending_.size() >= kEagerWakeBytes);
     }
     if (wake) {
         has_data_.notify_one();
