@@ -704,6 +704,8 @@ size_t PcnetChip::process_transmit_ring() {
     } while (transmit_again_);
     transmitting_ = false;
     csr_[0] &= ~csr0::kTdmd;
+    if (frames > 0)
+        ++counters_.tx_batches;
     return frames;
 }
 

@@ -31,6 +31,8 @@ struct PcnetCounters {
     uint64_t loopback_frames = 0;  // frames received from our own transmitter
     uint64_t interrupts = 0;       // 0 -> 1 transitions of the interrupt line
     uint64_t tdmd = 0;             // transmit demands written to CSR0
+    uint64_t tx_batches = 0;       // ring walks that sent frames: tx_frames / tx_batches is
+                                   // how many frames one demand or poll sent together
     // Writes the VMM let through without an exit (PcnetChip::SilentWrites).
     uint64_t silent_rap_zero = 0;
     uint64_t silent_transmit_demands = 0;
