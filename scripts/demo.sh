@@ -14,11 +14,12 @@ PACKAGES=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev l
           libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev qemu-system-x86 busybox-static
           cpio iperf3 ethtool iproute2)
 
-# The rule of src/lab/host_assessment.cc (which `hvmm doctor` reports): without vmx/svm, or with
-# PVM's KVM, ordinary guests need the lab; HVMM_LAB=always|never overrides.
+# The rule of src/lab/host_assessment.cc (which `hvmm doctor` reports): without a /dev/kvm,
+# without vmx/svm, or with PVM's KVM, ordinary guests need the lab; HVMM_LAB=always|never
+# overrides.
 needs_lab() {
     case ${HVMM_LAB:-auto} in always) return 0 ;; never) return 1 ;; esac
-    [[ -e /sys/module/kvm_pvm ]] || ! grep -qwE 'vmx|svm' /proc/cpuinfo
+    [[ -e /sys/module/kvm_pvm || ! -c /dev/kvm ]] || ! grep -qwE 'vmx|svm' /proc/cpuinfo
 }
 
 main() {
