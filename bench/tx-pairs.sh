@@ -1,0 +1,35 @@
+#!/bin/bash
+# hvmm's PCnet against QEMU 7.2's `-device pcnet`, as alternating pairs in ONE lab boot: each
+# pair is an hvmm run (--nic-opt CONFIG) and a QEMU run, guest iperf3 TX then RX, SECS each.
+# Prints one line per run (TX/RX Mbit/s, KVM exits per TX packet, NIC interrupts per TX packet,
+# the lab CPU's split over TX) and the ratio of the medians. A benchmark, not a test.
+#
+# usage: bench/tx-pairs.sh [PAIRS] [SECS] [CONFIG]   (defaults 3, 10, paper)
+# env:   HVMM_BIN (default build-bench/hvmm, else build/hvmm), BENCH_KEEP_RAW (a directory)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+main() {
+    local pairs=${1:-3} secs=${2:-10} config=${3:-paper} hvmm=${HVMM_BIN:-} i status=0
+    [[ $pairs =~ ^[1-9][0-9]*$ && $secs =~ ^[1-9][0-9]*$ ]] ||
+        { echo "usage: bench/tx-pairs.sh [PAIRS] [SECS] [CONFIG]" >&2; exit 2; }
+    if [[ -z $hvmm ]]; then
+        hvmm=$REPO/build-bench/hvmm
+        [[ -x $hvmm ]] || hvmm=$REPO/build/hvmm
+    fi
+    [[ -x $hvmm ]] || { echo "bench/tx-pairs.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
+    local -a specs=()
+    for ((i = 0; i < pairs; i++)); do specs+=("hvmm-$config:hvmm:$config" "qemu-pcnet:qemu-pcnet"); done
+    RAW=$(mktemp -d)
+    trap 'rm -rf "$RAW"' EXIT
+    echo "bench/tx-pairs.sh $pairs $secs $config (hvmm $hvmm, repo at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown); host load $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$REPO/lab/run.sh" --hvmm "$hvmm" --timeout 3000 --out "$RAW" \
+        exec "$REPO/bench/tx-pairs-lab.sh" "$secs" "${specs[@]}" || status=$?
+    [[ -s $RAW/tx-pairs.txt ]] || { echo "bench/tx-pairs.sh: the lab returned nothing (status $status)" >&2; exit 1; }
+    if [[ -n ${BENCH_KEEP_RAW:-} ]]; then mkdir -p "$BENCH_KEEP_RAW" && cp -a "$RAW/." "$BENCH_KEEP_RAW/"; fi
+    python3 "$REPO/bench/tx_pairs_report.py" "$RAW/tx-pairs.txt"
+    exit "$status"
+}
+
+main "$@"
