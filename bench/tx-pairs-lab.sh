@@ -5,7 +5,8 @@
 # SECS; at the guest's markers the lab snapshots its /proc/stat, KVM's debugfs exit totals and
 # the TAP's counters, and the guest prints its NIC's interrupt count.
 #
-# usage: tx-pairs-lab.sh SECS SPEC...   SPEC = LABEL:hvmm:NICOPT or LABEL:qemu-pcnet
+# usage: tx-pairs-lab.sh SECS SPEC...   SPEC = LABEL:hvmm:NICOPT[:BINARY] or LABEL:qemu-pcnet
+#        (BINARY: another hvmm build carried into the lab, for A/B runs; default hvmm on PATH)
 # Writes $HVMM_LAB_OUT/tx-pairs.txt (snapshots and iperf3 lines) and LABEL-N.stats.json.
 set -uo pipefail
 
@@ -32,22 +33,22 @@ snapshot() { # snapshot RUN MARK
          "exits=$(cat /sys/kernel/debug/kvm/exits) tap_rx=$(cat /sys/class/net/$TAP/statistics/rx_packets)" >>"$OUT/tx-pairs.txt"
 }
 
-vm_command() { # vm_command RUN KIND NICOPT: the VM's command line into CMD
+vm_command() { # vm_command RUN KIND NICOPT [BINARY]: the VM's command line into CMD
     if [[ $2 == qemu-pcnet ]]; then
         CMD=(qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot -display none
              -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" -append "$append"
              -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" -device "pcnet,netdev=n0,romfile=")
     else
-        CMD=(hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" --mem 256 --cpus 1
+        CMD=("${4:-hvmm}" run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" --mem 256 --cpus 1
              --append "$append" --nic "pcnet,net=tap:$TAP" --nic-opt="$3" --stats-json "$OUT/$1.stats.json")
     fi
 }
 
 main() {
-    local spec label kind opt n=0 line server run status
+    local spec label kind opt binary n=0 line server run status
     : >"$OUT/tx-pairs.txt"
     for spec in "$@"; do
-        IFS=: read -r label kind opt <<<"$spec"
+        IFS=: read -r label kind opt binary <<<"$spec"
         n=$((n + 1))
         run="$label-$n"
         ip link del $TAP 2>/dev/null
@@ -55,7 +56,7 @@ main() {
         iperf3 -s >/dev/null 2>&1 &
         server=$!
         status=
-        vm_command "$run" "$kind" "$opt"
+        vm_command "$run" "$kind" "$opt" "$binary"
         while IFS= read -r line; do
             line=${line%$'\r'}
             case $line in

@@ -5,7 +5,9 @@
 # the lab CPU's split over TX) and the ratio of the medians. A benchmark, not a test.
 #
 # usage: bench/tx-pairs.sh [PAIRS] [SECS] [CONFIG]   (defaults 3, 10, paper)
-# env:   HVMM_BIN (default build-bench/hvmm, else build/hvmm), BENCH_KEEP_RAW (a directory)
+# env:   HVMM_BIN (default build-bench/hvmm, else build/hvmm), BENCH_KEEP_RAW (a directory),
+#        HVMM_BIN_B: another hvmm build; the pairs are then HVMM_BIN against it (an A/B run of
+#        two builds, same CONFIG) instead of against QEMU
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,12 +21,21 @@ main() {
         [[ -x $hvmm ]] || hvmm=$REPO/build/hvmm
     fi
     [[ -x $hvmm ]] || { echo "bench/tx-pairs.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
-    local -a specs=()
-    for ((i = 0; i < pairs; i++)); do specs+=("hvmm-$config:hvmm:$config" "qemu-pcnet:qemu-pcnet"); done
+    local -a specs=() carry=()
+    local other="qemu-pcnet:qemu-pcnet"
+    if [[ -n ${HVMM_BIN_B:-} ]]; then
+        [[ -x $HVMM_BIN_B ]] || { echo "bench/tx-pairs.sh: HVMM_BIN_B $HVMM_BIN_B is not executable" >&2; exit 1; }
+        local b
+        b=$(cd "$(dirname "$HVMM_BIN_B")" && pwd)/$(basename "$HVMM_BIN_B")
+        carry=(--with "$b")
+        other="hvmm-b-$config:hvmm:$config:$b"
+        echo "A/B: $hvmm (hvmm-$config) against $b (hvmm-b-$config)"
+    fi
+    for ((i = 0; i < pairs; i++)); do specs+=("hvmm-$config:hvmm:$config" "$other"); done
     RAW=$(mktemp -d)
     trap 'rm -rf "$RAW"' EXIT
     echo "bench/tx-pairs.sh $pairs $secs $config (hvmm $hvmm, repo at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown); host load $(cut -d' ' -f1-3 /proc/loadavg))"
-    "$REPO/lab/run.sh" --hvmm "$hvmm" --timeout 3000 --out "$RAW" \
+    "$REPO/lab/run.sh" --hvmm "$hvmm" "${carry[@]}" --timeout 3000 --out "$RAW" \
         exec "$REPO/bench/tx-pairs-lab.sh" "$secs" "${specs[@]}" || status=$?
     [[ -s $RAW/tx-pairs.txt ]] || { echo "bench/tx-pairs.sh: the lab returned nothing (status $status)" >&2; exit 1; }
     if [[ -n ${BENCH_KEEP_RAW:-} ]]; then mkdir -p "$BENCH_KEEP_RAW" && cp -a "$RAW/." "$BENCH_KEEP_RAW/"; fi

@@ -64,10 +64,9 @@ def main():
     medians = {label: statistics.median(tx) for label, tx in by_label.items()}
     for label, median in medians.items():
         print(f"median TX {label}: {median:.2f} Mbit/s over {len(by_label[label])} runs")
-    hvmm = [m for label, m in medians.items() if label.startswith("hvmm-")]
-    qemu = medians.get("qemu-pcnet")
-    if hvmm and qemu:
-        print(f"hvmm / QEMU pcnet, medians: {hvmm[0] / qemu:.2f}")
+    labels = list(medians)
+    if len(labels) == 2 and medians[labels[1]] > 0:
+        print(f"{labels[0]} / {labels[1]}, medians: {medians[labels[0]] / medians[labels[1]]:.2f}")
     failed = [name for name, run in runs.items() if run.get("status") != "0"]
     if failed:
         print("failed runs: " + ", ".join(failed))
