@@ -59,8 +59,15 @@ TEST(EventLoop, ATimersPeriodCanBeChanged) {
             (*loop)->stop();
     });
     ASSERT_TRUE(timer);
+    // A watchdog, so a period that did not change fails the test instead of hanging it.
+    bool watchdog_fired = false;
+    ASSERT_TRUE((*loop)->add_timer(std::chrono::seconds(5), [&] {
+        watchdog_fired = true;
+        (*loop)->stop();
+    }));
     ASSERT_TRUE((*loop)->set_timer_period(*timer, std::chrono::microseconds(100)));
     (*loop)->run();
+    EXPECT_FALSE(watchdog_fired) << "the new period never applied";
     EXPECT_EQ(ticks, 2);
     EXPECT_FALSE((*loop)->set_timer_period(*timer, std::chrono::nanoseconds(0)));
     EXPECT_FALSE((*loop)->set_timer_period(*timer + 1000, std::chrono::milliseconds(1)));

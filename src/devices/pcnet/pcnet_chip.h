@@ -110,9 +110,9 @@ class PcnetChip : public FrameSink {
     // shown on the line when the ring walk that sent the frame ends, so one walk that sends a
     // batch raises one interrupt, and none waits longer than its batch takes to send. Off: every
     // TINT interrupts at once, as the chip does. (Holding TINT for three frames or a 2 ms tick,
-    // the paper's bound, cost 40% of TCP transmit throughput in the lab: pcnet32's NAPI masks
-    // the chip's interrupts while it polls, so holding saved no interrupt and only delayed the
-    // transmit completions TCP waits for.)
+    // the paper's bound, slowed TCP transmit in the lab: pcnet32's NAPI masks the chip's
+    // interrupts while it polls, so holding saved no interrupt and only delayed the transmit
+    // completions TCP waits for; bench/results/tx-pairs-ab.md.)
     void set_transmit_interrupt_per_walk(bool on);
 
     // FrameSink, for the backend (I/O thread).

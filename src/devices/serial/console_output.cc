@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "stats/syscall_count.h"
+
 namespace hvmm {
 
 ConsoleOutput::ConsoleOutput(int fd, size_t capacity)
@@ -37,6 +39,8 @@ void ConsoleOutput::write(std::span<const uint8_t> bytes) {
         wake = writer_asleep_ && (burst_starts || line_end || pending_.size() >= kEagerWakeBytes);
     }
     if (wake) {
+        // Waking a sleeping writer is a futex system call, on the vCPU's exit path: counted.
+        stats::count_syscall();
         has_data_.notify_one();
     }
 }
