@@ -14,14 +14,18 @@
 #   CONFIGS  hvmm --nic-opt values, e.g. "baseline ports combine notify paper all" (a comma list
 #            such as ports,combine is one config). When this hvmm has no --nic-opt, each is
 #            recorded as unavailable and hvmm runs once without the option as config "default".
-#   ANCHORS  any of qemu-pcnet qemu-e1000
+#   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
+#            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
+#            (virtio-net-pci, vhost=off), vhost (virtio-net-pci, vhost=on), all on the TAP, or
+#            user-pcnet, user-virtio (-netdev user: the lab host is the slirp gateway, no TAP).
+#            qemu-pcnet and qemu-e1000 are the old names of qemu72-pcnet and qemu72-e1000.
 # Writes to $HVMM_LAB_OUT:
 #   paper-runs.txt   "ROW mark NAME key=value..." snapshots, "ROW TX|RX <iperf3 line>",
 #                    "ROW IOTIME <line>", "ROW noiotime", "ROW status N|unavailable"
 #   paper-env.txt    kernel, QEMU version, whether --nic-opt exists, the guest command line
 #   ROW.stats.json   hvmm's --stats-json for that run (hvmm rows only)
 #   ROW.console      each run's console
-# ROW is hvmm-CONFIG, qemu-pcnet or qemu-e1000.
+# ROW is hvmm-CONFIG or the anchor's name.
 set -uo pipefail
 
 SECS=${1:-10}
@@ -81,7 +85,9 @@ snapshot() { # snapshot ROW MARK: one line of counters
     # The lab CPU's time so far (/proc/stat "cpu": user nice system idle iowait irq softirq
     # steal guest; guest time is also counted in user), in USER_HZ ticks.
     line+=" cpu=$(awk '$1 == "cpu" { print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $8 "," $9 "," $10; exit }' /proc/stat)"
-    line+=" tap_rx=$(cat /sys/class/net/$TAP/statistics/rx_packets) tap_tx=$(cat /sys/class/net/$TAP/statistics/tx_packets)"
+    # No TAP for user-mode networking: its per-packet figures stay null.
+    line+=" tap_rx=$(cat /sys/class/net/$TAP/statistics/rx_packets 2>/dev/null || echo -)"
+    line+=" tap_tx=$(cat /sys/class/net/$TAP/statistics/tx_packets 2>/dev/null || echo -)"
     echo "$line" >>"$RUNS"
 }
 
@@ -124,11 +130,27 @@ run_hvmm() {
         --stats-json "$OUT/$1.stats.json"
 }
 
-run_qemu() { # run_qemu ROW DEVICE
-    measure "$1" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
+# run_qemu ROW: the anchor ROW (qemuVER-MODEL, see the header) with the same guest and command.
+run_qemu() {
+    local row=$1 qemu model netdev device
+    case $row in
+        qemu-pcnet|qemu-e1000) qemu=qemu-7.2; model=${row#qemu-} ;;
+        qemu72-*) qemu=qemu-7.2; model=${row#qemu72-} ;;
+        qemu10-*) qemu=qemu-10; model=${row#qemu10-} ;;
+        *) echo "$row status unknown-anchor" >>"$RUNS"; return ;;
+    esac
+    netdev="tap,id=n0,ifname=$TAP,script=no,downscript=no"
+    case $model in
+        pcnet|e1000) device=$model ;;
+        virtio) device=virtio-net-pci; netdev+=",vhost=off" ;;
+        vhost) device=virtio-net-pci; netdev+=",vhost=on" ;;
+        user-pcnet) device=pcnet; netdev="user,id=n0,net=10.0.0.0/24,host=$HOST_IP" ;;
+        user-virtio) device=virtio-net-pci; netdev="user,id=n0,net=10.0.0.0/24,host=$HOST_IP" ;;
+        *) echo "$row status unknown-anchor" >>"$RUNS"; return ;;
+    esac
+    measure "$row" "$qemu" -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
         -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
-        -append "$(append_for 0)" -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-        -device "$2,netdev=n0,romfile="
+        -append "$(append_for 0)" -netdev "$netdev" -device "$device,netdev=n0,romfile="
 }
 
 main() {
@@ -148,7 +170,10 @@ main() {
     {
         echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
         echo "lab_kernel $(uname -r)"
-        echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+        echo "qemu $(qemu-7.2 --version | head -n1)"
+        echo "qemu10 $(qemu-10 --version | head -n1)"
+        echo "lab_cpus $(nproc)"
+        echo "lab_halt_poll_ns $(cat /sys/module/kvm/parameters/halt_poll_ns 2>/dev/null)"
         echo "secs $SECS"
         echo "nic_opt $has_opt"
         echo "configs $CONFIGS"
@@ -168,13 +193,7 @@ main() {
     if [[ $has_opt == no && -n $CONFIGS ]]; then
         run_hvmm hvmm-default "" 1
     fi
-    for config in $ANCHORS; do
-        case $config in
-            qemu-pcnet) run_qemu qemu-pcnet pcnet ;;
-            qemu-e1000) run_qemu qemu-e1000 e1000 ;;
-            *) echo "$config status unknown-anchor" >>"$RUNS" ;;
-        esac
-    done
+    for config in $ANCHORS; do run_qemu "$config"; done
     cat "$RUNS"
 }
 

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Builds the lab VM: Debian's stock kernel (the guest's kernel too) and a base initramfs with
 # busybox, bash, the KVM (kvm-amd), TAP/vhost and bridge modules, iproute2's ip, iperf3, ethtool,
-# QEMU with what it needs for -kernel/-initrd boots, and the default guest image under
-# /hvmm-cache/guest. lab/run.sh appends a small per-run cpio to it. Cached like the guest image.
+# two QEMUs with what they need for -kernel/-initrd boots (the anchors: Debian 12's QEMU 7.2 as
+# `qemu-7.2`, bookworm-backports' QEMU 10 as `qemu-10`, also `qemu-system-x86_64`), and the
+# default guest image under /hvmm-cache/guest. lab/run.sh appends a small per-run cpio to it.
+# Cached like the guest image.
 #
 # usage: lab/build-lab.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/lab)
 set -euo pipefail
@@ -14,6 +16,10 @@ source "$HERE/../guest/lib/common.sh"
 MODULES=(irqbypass kvm ccp kvm-amd tun tap vhost_iotlb vhost vhost_net llc stp bridge veth)
 PACKAGES=(busybox-static bash iperf3 libiperf0 ethtool iproute2 qemu-system-x86 qemu-system-data
           seabios ipxe-qemu libc6 cpio)
+# Debian 12's QEMU 7.2 inside the lab: its binary and the firmware a -kernel boot loads, from the
+# unpacked packages (anchor_qemu_tree), under /opt/qemu-7.2 with its own -L directory.
+ANCHOR_QEMU_DATA=(usr/share/qemu/linuxboot_dma.bin usr/share/qemu/linuxboot.bin usr/share/qemu/kvmvapic.bin
+                  usr/share/seabios/bios-256k.bin)
 # QEMU's firmware for a -kernel boot of the pc machine, and the NIC option ROMs (so a
 # `-device pcnet` works without romfile=).
 # QEMU searches /usr/share/qemu, /usr/share/seabios and /usr/lib/ipxe/qemu (`qemu -L help`).
@@ -29,6 +35,7 @@ input_key() {
         package_versions "${PACKAGES[@]}"
         echo "modules=${MODULES[*]}"
         echo "guest=$(cat "$GUEST/.inputs")"
+        echo "anchor_qemu=$(cat "$ANCHOR_QEMU/.versions")"
     } | sha256sum | cut -d' ' -f1
 }
 
@@ -40,6 +47,7 @@ build_root() {
     copy_binary "$root" /usr/bin/iperf3
     copy_binary "$root" /usr/sbin/ethtool
     copy_binary "$root" /usr/bin/qemu-system-x86_64
+    copy_anchor_qemu "$root"
     # iproute2's ip first in PATH; busybox sh would still prefer its own applet, hence the
     # function in /etc/profile (ENV) for busybox shells.
     copy_binary "$root" "$(readlink -f /usr/sbin/ip)" /usr/local/bin/ip
@@ -58,9 +66,28 @@ build_root() {
     chmod 755 "$root/init"
 }
 
+# copy_anchor_qemu ROOT: QEMU 7.2 at /opt/qemu-7.2 and the `qemu-7.2` and `qemu-10` commands
+# (the same command lines run on either anchor).
+copy_anchor_qemu() {
+    local root=$1 f
+    copy_binary "$root" "$ANCHOR_QEMU/usr/bin/qemu-system-x86_64" /opt/qemu-7.2/bin/qemu-system-x86_64
+    mkdir -p "$root/opt/qemu-7.2/share" "$root/usr/local/bin"
+    for f in "${ANCHOR_QEMU_DATA[@]}"; do
+        [[ -e $ANCHOR_QEMU/$f ]] || die "QEMU 7.2 data file $f is missing"
+        cp -L "$ANCHOR_QEMU/$f" "$root/opt/qemu-7.2/share/"
+    done
+    # A firmware QEMU 7.2 does not find in its -L directory falls back to its built-in path,
+    # where the lab has QEMU 10's files: the anchor must not mix them, so -L names only its own.
+    printf '#!/bin/sh\nexec /opt/qemu-7.2/bin/qemu-system-x86_64 -L /opt/qemu-7.2/share "$@"\n' >"$root/usr/local/bin/qemu-7.2"
+    printf '#!/bin/sh\nexec /usr/bin/qemu-system-x86_64 "$@"\n' >"$root/usr/local/bin/qemu-10"
+    chmod 755 "$root/usr/local/bin/qemu-7.2" "$root/usr/local/bin/qemu-10"
+}
+
 main() {
     parse_out_arg "$HVMM_CACHE/lab" "$@"
     ensure_packages "${PACKAGES[@]}"
+    ensure_backports_qemu
+    ANCHOR_QEMU=$(anchor_qemu_tree)
     # The lab carries the default guest image; bring it up to date first.
     GUEST="$HVMM_CACHE/guest"
     "$HERE/../guest/build-image.sh" --out "$GUEST"

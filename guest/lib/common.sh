@@ -148,3 +148,58 @@ parse_out_arg() {
     done
 }
 out_usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
+
+# The lab's QEMUs. The lab runs on QEMU 10 from Debian's bookworm-backports (its two-CPU TCG
+# holds under load where Debian 12's 7.2 stalled, lab/README.md), installed on the host like any
+# Debian package; Debian 12's own QEMU 7.2 stays the anchor inside the lab, unpacked from its
+# .debs (one version of a package can be installed at a time).
+LAB_QEMU_VERSION_PREFIX="1:10."
+QEMU_ANCHOR_SUITE=bookworm
+
+# ensure_backports_qemu: qemu-system-x86 10.x from bookworm-backports on the host.
+ensure_backports_qemu() {
+    local version
+    version=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null || true)
+    [[ $version == "$LAB_QEMU_VERSION_PREFIX"* ]] && return 0
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        log "adding Debian's bookworm-backports suite (the lab's QEMU 10)"
+        cat >/etc/apt/sources.list.d/hvmm-bookworm-backports.sources <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    fi
+    log "installing qemu-system-x86 from bookworm-backports (was: ${version:-not installed})"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -t bookworm-backports qemu-system-x86 qemu-system-data >/dev/null ||
+        die "cannot install qemu-system-x86 from bookworm-backports"
+}
+
+# anchor_qemu_tree: Debian 12's QEMU 7.2 (qemu-system-x86, qemu-system-data, seabios of the
+# bookworm suite) unpacked once under $HVMM_CACHE/qemu-anchor; prints the directory.
+anchor_qemu_tree() {
+    ensure_apt_lists
+    local versions dir tmp p
+    versions=$(for p in qemu-system-x86 qemu-system-data seabios; do
+        apt-cache madison "$p" | awk -v s="$QEMU_ANCHOR_SUITE/" '$0 ~ s"main" && $0 !~ /security|backports/ {print $3; exit}'
+    done | tr '\n' ' ')
+    [[ $versions == *" "*" "* ]] || die "cannot find Debian's $QEMU_ANCHOR_SUITE QEMU packages (apt-cache madison)"
+    dir="$HVMM_CACHE/qemu-anchor/$(echo "$versions" | sha256sum | cut -c1-12)"
+    if [[ ! -f $dir/.done ]]; then
+        log "fetching Debian 12's QEMU ($versions) for the lab's anchor"
+        mkdir -p "$HVMM_CACHE/qemu-anchor"
+        tmp=$(mktemp -d "$HVMM_CACHE/qemu-anchor/.fetch.XXXXXX")
+        (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root \
+            "qemu-system-x86/$QEMU_ANCHOR_SUITE" "qemu-system-data/$QEMU_ANCHOR_SUITE" \
+            "seabios/$QEMU_ANCHOR_SUITE" >/dev/null) || { rm -rf "$tmp"; die "apt-get download of QEMU 7.2 failed"; }
+        rm -rf "$dir"
+        for p in "$tmp"/*.deb; do dpkg -x "$p" "$dir" || { rm -rf "$tmp"; die "dpkg -x $p failed"; }; done
+        rm -rf "$tmp"
+        echo "$versions" >"$dir/.versions"
+        touch "$dir/.done"
+    fi
+    echo "$dir"
+}
