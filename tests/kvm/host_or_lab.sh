@@ -9,6 +9,7 @@
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/kvm_host.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lab/lab_fixture.sh"
 
 main() {
     local results=$1 binary=$2 arg filter=
@@ -30,7 +31,9 @@ main() {
 lab_verdict() {
     local xml=$1 name=$2
     if [[ ! -s $xml ]]; then
-        echo "FAIL: this host cannot open /dev/kvm and the lab run left no report ($xml)"
+        local lab
+        lab=$(lab_failure_message "$(dirname "$xml")")
+        echo "FAIL: this host cannot open /dev/kvm and the lab run left no report ($xml)${lab:+: $lab}"
         exit 1
     fi
     python3 - "$xml" "$name" <<'PY'

@@ -10,6 +10,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/kvm_host.sh"
+source "$here/../lab/lab_fixture.sh"
 
 main() {
     local binary=$1 results=$2 lib status=0
@@ -22,10 +23,12 @@ main() {
     echo "this host cannot open /dev/kvm: running $(basename "$binary") in the lab"
     local -a carry=(--with "$binary")
     for lib in $(ldd "$binary" | awk '/=>/ && $3 ~ /^\// {print $3}'); do carry+=(--with "$lib"); done
-    "$here/../../lab/run.sh" --timeout 900 --out "$results" "${carry[@]}" \
+    run_lab_fixture "$results" --timeout 900 --out "$results" "${carry[@]}" \
         exec "$here/in_lab.sh" "$binary" || status=$?
     if [[ ! -s $results/kvm-tests.xml ]]; then
-        echo "FAIL: the lab run (status $status) left no report"
+        local lab
+        lab=$(lab_failure_message "$results")
+        echo "FAIL: the lab run (status $status) left no report${lab:+: $lab}"
         exit 1
     fi
     # Failing tests fail on their own (host_or_lab.sh); the fixture only had to produce the report.

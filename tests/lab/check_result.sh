@@ -5,11 +5,15 @@
 # usage: tests/lab/check_result.sh RESULTS_DIR NAME
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lab_fixture.sh"
+
 main() {
     local dir=$1 name=$2 file
     file="$dir/$name.result"
     if [[ ! -f $file ]]; then
-        echo "FAIL: no result for $name in $dir (the lab run did not get to it)"
+        local lab
+        lab=$(lab_failure_message "$dir")
+        echo "FAIL: no result for $name in $dir (${lab:-the run in the lab did not get to it})"
         exit 1
     fi
     cat "$file"

@@ -6,13 +6,15 @@
 # usage: tests/lab/pcnet_run_checks.sh HVMM_BINARY RESULTS_DIR [--nic-opt LIST] [BOOT...]
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lab_fixture.sh"
+
 main() {
     local hvmm=$1 results=$2 here
     shift 2
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     rm -rf "$results"
     mkdir -p "$results"
-    "$here/../../lab/run.sh" --timeout 1500 --hvmm "$hvmm" --out "$results" exec "$here/pcnet_checks.sh" "$@"
+    run_lab_fixture "$results" --timeout 1500 --hvmm "$hvmm" --out "$results" exec "$here/pcnet_checks.sh" "$@"
 }
 
 main "$@"

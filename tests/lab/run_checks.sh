@@ -5,13 +5,15 @@
 # usage: tests/lab/run_checks.sh HVMM_BINARY RESULTS_DIR
 set -euo pipefail
 
+source "$(dirname "${BASH_SOURCE[0]}")/lab_fixture.sh"
+
 main() {
     local hvmm=$1 results=$2 here
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     rm -rf "$results"
     mkdir -p "$results"
     # hvmm_checks.sh calls its sibling qemu_boots_guest_image.sh: carry it in as well.
-    "$here/../../lab/run.sh" --timeout 2000 --hvmm "$hvmm" --out "$results" --with "$here/qemu_boots_guest_image.sh" \
+    run_lab_fixture "$results" --timeout 2000 --hvmm "$hvmm" --out "$results" --with "$here/qemu_boots_guest_image.sh" \
         exec "$here/hvmm_checks.sh"
 }
 

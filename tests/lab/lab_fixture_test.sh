@@ -1,0 +1,43 @@
+#!/bin/bash
+# Host-side test of tests/lab/lab_fixture.sh with a stub in lab/run.sh's place: a check whose
+# fixture lost the lab says it was the LAB (124 timed out, 125 failed) and fails; one whose lab
+# ended normally but left no verdict says the run did not get there; a recorded PASS passes.
+# (The real runner is exercised by every lab fixture.)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/lab_fixture.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+
+expect() { # expect DESCRIPTION PATTERN OUTPUT
+    if grep -q -- "$2" <<<"$3"; then echo "ok: $1"; else echo "FAIL: $1: expected /$2/ in: $3"; failures=$((failures + 1)); fi
+}
+
+# stub STATUS MESSAGE: a runner that says MESSAGE on stderr as lab/run.sh does and exits STATUS.
+stub() {
+    printf '#!/bin/bash\necho "hvmm lab: %s" >&2\nexit %s\n' "$2" "$1" >"$work/runner"
+    chmod +x "$work/runner"
+}
+
+for case in "124:timed out after 900s:the LAB timed out (status 124" \
+            "125:the lab kernel panicked (stack guard page):the LAB failed (status 125" \
+            "0:done:the run in the lab did not get to it"; do
+    IFS=: read -r status message want <<<"$case"
+    rm -rf "$work/results" && mkdir -p "$work/results"
+    stub "$status" "$message"
+    got=0
+    HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/results" exec nothing 2>/dev/null || got=$?
+    expect "runner status $status comes back" "^$status\$" "$got"
+    out=$("$here/check_result.sh" "$work/results" some_check || true)
+    expect "status $status: the check names the cause" "$want" "$out"
+    if "$here/check_result.sh" "$work/results" some_check >/dev/null; then
+        echo "FAIL: a missing verdict passed (status $status)"; failures=$((failures + 1))
+    fi
+done
+expect "the lab's own message is kept" "stack guard page" "$(HVMM_LAB_RUNNER=$work/runner; stub 125 'the lab kernel panicked: stack guard page'; rm -rf "$work/r2"; mkdir -p "$work/r2"; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r2" x 2>/dev/null; lab_failure_message "$work/r2")"
+echo "PASS recorded" >"$work/results/good.result"
+sed -i '1s/^/PASS /' "$work/results/good.result"
+if "$here/check_result.sh" "$work/results" good >/dev/null; then echo "ok: a PASS verdict passes"; else echo "FAIL: a PASS verdict failed"; failures=$((failures + 1)); fi
+[[ $failures == 0 ]]
