@@ -1,10 +1,13 @@
 #include "cli/run_options.h"
 
+#include <cstdlib>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
+#include "base/cpu_list.h"
 #include "boot/bzimage.h"
 #include "cli/base64.h"
 #include "cli/default_image.h"
@@ -144,6 +147,13 @@ Result<MachineConfig> make_machine_config(const RunOptions& options) {
     HVMM_TRY_VOID(check_nic_specs(config.nics));
     config.nic_optimizations = options.nic_optimizations;
     config.cmdline = kernel_cmdline(options);
+    if (const char* vcpu_cpus = std::getenv("HVMM_VCPU_CPUS"); vcpu_cpus != nullptr && *vcpu_cpus) {
+        auto parsed = parse_cpu_list(vcpu_cpus);
+        if (!parsed) {
+            return fail("HVMM_VCPU_CPUS: {}", parsed.error().message);
+        }
+        config.vcpu_cpus = vcpu_cpus;
+    }
     return config;
 }
 

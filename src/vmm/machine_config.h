@@ -31,6 +31,10 @@ struct MachineConfig {
     // console_fd but nothing is read.
     bool console_input = true;
     int console_fd = 1;
+    // The CPUs the vCPU threads run on (a cpuset list such as "0"; empty: wherever the host
+    // puts them). From HVMM_VCPU_CPUS, which the lab sets so that the nested guest's vCPU keeps
+    // a lab CPU of its own (lab/README.md, "Placement").
+    std::string vcpu_cpus;
 };
 
 }  // namespace hvmm

@@ -113,6 +113,24 @@ TEST(Cli, ValidOptionsBecomeAMachineConfig) {
     EXPECT_TRUE(config->initrd_path.empty());
 }
 
+TEST(Cli, VcpuPlacementComesFromTheEnvironmentAndIsChecked) {
+    KernelFile kernel;
+    auto options = parse({"--kernel", kernel.path.c_str()});
+    ASSERT_TRUE(options);
+    ::setenv("HVMM_VCPU_CPUS", "0", 1);
+    auto placed = make_machine_config(*options);
+    ::setenv("HVMM_VCPU_CPUS", "3-1", 1);
+    auto backwards = make_machine_config(*options);
+    ::unsetenv("HVMM_VCPU_CPUS");
+    auto unplaced = make_machine_config(*options);
+    ASSERT_TRUE(placed) << placed.error().message;
+    EXPECT_EQ(placed->vcpu_cpus, "0");
+    ASSERT_FALSE(backwards);
+    EXPECT_NE(backwards.error().message.find("HVMM_VCPU_CPUS"), std::string::npos);
+    ASSERT_TRUE(unplaced);
+    EXPECT_TRUE(unplaced->vcpu_cpus.empty());
+}
+
 TEST(Cli, BadNicSpecIsRefusedBeforeAnythingRuns) {
     KernelFile kernel;
     auto options = parse({"--kernel", kernel.path.c_str(), "--nic", "pcnet,mac=zz"});

@@ -1,5 +1,7 @@
 #include "devices/serial/console_output.h"
 
+#include <pthread.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +66,7 @@ uint64_t ConsoleOutput::dropped_bytes() const {
 }
 
 void ConsoleOutput::writer_loop() {
+    ::pthread_setname_np(::pthread_self(), "console");
     std::vector<uint8_t> batch;
     std::unique_lock lock(mutex_);
     while (true) {
