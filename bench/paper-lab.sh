@@ -38,6 +38,16 @@ HOST_IP=10.0.0.1
 GUEST_IP=10.0.0.2
 RUN_LIMIT=${BENCH_RUN_TIMEOUT:-$((4 * SECS + 240))}
 IOTIME_CONFIGS=${BENCH_IOTIME_CONFIGS:-baseline paper all}
+# BENCH_TRACE_SECS=N: N seconds of the lab kernel's scheduler, interrupt and KVM events (ftrace),
+# 3 s into each run's TX phase, kept as $OUT/ROW.trace for bench/trace_report.py: where the time
+# between two transmitted frames goes (guest, KVM, the VMM, waiting to run, halted).
+TRACE_SECS=${BENCH_TRACE_SECS:-0}
+TRACE_EVENTS="kvm/kvm_entry kvm/kvm_exit kvm/kvm_userspace_exit kvm/kvm_inj_virq kvm/kvm_vcpu_wakeup sched/sched_switch sched/sched_wakeup sched/sched_waking irq_vectors/local_timer_entry irq_vectors/reschedule_entry irq_vectors/call_function_single_entry irq_vectors/call_function_entry net/netif_rx net/net_dev_xmit"
+# Placement (a lever on the lab's scheduling): BENCH_VMM_CPUS / BENCH_PEER_CPUS pin the VMM (all
+# its threads) and the iperf3 peer to those lab CPUs (taskset lists); unset, the lab places them.
+VMM_PIN=() PEER_PIN=()
+[[ -n ${BENCH_VMM_CPUS:-} ]] && VMM_PIN=(taskset -c "$BENCH_VMM_CPUS")
+[[ -n ${BENCH_PEER_CPUS:-} ]] && PEER_PIN=(taskset -c "$BENCH_PEER_CPUS")
 TRACEFS=/sys/kernel/tracing
 UEXIT_TRIGGER="hist:keys=common_pid:vals=hitcount:size=256"
 EXIT_REASON_TRIGGER="hist:keys=exit_reason:vals=hitcount:size=256"
@@ -76,6 +86,30 @@ exit_reasons() {
          END { print (out == "" ? "-" : out) }' "$hist"
 }
 
+# trace_tx ROW: in the background, N seconds of events from 3 s into the TX phase into ROW.trace.
+trace_tx() {
+    local row=$1 e
+    (
+        sleep 3
+        echo 0 >"$TRACEFS/tracing_on"
+        local rx0
+        rx0=$(cat /sys/class/net/$TAP/statistics/rx_packets 2>/dev/null)
+        echo 16384 >"$TRACEFS/buffer_size_kb"
+        echo >"$TRACEFS/trace"
+        echo >"$TRACEFS/set_event"
+        for e in $TRACE_EVENTS; do echo "${e/\//:}" >>"$TRACEFS/set_event" 2>/dev/null; done
+        echo 1 >"$TRACEFS/tracing_on"
+        sleep "$TRACE_SECS"
+        echo 0 >"$TRACEFS/tracing_on"
+        {
+            echo "# tap_rx_start=$rx0 tap_rx_end=$(cat /sys/class/net/$TAP/statistics/rx_packets 2>/dev/null) cpus=$(nproc) secs=$TRACE_SECS"
+            cat "$TRACEFS/trace"
+        } >"$OUT/$row.trace"
+        echo >"$TRACEFS/set_event"
+        echo >"$TRACEFS/trace"
+    ) &
+}
+
 snapshot() { # snapshot ROW MARK: one line of counters
     local line="$1 mark $2 t=$(cut -d' ' -f1 /proc/uptime)" f
     for f in exits io_exits mmio_exits irq_injections halt_exits; do
@@ -98,14 +132,18 @@ measure() {
     echo "paper-lab: $row" >&2
     ip link del "$TAP" 2>/dev/null
     ip tuntap add dev "$TAP" mode tap && ip addr add "$HOST_IP/24" dev "$TAP" && ip link set "$TAP" up
-    iperf3 -s >/dev/null 2>&1 &
+    ${PEER_PIN[@]+"${PEER_PIN[@]}"} iperf3 -s >/dev/null 2>&1 &
     local server=$!
     : >"$OUT/$row.console"
+    # QEMU has no vCPU placement of its own: in a lab of two or more CPUs its vCPU threads go
+    # where lab/init puts hvmm's (HVMM_VCPU_CPUS), so both VMMs are measured placed alike.
+    [[ $1 == qemu* ]] && lab-place-vcpus --qemu &
     while IFS= read -r line; do
         line=${line%$'\r'}
         echo "$line" >>"$OUT/$row.console"
         case $line in
-            *GUEST-MARK*) snapshot "$row" "${line##*GUEST-MARK }" ;;
+            *GUEST-MARK*) snapshot "$row" "${line##*GUEST-MARK }"
+                [[ $TRACE_SECS != 0 && $line == *"GUEST-MARK tx0"* ]] && trace_tx "$row" ;;
             GUEST-TX*|GUEST-RX*) echo "$row ${line#GUEST-}" >>"$RUNS" ;;
             GUEST-IOTIME-STATUS*) echo "$row iotime_status ${line##* }" >>"$RUNS" ;;
             GUEST-IOTIME*) echo "$row IOTIME ${line#GUEST-IOTIME }" >>"$RUNS" ;;
@@ -113,7 +151,7 @@ measure() {
                 echo "paper-lab: iotime not in the image ($row)" >&2 ;;
             exit-status*) status=${line#exit-status } ;;
         esac
-    done < <(timeout -k 10 "$RUN_LIMIT" "$@" </dev/null 2>&1; echo "exit-status $?")
+    done < <(timeout -k 10 "$RUN_LIMIT" ${VMM_PIN[@]+"${VMM_PIN[@]}"} "$@" </dev/null 2>&1; echo "exit-status $?")
     echo "$row status ${status:-?}" >>"$RUNS"
     echo "paper-lab: $row status ${status:-?}" >&2
     kill "$server" 2>/dev/null
@@ -157,7 +195,7 @@ main() {
     local has_opt=no config iot
     : >"$RUNS"
     mount -t debugfs d /sys/kernel/debug 2>/dev/null
-    mountpoint -q "$TRACEFS" || mount -t tracefs t "$TRACEFS" 2>/dev/null
+    grep -qs " $TRACEFS " /proc/mounts || mount -t tracefs t "$TRACEFS" 2>/dev/null
     if [[ -w $TRACEFS/events/kvm/kvm_userspace_exit/trigger ]]; then
         echo "$UEXIT_TRIGGER" >"$TRACEFS/events/kvm/kvm_userspace_exit/trigger" 2>/dev/null ||
             echo "paper-lab: no hist trigger on kvm_userspace_exit; userspace exits will be null" >&2
@@ -173,6 +211,7 @@ main() {
         echo "qemu $(qemu-7.2 --version | head -n1)"
         echo "qemu10 $(qemu-10 --version | head -n1)"
         echo "lab_cpus $(nproc)"
+        echo "placement vmm=${BENCH_VMM_CPUS:-any} peer=${BENCH_PEER_CPUS:-any}"
         echo "lab_halt_poll_ns $(cat /sys/module/kvm/parameters/halt_poll_ns 2>/dev/null)"
         echo "secs $SECS"
         echo "nic_opt $has_opt"

@@ -31,7 +31,7 @@ QEMU_DATA=(/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin /u
 input_key() {
     {
         echo "kernel=$KPKG"
-        sha256sum "$HERE/build-lab.sh" "$HERE/init" "$HERE/../guest/lib/common.sh" | cut -d' ' -f1
+        sha256sum "$HERE/build-lab.sh" "$HERE/init" "$HERE/place-vcpus.sh" "$HERE/../guest/lib/common.sh" | cut -d' ' -f1
         package_versions "${PACKAGES[@]}"
         echo "modules=${MODULES[*]}"
         echo "guest=$(cat "$GUEST/.inputs")"
@@ -63,6 +63,8 @@ build_root() {
     # decompressor, several seconds of nested TCG).
     if [[ -f $GUEST/vmlinux ]]; then cp "$GUEST/vmlinux" "$root/hvmm-cache/guest/"; fi
     cp "$HERE/init" "$root/init"
+    cp "$HERE/place-vcpus.sh" "$root/usr/local/bin/lab-place-vcpus"
+    chmod 755 "$root/usr/local/bin/lab-place-vcpus"
     chmod 755 "$root/init"
 }
 
