@@ -31,7 +31,9 @@ std::expected<StreamHeader, StreamError> encode_stream_header(size_t frame_lengt
 }
 
 StreamDecoder::StreamDecoder(size_t max_frame, size_t buffer_size)
-    : max_frame_(std::max<size_t>(max_frame, 1)),
+    // A 4-byte prefix cannot announce more than UINT32_MAX, and clamping keeps the buffer size
+    // below from overflowing.
+    : max_frame_(std::clamp<size_t>(max_frame, 1, UINT32_MAX)),
       // Room for one whole frame with its prefix is what guarantees progress: a partial frame
       // moved to the start always has space to complete.
       buffer_(std::max({buffer_size, kMinBufferSize, kStreamLengthPrefixSize + max_frame_})) {}

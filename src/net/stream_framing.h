@@ -50,7 +50,7 @@ class StreamDecoder {
     // so many small frames arrive per read() instead of one.
     static constexpr size_t kMinBufferSize = 64 * 1024;
 
-    // max_frame: the largest frame accepted (at least 1). The buffer is fixed at construction,
+    // max_frame: the largest frame accepted (1 to UINT32_MAX). The buffer is fixed at construction,
     // max(buffer_size, kMinBufferSize, prefix + max_frame) bytes, and never grows: memory is
     // bounded whatever the peer sends.
     explicit StreamDecoder(size_t max_frame = kMaxFrameSize, size_t buffer_size = 0);

@@ -535,6 +535,14 @@ TEST(VmnetDhcpServer, DamagedLeasesFileIsAnErrorAndTakesNothing) {
     EXPECT_TRUE(server.leases(kNow).empty());
 }
 
+TEST(VmnetDhcpServer, DeeplyNestedLeasesFileIsRefusedWithoutExhaustingTheStack) {
+    auto server = make_server();
+    const std::string nested = std::string(400000, '[') + std::string(400000, ']');
+    EXPECT_FALSE(server.load_leases_json(nested, kNow));
+    const std::string open_only(DhcpServer::kMaxLeasesText, '{');
+    EXPECT_FALSE(server.load_leases_json(open_only, kNow));
+}
+
 TEST(VmnetDhcpServer, ConfigurationThatCannotWorkIsRefused) {
     auto expect_refused = [](DhcpServerConfig config, const char* why) {
         EXPECT_FALSE(DhcpServer::create(std::move(config))) << why;
