@@ -1,13 +1,13 @@
 #!/bin/bash
 # Runs inside the lab (bench/boot.sh sends it there): boots the default guest REPS times with hvmm
-# and REPS times with QEMU 7.2 (-enable-kvm), alternating, same kernel, initramfs and command
+# and REPS times with each QEMU (7.2 and 10, -enable-kvm), alternating, same kernel, initramfs and command
 # line, and records per boot the seconds from starting the VMM to the guest /init's marker line
 # and to the VMM's exit after the guest powers off. Timestamps: bash's EPOCHREALTIME, in the lab.
 # Writes $HVMM_LAB_OUT/boot-runs.txt: "VMM REP STATUS T_MARKER T_EXIT" per boot.
 set -uo pipefail
 
 REPS=${1:-5}
-VMMS=${2:-}  # which of "hvmm qemu-7.2" to boot (default both)
+VMMS=${2:-}  # which of "hvmm qemu-7.2 qemu-10" to boot (default all)
 OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
 APPEND="console=ttyS0 reboot=k panic=-1 quiet hvmm.mark=1 hvmm.run=$(printf true | base64 -w0)"
 
@@ -21,6 +21,7 @@ measure() {
     local t0 t_mark=- t_exit status line=
     t0=$EPOCHREALTIME
     status=
+    [[ $1 == qemu-* ]] && lab-place-vcpus --qemu &
     while IFS= read -r line; do
         if [[ $t_mark == - && $line == *"hvmm-guest: init"* ]]; then t_mark=$EPOCHREALTIME; fi
         if [[ $line == "exit-status "* ]]; then status=${line#exit-status }; fi
@@ -35,18 +36,24 @@ main() {
     {
         echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
         echo "lab_kernel $(uname -r)"
-        echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+        echo "qemu $(qemu-7.2 --version | head -n1)"
+        echo "qemu10 $(qemu-10 --version | head -n1)"
+        echo "lab_cpus $(grep -c ^processor /proc/cpuinfo)"
+        echo "lab_emulator ${HVMM_LAB_EMULATOR:-unknown}"
         echo "append $APPEND"
     } >"$OUT/boot-env.txt"
-    local rep vmms=${VMMS:-hvmm qemu-7.2}
+    local rep vmms=${VMMS:-hvmm qemu-7.2 qemu-10}
     for ((rep = 1; rep <= REPS; rep++)); do
         # The default image: the same vmlinuz and initrd.img QEMU gets, plus the image's vmlinux
         # (vmlinuz's kernel decompressed by the image builder), which hvmm loads instead of the
         # bzImage payload so the guest skips its decompressor.
         [[ " $vmms " == *" hvmm "* ]] && measure hvmm "$rep" hvmm run --mem 256 --append "$APPEND"
-        [[ " $vmms " == *" qemu-7.2 "* ]] && measure qemu-7.2 "$rep" qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
-            -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
-            -append "$APPEND"
+        local qemu
+        for qemu in qemu-7.2 qemu-10; do
+            [[ " $vmms " == *" $qemu "* ]] && measure "$qemu" "$rep" "$qemu" -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
+                -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
+                -append "$APPEND"
+        done
     done
 }
 

@@ -1,14 +1,15 @@
 #!/bin/bash
-# Boot-time benchmark: hvmm against QEMU 7.2 (-enable-kvm), both inside one lab boot, same kernel,
+# Boot-time benchmark: hvmm against QEMU 7.2 and QEMU 10 (-enable-kvm), inside one lab boot, same kernel,
 # initramfs and command line; REPS boots each, medians. Prints the figures and writes
 # bench/results/boot.json and bench/results/boot.md. Not a test: it asserts nothing about speed.
 #
 # usage: bench/boot.sh [REPS]     (default 5)
-# env:   HVMM_BIN (default build-lab/hvmm), BENCH_VMMS (default "hvmm qemu-7.2")
+# env:   HVMM_BIN (default build-lab/hvmm), BENCH_VMMS (default "hvmm qemu-7.2 qemu-10")
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RESULTS=$REPO/bench/results
+ALL_VMMS="hvmm qemu-7.2 qemu-10"
 
 # median_of VMM FIELD: the median of column FIELD over the successful boots of VMM (status 0).
 median_of() {
@@ -32,29 +33,30 @@ write_results() {
         echo "{"
         echo "  \"benchmark\": \"boot\","
         echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
-        echo "  \"where\": \"inside the lab (QEMU TCG, EPYC with SVM, 1 vCPU), nested KVM; timestamps taken in the lab\","
+        echo "  \"where\": \"inside the lab (QEMU TCG, EPYC with SVM, $(env_value lab_cpus) CPUs, $(env_value lab_emulator)), nested KVM; timestamps taken in the lab\","
         echo "  \"guest_kernel\": \"$(env_value guest_kernel)\","
         echo "  \"lab_kernel\": \"$(env_value lab_kernel)\","
         echo "  \"qemu\": \"$(env_value qemu)\","
+        echo "  \"qemu10\": \"$(env_value qemu10)\","
         echo "  \"append\": \"$(env_value append)\","
         echo "  \"reps\": $reps,"
         echo "  \"host_loadavg_before\": \"$LOAD_BEFORE\","
         echo "  \"vmms\": {"
-        for vmm in hvmm qemu-7.2; do
+        for vmm in $ALL_VMMS; do
             echo "    \"$vmm\": {"
             echo "      \"measured\": $([[ " $VMMS " == *" $vmm "* ]] && echo true || echo false),"
             echo "      \"successful_boots\": $(ok_count "$vmm"),"
             echo "      \"to_init_marker_s\": { \"median\": $(median_of "$vmm" 4), \"runs\": [$(runs_of "$vmm" 4)] },"
             echo "      \"to_exit_s\": { \"median\": $(median_of "$vmm" 5), \"runs\": [$(runs_of "$vmm" 5)] }"
-            [[ $vmm == hvmm ]] && echo "    }," || echo "    }"
+            [[ $vmm == "${ALL_VMMS##* }" ]] && echo "    }" || echo "    },"
         done
         echo "  }"
         echo "}"
     } >"$RESULTS/boot.json"
     {
-        echo "# Boot time: hvmm vs QEMU 7.2"
+        echo "# Boot time: hvmm vs QEMU 7.2 and QEMU 10"
         echo
-        echo "Inside one lab boot (QEMU TCG with SVM, nested KVM), $(date -u +%Y-%m-%d), $reps boots each,"
+        echo "Inside one lab boot (QEMU TCG with SVM, $(env_value lab_cpus) lab CPUs, $(env_value lab_emulator), nested KVM), $(date -u +%Y-%m-%d), $reps boots each,"
         echo "medians over successful boots. Guest: the default image, kernel $(env_value guest_kernel), 256 MiB, 1 vCPU,"
         echo "append \`$(env_value append)\`. From starting the VMM to the guest /init's marker line, and to the"
         echo "VMM's exit after the guest powers off. QEMU's figure includes SeaBIOS; hvmm boots the kernel directly."
@@ -62,7 +64,7 @@ write_results() {
         echo
         echo "| VMM | boots ok | to /init marker (s) | to exit (s) |"
         echo "|---|---|---|---|"
-        for vmm in hvmm qemu-7.2; do
+        for vmm in $ALL_VMMS; do
             echo "| $vmm | $(ok_count "$vmm")/$reps | $(median_of "$vmm" 4) | $(median_of "$vmm" 5) |"
         done
         echo
@@ -75,7 +77,7 @@ write_results() {
 }
 
 main() {
-    local reps=${1:-5} hvmm=${HVMM_BIN:-$REPO/build-lab/hvmm} vmms=${BENCH_VMMS:-hvmm qemu-7.2}
+    local reps=${1:-5} hvmm=${HVMM_BIN:-$REPO/build-lab/hvmm} vmms=${BENCH_VMMS:-$ALL_VMMS}
     local -a carry=()
     if [[ " $vmms " == *" hvmm "* ]]; then
         [[ -x $hvmm ]] || { echo "bench/boot.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }

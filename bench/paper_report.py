@@ -21,7 +21,31 @@ HVMM_LABELS = {
     "all": "paper + past-the-paper (kick)",
     "default": "hvmm without --nic-opt (its default at this build: paper)",
 }
-ANCHOR_LABELS = {"qemu-pcnet": "QEMU 7.2 -device pcnet", "qemu-e1000": "QEMU 7.2 -device e1000"}
+QEMU_VERSIONS = {"qemu72": "QEMU 7.2", "qemu10": "QEMU 10", "qemu": "QEMU 7.2"}
+QEMU_MODELS = {
+    "pcnet": "-device pcnet", "e1000": "-device e1000",
+    "virtio": "-device virtio-net-pci, vhost=off", "vhost": "-device virtio-net-pci, vhost=on",
+    "user-pcnet": "-device pcnet on -netdev user", "user-virtio": "-device virtio-net-pci on -netdev user",
+}
+
+
+def anchor_parts(row):
+    """("qemu72", "pcnet") for qemu72-pcnet; the old names qemu-pcnet/qemu-e1000 are QEMU 7.2's."""
+    version, _, model = row.partition("-")
+    return (version, model) if version in QEMU_VERSIONS and model in QEMU_MODELS else (None, None)
+
+
+def anchor_label(row):
+    version, model = anchor_parts(row)
+    return f"{QEMU_VERSIONS[version]} {QEMU_MODELS[model]}" if version else row
+
+
+def anchor_tx(by, version, model):
+    """TX of anchor VERSION-MODEL in this run (the old qemu- name counts as qemu72)."""
+    for name in ([f"qemu72-{model}", f"qemu-{model}"] if version == "qemu72" else [f"{version}-{model}"]):
+        if name in by:
+            return by[name].get("tx_mbit_s")
+    return None
 
 
 def read_env(raw):
@@ -187,7 +211,8 @@ def row_figures(name, row, raw):
     rx_pkts = delta(row, "rx", "tap_tx")
     fig = {
         "row": name,
-        "vmm": "hvmm" if name.startswith("hvmm-") else "qemu-7.2",
+        "vmm": "hvmm" if name.startswith("hvmm-") else
+               {"qemu10": "qemu-10"}.get(anchor_parts(name)[0], "qemu-7.2"),
         "config": name[5:] if name.startswith("hvmm-") else name,
         "exit_status": status,
         "tx_mbit_s": mbps(row["iperf"]["TX"]),
@@ -270,7 +295,7 @@ def plot(figs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     shown = [f for f in figs if f["ok"]]
-    labels = [f["row"].replace("hvmm-", "hvmm\n").replace("qemu-", "QEMU\n") for f in shown]
+    labels = [f["row"].replace("hvmm-", "hvmm\n").replace("qemu72-", "QEMU 7.2\n").replace("qemu10-", "QEMU 10\n").replace("qemu-", "QEMU\n") for f in shown]
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(shown) + 2), 4.2))
     width = 0.38
     xs = range(len(shown))
@@ -326,11 +351,13 @@ def main():
     figs = [row_figures(name, row, args.raw) for name, row in rows.items()]
     by = {f["row"]: f for f in figs}
     base_tx = by.get("hvmm-baseline", {}).get("tx_mbit_s")
-    qp_tx = by.get("qemu-pcnet", {}).get("tx_mbit_s")
-    qe_tx = by.get("qemu-e1000", {}).get("tx_mbit_s")
+    qp_tx = anchor_tx(by, "qemu72", "pcnet")
+    qp10_tx = anchor_tx(by, "qemu10", "pcnet")
+    qe_tx = anchor_tx(by, "qemu72", "e1000")
     for f in figs:
         f["tx_vs_baseline"] = ratio(f["tx_mbit_s"], base_tx) if f["vmm"] == "hvmm" else None
         f["tx_vs_qemu_pcnet"] = ratio(f["tx_mbit_s"], qp_tx)
+        f["tx_vs_qemu10_pcnet"] = ratio(f["tx_mbit_s"], qp10_tx)
         f["tx_vs_qemu_e1000"] = ratio(f["tx_mbit_s"], qe_tx)
     all_tx = by.get("hvmm-all", {}).get("tx_mbit_s")
     paper_tx = by.get("hvmm-paper", {}).get("tx_mbit_s")
@@ -339,7 +366,14 @@ def main():
                "hvmm_paper_tx_vs_baseline_tx": ratio(paper_tx, base_tx),
                "hvmm_all_tx_vs_qemu_pcnet_tx": ratio(all_tx, qp_tx),
                "hvmm_all_tx_vs_qemu_e1000_tx": ratio(all_tx, qe_tx),
-               "hvmm_all_tx_vs_baseline_tx": ratio(all_tx, base_tx)}
+               "hvmm_all_tx_vs_baseline_tx": ratio(all_tx, base_tx),
+               "hvmm_paper_tx_vs_qemu10_pcnet_tx": ratio(paper_tx, qp10_tx),
+               # The lab's dynamic range: what a paravirtual NIC moves over the emulated one in
+               # the same boot. A lab that squeezes it measures itself more than the VMMs.
+               "dynamic_range_qemu72_virtio_over_pcnet_tx": ratio(anchor_tx(by, "qemu72", "virtio"), qp_tx),
+               "dynamic_range_qemu10_virtio_over_pcnet_tx": ratio(anchor_tx(by, "qemu10", "virtio"), qp10_tx),
+               "dynamic_range_qemu72_vhost_over_pcnet_tx": ratio(anchor_tx(by, "qemu72", "vhost"), qp_tx),
+               "dynamic_range_qemu10_vhost_over_pcnet_tx": ratio(anchor_tx(by, "qemu10", "vhost"), qp10_tx)}
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     measured = [f["row"] for f in figs if f["ok"]]
@@ -357,7 +391,9 @@ def main():
         "hvmm_built_from": args.hvmm_rev or None,
         "where": "inside one lab boot (QEMU TCG, EPYC with SVM), nested KVM; guest 1 vCPU, 256 MiB; TAP to the lab",
         "guest_kernel": env.get("guest_kernel"), "lab_kernel": env.get("lab_kernel"),
-        "qemu": env.get("qemu"),
+        "qemu": env.get("qemu"), "qemu10": env.get("qemu10"),
+        "lab_cpus": env.get("lab_cpus"), "lab_halt_poll_ns": env.get("lab_halt_poll_ns"),
+        "placement": env.get("placement"), "lab_emulator": env.get("lab_emulator"),
         "iperf3_seconds": int(env["secs"]) if env.get("secs", "").isdigit() else None,
         "hvmm_has_nic_opt": env.get("nic_opt") == "yes",
         "configs_requested": env.get("configs", "").split(),
@@ -393,7 +429,7 @@ def main():
         print(f"bench/paper.sh: {plot_note}", file=sys.stderr)
 
     md = []
-    md.append("# The paper's NIC optimizations on hvmm's PCnet (Am79C970A), with QEMU 7.2 anchors\n")
+    md.append("# The paper's NIC optimizations on hvmm's PCnet (Am79C970A), with QEMU 7.2 and QEMU 10 anchors\n")
     md.append(f"One lab boot (QEMU TCG with SVM, nested KVM), {date[:10]}. Guest: the default image, kernel "
               f"{env.get('guest_kernel')}, stock pcnet32 (e1000 for the e1000 anchor), 1 vCPU, 256 MiB; a TAP "
               f"to the lab, iperf3 server in the lab; guest TX then RX, {env.get('secs')} s each (Mbit/s: "
@@ -403,6 +439,10 @@ def main():
               "exits: hits of the `kvm:kvm_userspace_exit` tracepoint (a tracefs hist trigger, every "
               "KVM_RUN return); vCPU-path syscalls: hvmm's own --stats-json count, run-wide (boot and "
               "RX included) per transmitted frame, where hvmm reports it.\n")
+    md.append(f"Lab: {env.get('lab_cpus', '?')} CPUs, emulator {env.get('lab_emulator') or 'not recorded'}, "
+              f"lab KVM halt_poll_ns {env.get('lab_halt_poll_ns', '?')}, placement {env.get('placement', '?')} "
+              f"(vCPU threads on lab CPUs {env.get('vcpu_cpus') or 'any'}); anchors {env.get('qemu')} and "
+              f"{env.get('qemu10')}.\n")
     md.append(f"Command: `{args.command}` (repo at {doc['repo_head']}; hvmm built from "
               f"{args.hvmm_rev or 'an unrecorded tree'}; it "
               f"{'has' if doc['hvmm_has_nic_opt'] else 'has NO'} `--nic-opt`)\n")
@@ -411,9 +451,9 @@ def main():
     md.append(f"Measured: {', '.join(measured) or 'none'}. Failed: {', '.join(failed) or 'none'}. "
               f"Not available: {', '.join(unavailable) or 'none'}.\n")
     md.append("| config | status | TX Mbit/s | RX Mbit/s | userspace exits / TX pkt | KVM exits / TX pkt "
-              "| interrupts / TX pkt | vCPU-path syscalls / TX frame | TX vs baseline | TX vs QEMU pcnet "
-              "| TX vs QEMU e1000 |")
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
+              "| interrupts / TX pkt | vCPU-path syscalls / TX frame | TX vs baseline | TX vs QEMU 7.2 pcnet "
+              "| TX vs QEMU 10 pcnet | TX vs QEMU 7.2 e1000 |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for f in figs:
         tp = f["tx_phase"]
         hs = f["hvmm_stats"] or {}
@@ -422,10 +462,18 @@ def main():
         md.append(f"| {f['row']} | {f['state']} | {g(f['tx_mbit_s'])} | {g(f['rx_mbit_s'])} | "
                   f"{g(tp['userspace_exits_per_packet'], 2)} | {g(tp['kvm_exits_per_packet'], 2)} | "
                   f"{g(tp['interrupts_per_packet'], 2)} | {g(hs.get('vcpu_path_syscalls_per_tx_frame'), 2)} | "
-                  f"{g(f['tx_vs_baseline'], 2)} | {g(f['tx_vs_qemu_pcnet'], 2)} | {g(f['tx_vs_qemu_e1000'], 2)} |")
+                  f"{g(f['tx_vs_baseline'], 2)} | {g(f['tx_vs_qemu_pcnet'], 2)} | "
+                  f"{g(f['tx_vs_qemu10_pcnet'], 2)} | {g(f['tx_vs_qemu_e1000'], 2)} |")
     md.append("")
     md.append("Configs: " + "; ".join(f"`{k}` {v}" for k, v in HVMM_LABELS.items()) + ". Anchors: "
-              + "; ".join(f"`{k}` {v}" for k, v in ANCHOR_LABELS.items()) + ".\n")
+              + "; ".join(f"`{f['row']}` {anchor_label(f['row'])}" for f in figs if f["vmm"] != "hvmm")
+              + ".\n")
+    md.append("Lab dynamic range (virtio-net TX over pcnet TX, this boot): QEMU 7.2 "
+              f"{fmt(summary['dynamic_range_qemu72_virtio_over_pcnet_tx'])}x (vhost "
+              f"{fmt(summary['dynamic_range_qemu72_vhost_over_pcnet_tx'])}x), QEMU 10 "
+              f"{fmt(summary['dynamic_range_qemu10_virtio_over_pcnet_tx'])}x (vhost "
+              f"{fmt(summary['dynamic_range_qemu10_vhost_over_pcnet_tx'])}x). hvmm paper vs QEMU 10 pcnet TX: "
+              f"{fmt(summary['hvmm_paper_tx_vs_qemu10_pcnet_tx'])}.\n")
     md.append(f"hvmm paper (its default) vs QEMU pcnet TX: {fmt(summary['hvmm_paper_tx_vs_qemu_pcnet_tx'])}; "
               f"vs QEMU e1000 TX: {fmt(summary['hvmm_paper_tx_vs_qemu_e1000_tx'])}; "
               f"vs hvmm baseline TX: {fmt(summary['hvmm_paper_tx_vs_baseline_tx'])}. "

@@ -67,7 +67,7 @@ main() {
     {
         echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
         echo "lab_kernel $(uname -r)"
-        echo "qemu $(qemu-system-x86_64 --version | head -n1)"
+        echo "qemu $(qemu-7.2 --version | head -n1)"
         echo "secs $SECS"
         echo "guest_cmd $(printf %s "$GUEST_CMD" | tr '\n' ';')"
     } >"$OUT/pcnet-env.txt"
@@ -76,7 +76,7 @@ main() {
             --cpus 1 --append "$APPEND" --nic "pcnet,net=tap:$TAP" --stats-json "$OUT/hvmm-stats.json"
     fi
     if [[ " $VMMS " == *" qemu-7.2 "* ]]; then
-        measure qemu-7.2 qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
+        measure qemu-7.2 qemu-7.2 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \
             -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
             -append "$APPEND" -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
             -device pcnet,netdev=n0,romfile=

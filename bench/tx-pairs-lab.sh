@@ -5,7 +5,8 @@
 # SECS; at the guest's markers the lab snapshots its /proc/stat, KVM's debugfs exit totals and
 # the TAP's counters, and the guest prints its NIC's interrupt count.
 #
-# usage: tx-pairs-lab.sh SECS SPEC...   SPEC = LABEL:hvmm:NICOPT[:BINARY] or LABEL:qemu-pcnet
+# usage: tx-pairs-lab.sh SECS SPEC...   SPEC = LABEL:hvmm:NICOPT[:BINARY] or LABEL:qemu72-pcnet or
+#        LABEL:qemu10-pcnet (Debian 12's QEMU 7.2 or backports' QEMU 10; qemu-pcnet = qemu72-pcnet)
 #        (BINARY: another hvmm build carried into the lab, for A/B runs; default hvmm on PATH)
 # Writes $HVMM_LAB_OUT/tx-pairs.txt (snapshots and iperf3 lines) and LABEL-N.stats.json.
 set -uo pipefail
@@ -34,8 +35,10 @@ snapshot() { # snapshot RUN MARK
 }
 
 vm_command() { # vm_command RUN KIND NICOPT [BINARY]: the VM's command line into CMD
-    if [[ $2 == qemu-pcnet ]]; then
-        CMD=(qemu-system-x86_64 -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot -display none
+    if [[ $2 == qemu*-pcnet ]]; then
+        local qemu=qemu-7.2
+        [[ $2 == qemu10-pcnet ]] && qemu=qemu-10
+        CMD=("$qemu" -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot -display none
              -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" -append "$append"
              -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" -device "pcnet,netdev=n0,romfile=")
     else
@@ -57,6 +60,8 @@ main() {
         server=$!
         status=
         vm_command "$run" "$kind" "$opt" "$binary"
+        # QEMU's vCPU threads where lab/init puts hvmm's (lab-place-vcpus; no-op on one CPU).
+        [[ $kind == qemu* ]] && lab-place-vcpus --qemu &
         while IFS= read -r line; do
             line=${line%$'\r'}
             case $line in

@@ -1,8 +1,8 @@
 #!/bin/bash
-# hvmm's PCnet against QEMU 7.2's `-device pcnet`, as alternating pairs in ONE lab boot: each
-# pair is an hvmm run (--nic-opt CONFIG) and a QEMU run, guest iperf3 TX then RX, SECS each.
-# Prints one line per run (TX/RX Mbit/s, KVM exits per TX packet, NIC interrupts per TX packet,
-# the lab CPU's split over TX) and the ratio of the medians. A benchmark, not a test.
+# hvmm's PCnet against QEMU's `-device pcnet`, in alternating rounds in ONE lab boot: each round is
+# an hvmm run (--nic-opt CONFIG), a QEMU 7.2 run and a QEMU 10 run, guest iperf3 TX then RX, SECS
+# each. Prints one line per run (TX/RX Mbit/s, KVM exits per TX packet, NIC interrupts per TX
+# packet, the lab CPU's split over TX) and hvmm's median over each QEMU's. A benchmark, not a test.
 #
 # usage: bench/tx-pairs.sh [PAIRS] [SECS] [CONFIG]   (defaults 3, 10, paper)
 # env:   HVMM_BIN (default build-bench/hvmm, else build/hvmm), BENCH_KEEP_RAW (a directory),
@@ -22,16 +22,17 @@ main() {
     fi
     [[ -x $hvmm ]] || { echo "bench/tx-pairs.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
     local -a specs=() carry=()
-    local other="qemu-pcnet:qemu-pcnet"
+    # Against both anchors, in turn: Debian 12's QEMU 7.2 and backports' QEMU 10.
+    local -a others=("qemu72-pcnet:qemu72-pcnet" "qemu10-pcnet:qemu10-pcnet")
     if [[ -n ${HVMM_BIN_B:-} ]]; then
         [[ -x $HVMM_BIN_B ]] || { echo "bench/tx-pairs.sh: HVMM_BIN_B $HVMM_BIN_B is not executable" >&2; exit 1; }
         local b
         b=$(cd "$(dirname "$HVMM_BIN_B")" && pwd)/$(basename "$HVMM_BIN_B")
         carry=(--with "$b")
-        other="hvmm-b-$config:hvmm:$config:$b"
+        others=("hvmm-b-$config:hvmm:$config:$b")
         echo "A/B: $hvmm (hvmm-$config) against $b (hvmm-b-$config)"
     fi
-    for ((i = 0; i < pairs; i++)); do specs+=("hvmm-$config:hvmm:$config" "$other"); done
+    for ((i = 0; i < pairs; i++)); do specs+=("hvmm-$config:hvmm:$config" "${others[@]}"); done
     RAW=$(mktemp -d)
     trap 'rm -rf "$RAW"' EXIT
     echo "bench/tx-pairs.sh $pairs $secs $config (hvmm $hvmm, repo at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown); host load $(cut -d' ' -f1-3 /proc/loadavg))"

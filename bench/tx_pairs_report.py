@@ -65,8 +65,10 @@ def main():
     for label, median in medians.items():
         print(f"median TX {label}: {median:.2f} Mbit/s over {len(by_label[label])} runs")
     labels = list(medians)
-    if len(labels) == 2 and medians[labels[1]] > 0:
-        print(f"{labels[0]} / {labels[1]}, medians: {medians[labels[0]] / medians[labels[1]]:.2f}")
+    # The first label (hvmm) against each other one (QEMU 7.2, QEMU 10, or an A/B build).
+    for other in labels[1:]:
+        if medians[other] > 0:
+            print(f"{labels[0]} / {other}, medians: {medians[labels[0]] / medians[other]:.2f}")
     failed = [name for name, run in runs.items() if run.get("status") != "0"]
     if failed:
         print("failed runs: " + ", ".join(failed))

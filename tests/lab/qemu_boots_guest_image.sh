@@ -14,7 +14,7 @@ run=$(printf %s "$cmd" | base64 -w0)
 # was still not done after 280 s (nested SVM under TCG: the lab, not the image), so a timed-out boot
 # is tried once more and the result says so, with the first attempt's last lines as evidence.
 boot_once() {
-    timeout 150 qemu-system-x86_64 -enable-kvm -m 256 -nodefaults -no-reboot -display none \
+    timeout 150 qemu-7.2 -enable-kvm -m 256 -nodefaults -no-reboot -display none \
         -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
         -append "console=ttyS0 reboot=k panic=-1 hvmm.run=$run" </dev/null 2>&1 | tr -d '\r' >"$1"
 }
