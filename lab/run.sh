@@ -14,8 +14,8 @@
 #          --timeout SECS whole-run limit (default $HVMM_LAB_TIMEOUT, 3600; 0 = none)
 # env:     HVMM_CACHE, HVMM_LAB_LOG=FILE (keep the lab console log), HVMM_LAB_TIMEOUT, HVMM_LAB_MEM,
 #          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging),
-#          HVMM_LAB_CPUS (lab CPUs, default 1: with 2 the nested guests broke now and then,
-#          see lab/README.md)
+#          HVMM_LAB_CPUS (lab CPUs; default 2 on a host with two or more, else 1: lab CPU 0
+#          is the nested guests' vCPUs' own, see lab/README.md)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
 #          no status reported); 130/143 interrupted; 2 usage.
 set -euo pipefail
@@ -28,12 +28,21 @@ LAB_TIMEOUT=124
 die_usage() { echo "hvmm lab: $*" >&2; exit 2; }
 lab_fail() { echo "hvmm lab: $*" >&2; exit "$LAB_FAILED"; }
 
+# Two lab CPUs where the host has two: the nested guest's vCPU gets lab CPU 0 to itself and the
+# VMM's I/O thread, the traffic peer and everything else share the other (lab/init). More TCG
+# threads than host cores only make each slower; one CPU squeezes every VMM's figures together.
+default_lab_cpus() {
+    local host
+    host=$(nproc 2>/dev/null || echo 1)
+    if ((host >= 2)); then echo 2; else echo 1; fi
+}
+
 parse_args() {
     HVMM_BIN=${HVMM_BIN:-}
     OUT_DIR=${HVMM_LAB_OUT:-}
     WITH=()
     LAB_MEM=${HVMM_LAB_MEM:-2048}
-    LAB_CPUS=${HVMM_LAB_CPUS:-1}
+    LAB_CPUS=${HVMM_LAB_CPUS:-$(default_lab_cpus)}
     TIMEOUT=${HVMM_LAB_TIMEOUT:-3600}
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -131,6 +140,8 @@ pack_run() {
     local p
     for p in "${WITH[@]}"; do carry "$p"; done
     echo "$MODE" >"$EXTRA/lab/mode"
+    # What runs the lab, for the results that come out of it (HVMM_LAB_EMULATOR inside).
+    echo "$(qemu-system-x86_64 --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //'), TCG, $LAB_CPUS CPUs" >"$EXTRA/lab/emulator"
     echo "$PWD" >"$EXTRA/lab/cwd"
     : >"$EXTRA/lab/argv"
     for p in "${ARGS[@]}"; do printf %s "$p" | base64 -w0 >>"$EXTRA/lab/argv"; echo >>"$EXTRA/lab/argv"; done
