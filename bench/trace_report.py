@@ -6,9 +6,10 @@ exit to it, runnable but not running (waiting for a lab CPU), and blocked (the g
 waiting for an interrupt) -- and what woke it each time it blocked. Each state's time is divided
 by the frames the TAP received over the window. Every lab CPU's idle share is given beside it.
 
-usage: trace_report.py ROW.trace...   (prints a Markdown table and the wakers of blocked spells)
+usage: trace_report.py ROW.trace[.xz]...   (prints a Markdown table and the wakers of blocked spells)
 """
 import collections
+import lzma
 import re
 import sys
 
@@ -18,7 +19,8 @@ STATES = ("guest", "kvm", "vmm_user", "runnable", "blocked")
 
 def parse(path):
     header, events = {}, []
-    with open(path, errors="replace") as f:
+    opener = lzma.open if path.endswith(".xz") else open
+    with opener(path, "rt", errors="replace") as f:
         for raw in f:
             if raw.startswith("# tap_rx_start="):
                 header = dict(kv.split("=", 1) for kv in raw[2:].split())
@@ -114,11 +116,11 @@ def main(paths):
         spells = sorted(r["blocked"])
         median = spells[len(spells) // 2] * 1e6 if spells else 0
         idle = ", ".join(f"cpu{c} {100 * t / r['window']:.0f}%" for c, t in sorted(r["idle"].items()))
-        name = r["path"].rsplit("/", 1)[-1].replace(".trace", "")
+        name = r["path"].rsplit("/", 1)[-1].replace(".xz", "").replace(".trace", "")
         print(f"| {name} | {r['window']:.2f} | {n} | " + " | ".join(f"{per[s]:.0f}" for s in STATES) +
               f" | {len(spells) / n if n else float('nan'):.2f} | {median:.0f} | {idle} |")
     for r in rows:
-        name = r["path"].rsplit("/", 1)[-1].replace(".trace", "")
+        name = r["path"].rsplit("/", 1)[-1].replace(".xz", "").replace(".trace", "")
         top = ", ".join(f"{k} {v}" for k, v in r["wakers"].most_common(5))
         ex = ", ".join(f"{k} {v}" for k, v in r["exits"].most_common(6))
         print(f"\n{name}: woken from blocked by: {top or '-'}; exits: {ex}")
