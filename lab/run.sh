@@ -6,6 +6,8 @@
 # usage: lab/run.sh [OPTIONS] hvmm ARG...       run `hvmm ARG...` in the lab
 #        lab/run.sh [OPTIONS] exec SCRIPT ARG... run SCRIPT in the lab (hvmm on PATH, the default
 #                                                guest image, qemu, iperf3, ip, ethtool, bash)
+#        lab/run.sh [OPTIONS] --describe         print the lab these options and the environment
+#                                                give, as key=value lines, and boot nothing
 # options: --hvmm BIN     the hvmm binary to carry in (else $HVMM_BIN; exec works without one)
 #          --out DIR      host directory that receives what the script writes under $HVMM_LAB_OUT
 #                         (default $HVMM_LAB_OUT on the host, else nothing comes back)
@@ -15,7 +17,9 @@
 # env:     HVMM_CACHE, HVMM_LAB_LOG=FILE (keep the lab console log), HVMM_LAB_TIMEOUT, HVMM_LAB_MEM,
 #          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging),
 #          HVMM_LAB_CPUS (lab CPUs, default 1: with 2 the nested guests broke now and then,
-#          see lab/README.md)
+#          see lab/README.md), HVMM_LAB_QEMU (the emulator that runs the lab, default
+#          qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use $HVMM_CACHE/lab as it is,
+#          without checking or building it: a stand-in lab in tests)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
 #          no status reported); 130/143 interrupted; 2 usage.
 set -euo pipefail
@@ -24,6 +28,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
 LAB_FAILED=125
 LAB_TIMEOUT=124
+LAB_QEMU=${HVMM_LAB_QEMU:-qemu-system-x86_64}
+LAB_ACCEL=tcg,thread=multi
+LAB_CPU_MODEL=EPYC,+svm
 
 die_usage() { echo "hvmm lab: $*" >&2; exit 2; }
 lab_fail() { echo "hvmm lab: $*" >&2; exit "$LAB_FAILED"; }
@@ -42,6 +49,7 @@ parse_args() {
             --with) WITH+=("$2"); shift 2 ;;
             --mem) LAB_MEM=$2; shift 2 ;;
             --timeout) TIMEOUT=$2; shift 2 ;;
+            --describe) describe_lab; exit 0 ;;
             hvmm|exec) break ;;
             *) die_usage "unknown lab option $1 (usage: lab/run.sh [options] hvmm|exec ...)" ;;
         esac
@@ -56,6 +64,38 @@ parse_args() {
     if [[ $MODE == hvmm && -z $HVMM_BIN ]]; then die_usage "no hvmm binary (--hvmm BIN or HVMM_BIN)"; fi
     if [[ -n $HVMM_BIN && ! -x $HVMM_BIN ]]; then die_usage "hvmm binary $HVMM_BIN is not executable"; fi
     return 0
+}
+
+# The lab these options would run, one key=value a line, for `hvmm doctor` (which formats it):
+# the emulator as found on PATH and the first line of its --version, what it is told to emulate,
+# and whether the cached lab image exists.
+describe_lab() {
+    local emulator found=no version=""
+    if emulator=$(command -v "$LAB_QEMU"); then
+        found=yes
+        version=$("$emulator" --version 2>/dev/null </dev/null | head -n1 || true)
+    else
+        emulator=$LAB_QEMU
+    fi
+    local image=not-built
+    [[ -f $HVMM_CACHE/lab/base.cpio && -f $HVMM_CACHE/lab/vmlinuz ]] && image=built
+    printf '%s\n' "cpus=$LAB_CPUS" "mem_mib=$LAB_MEM" "emulator=$emulator" "emulator_found=$found" \
+        "emulator_version=$version" "accel=$LAB_ACCEL" "cpu=$LAB_CPU_MODEL" \
+        "cache=$HVMM_CACHE/lab" "image=$image"
+}
+
+# One clear line and the lab's failure status when there is no emulator to run it with.
+require_emulator() {
+    command -v "$LAB_QEMU" >/dev/null ||
+        lab_fail "no emulator to run the lab: $LAB_QEMU not found (HVMM_LAB_QEMU names the qemu-system-x86_64 to use)"
+}
+
+# The cached lab, built or brought up to date first unless HVMM_LAB_NO_BUILD says to take it as
+# it is. The build talks on stderr only, and says nothing when the cache is up to date: the lab's
+# own output must never mix with the inner command's.
+ensure_lab_built() {
+    [[ ${HVMM_LAB_NO_BUILD:-} == 1 ]] && return 0
+    HVMM_BUILD_QUIET=1 "$HERE/build-lab.sh" >&2 || lab_fail "building the lab failed"
 }
 
 # abs PATH: PATH made absolute against the current directory, symlinks kept (the command line
@@ -168,7 +208,7 @@ start_qemu() {
     else
         console="file,id=con,path=/dev/stdout,append=on"
     fi
-    local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$LAB_CPUS" -cpu EPYC,+svm -m "$LAB_MEM"
+    local -a cmd=("$LAB_QEMU" -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
         -nodefaults -no-reboot -display none -vga none -monitor none
         -chardev "$console" -serial chardev:con
         -serial "file:$TMP/console.log" -serial "file:$TMP/control"
@@ -232,9 +272,8 @@ report() {
 
 main() {
     parse_args "$@"
-    # The build step talks on stderr only, and says nothing when the cache is up to date: the
-    # lab's own output must never mix with the inner command's.
-    HVMM_BUILD_QUIET=1 "$HERE/build-lab.sh" >&2 || lab_fail "building the lab failed"
+    require_emulator
+    ensure_lab_built
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvmm-lab.XXXXXX")
     trap cleanup EXIT
     trap 'on_signal 130' INT
