@@ -22,6 +22,8 @@
 #          without checking or building it: a stand-in lab in tests)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
 #          no status reported); 130/143 interrupted; 2 usage.
+# stderr:  when it is a terminal, one status line while the lab and the guest boot, finished
+#          before the command's first output; nothing of the kind otherwise.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -182,7 +184,83 @@ pack_run() {
     (cd "$EXTRA" && find . | cpio -o -H newc -R 0:0 --quiet) >>"$TMP/initrd.cpio"
 }
 
+# QEMU creates its serial ports' files when it opens them; made here first, so that report() can
+# read them when QEMU fails before that (it stopped with "No such file" and status 1, not 125).
+create_port_files() { : >"$TMP/console.log"; : >"$TMP/control"; }
+
+# While the lab boots, a status line on stderr when stderr is a terminal (never otherwise: CI
+# logs get nothing extra), redrawn in place from lab/init's LAB-PROGRESS milestones on the control
+# port: booting, lab kernel up, lab up, then the guest booting (hvmm started in the lab). So that
+# the line can never be drawn over the console, the console's output then goes through a FIFO to
+# the process that draws the line: at its first byte the line is finished with a newline, and
+# from there that process is `cat`, passing every byte on unchanged. Without a terminal on
+# stderr, QEMU writes our stdout itself, as before.
+CONSOLE_OUT=/dev/stdout
+
+start_progress() {
+    [[ -t 2 ]] || return 0
+    CONSOLE_OUT=$TMP/console.fifo
+    mkfifo "$CONSOLE_OUT"
+    follow_progress <"$CONSOLE_OUT" &
+    PROGRESS_PID=$!
+}
+
+# After QEMU exited: the follower passes on the last console bytes and ends at the FIFO's end.
+finish_progress() {
+    [[ -n ${PROGRESS_PID:-} ]] || return 0
+    wait "$PROGRESS_PID" 2>/dev/null || true
+    PROGRESS_PID=
+}
+
+# When the run is cut short: the follower stops at once, clearing its line if it still shows.
+stop_progress() {
+    [[ -n ${PROGRESS_PID:-} ]] || return 0
+    kill -TERM "$PROGRESS_PID" 2>/dev/null || true
+    wait "$PROGRESS_PID" 2>/dev/null || true
+    PROGRESS_PID=
+}
+
+# follow_progress: stdin is the console FIFO.
+follow_progress() {
+    local start=${EPOCHREALTIME//[!0-9]/} lab_up=""
+    trap 'kill "$!" 2>/dev/null; printf "\r\e[K" >&2; exit 0' TERM
+    # Until the console has something to say (or has ended), redraw the line every 0.1 s.
+    while ! read -r -t 0; do
+        draw_progress
+        sleep 0.1 &
+        wait $!
+    done
+    if dd bs=1 count=1 of="$TMP/console.first" status=none 2>/dev/null && [[ -s $TMP/console.first ]]; then
+        draw_progress
+        printf '\n' >&2
+        cat "$TMP/console.first"
+        exec cat
+    fi
+    printf '\r\e[K' >&2
+}
+
+# One frame of the status line; sets lab_up (tenths of a second) when the lab is first seen up.
+draw_progress() {
+    local tenths phase text accel=${LAB_ACCEL%%,*} plural=s
+    tenths=$(((${EPOCHREALTIME//[!0-9]/} - start) / 100000))
+    [[ $LAB_CPUS == 1 ]] && plural=
+    phase=$(grep -a -o 'LAB-PROGRESS [a-z-]*' "$TMP/control" 2>/dev/null | tail -n1 || true)
+    if [[ -z $lab_up && ( $phase == *lab-up || $phase == *command-starting ) ]]; then lab_up=$tenths; fi
+    local up="lab up in $((lab_up / 10)).$((lab_up % 10)) s"
+    case $phase in
+        *command-starting)
+            if [[ $MODE == exec ]]; then text="$up; the script is running"
+            elif [[ ${ARGS[0]:-} == run ]]; then text="$up; hvmm started, the guest is booting"
+            else text="$up; hvmm is running"; fi ;;
+        *lab-up) text="$up, starting $([[ $MODE == exec ]] && echo the script || echo hvmm)" ;;
+        *kernel-up) text="lab kernel up, loading KVM" ;;
+        *) text="booting the lab (QEMU ${accel^^}, $LAB_CPUS CPU$plural)" ;;
+    esac
+    printf '\r\e[Khvmm lab: %s ... %d.%d s' "$text" $((tenths / 10)) $((tenths % 10)) >&2
+}
+
 cleanup() {
+    stop_progress
     if [[ -n ${QEMU_PID:-} ]]; then kill -KILL "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
     if [[ -n ${WATCHDOG_PID:-} ]]; then pkill -KILL -P "$WATCHDOG_PID" 2>/dev/null || true; kill -KILL "$WATCHDOG_PID" 2>/dev/null || true; wait "$WATCHDOG_PID" 2>/dev/null || true; fi
     if [[ -n ${TTY_STATE:-} ]]; then stty "$TTY_STATE" 2>/dev/null || true; fi
@@ -193,6 +271,7 @@ cleanup() {
 on_signal() {
     local status=$1
     trap - INT TERM
+    stop_progress
     echo "hvmm lab: interrupted" >&2
     exit "$status"
 }
@@ -216,9 +295,9 @@ start_qemu() {
         -append "console=ttyS1 panic=-1 ${HVMM_LAB_APPEND:-quiet}")
     if [[ -t 0 ]]; then
         # Explicitly: bash gives a background command /dev/null as stdin otherwise.
-        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 &
+        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 >"$CONSOLE_OUT" &
     else
-        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null &
+        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null >"$CONSOLE_OUT" &
     fi
     QEMU_PID=$!
     # Our own watchdog rather than timeout(1): QEMU stays our direct child, so cleanup's kill
@@ -279,7 +358,10 @@ main() {
     trap 'on_signal 130' INT
     trap 'on_signal 143' TERM
     pack_run
+    create_port_files
+    start_progress
     start_qemu
+    finish_progress
     report
 }
 

@@ -2,14 +2,21 @@
 // doctor` shows), a missing emulator, and, with a stand-in emulator (HVMM_LAB_QEMU) and a
 // stand-in cached lab (HVMM_LAB_NO_BUILD), what a run through the lab prints where.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
 
+#include "boot/synthetic_bzimage.h"
 #include "lab/lab_description.h"
 #include "subprocess.h"
 
@@ -143,6 +150,166 @@ TEST(LabRunner, DoctorShowsTheLabRunShWouldUse) {
                                  "), TCG, 2 CPUs, EPYC with SVM, 2048 MiB; image cached in " +
                                  dir.path("cache") + "/lab (not built yet";
     EXPECT_NE(result.out.find("\n" + expected), std::string::npos) << result.out;
+}
+
+// Plays the lab as lab/init drives it: the three LAB-PROGRESS milestones on the control port (the
+// -serial file:.../control argument), a line on the console (its stdout), then the status. It
+// records its arguments beside itself. With STANDIN_FAIL set it fails as QEMU would, at once.
+const char* kStandInLab =
+    "#!/bin/bash\n"
+    "[[ $1 == --version ]] && { echo 'QEMU emulator version 10.0.2 (stand-in)'; exit 0; }\n"
+    "printf '%s\\n' \"$@\" >\"$(dirname \"$0\")/args\"\n"
+    "[[ -n ${STANDIN_FAIL:-} ]] && { sleep 0.3; echo 'qemu: stand-in failure' >&2; exit 1; }\n"
+    "for arg; do case $arg in file:*/control) control=${arg#file:} ;; esac; done\n"
+    "for phase in kernel-up lab-up command-starting; do\n"
+    "    sleep 0.3; echo \"LAB-PROGRESS $phase\" >>\"$control\"\n"
+    "done\n"
+    "printf 'guest console line\\r\\n'\n"
+    "echo 'LAB-STATUS 7' >>\"$control\"\n";
+
+// A stand-in lab: the emulator above and an empty cached lab that run.sh takes as it is.
+struct StandInLab {
+    ScratchDir dir;
+    std::string emulator = dir.write("qemu-standin", kStandInLab, true);
+    std::map<std::string, std::string> environment = {
+        {"HVMM_LAB_QEMU", emulator}, {"HVMM_CACHE", dir.path("cache")},
+        {"HVMM_LAB_NO_BUILD", "1"},  {"HVMM_LAB_CPUS", "2"},
+        {"HVMM_LAB_TIMEOUT", "60"},  {"HVMM_LAB", "always"},
+        {"HVMM_LAB_LOG", ""},        {"HVMM_LAB_OUT", ""},
+    };
+    StandInLab() {
+        dir.write("cache/lab/base.cpio", "");
+        dir.write("cache/lab/vmlinuz", "");
+    }
+    std::string args() const { return test::read_whole_file(dir.path("args")); }
+};
+
+// Processes whose command line names `needle`, other than ourselves.
+int processes_naming(const std::string& needle) {
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos ||
+            name == std::to_string(::getpid())) {
+            continue;
+        }
+        std::string cmdline = test::read_whole_file(entry.path().string() + "/cmdline");
+        if (cmdline.find(needle) != std::string::npos)
+            ++count;
+    }
+    return count;
+}
+
+// `hvmm run --run true` with a synthetic kernel, for runs that never boot it.
+std::vector<std::string> hvmm_run_command(const ScratchDir& dir) {
+    const std::vector<uint8_t> payload(0x400, 0x90);
+    const auto image = boot::make_synthetic_bzimage(payload);
+    const std::string kernel = dir.write("bzImage", std::string(image.begin(), image.end()));
+    const std::string initrd = dir.write("initrd", "not really an initrd");
+    return {HVMM_BINARY, "run", "--kernel", kernel, "--initrd", initrd, "--run", "true"};
+}
+
+const std::string kReasonLine =
+    "hvmm: this run goes through the lab: HVMM_LAB=always: every run goes through the lab";
+
+TEST(LabRunner, RunThroughTheLabWithoutATerminalAddsOnlyTheReasonLine) {
+    StandInLab lab;
+    const auto result = test::run_process(hvmm_run_command(lab.dir), lab.environment);
+    EXPECT_EQ(result.status, 7);  // the status the lab reported
+    EXPECT_EQ(result.out, "guest console line\r\n");
+    EXPECT_EQ(result.err, kReasonLine + "\n");
+    // The emulator and CPU count came from the environment, through run.sh.
+    EXPECT_NE(lab.args().find("\n-smp\n2\n-cpu\nEPYC,+svm\n"), std::string::npos) << lab.args();
+}
+
+struct TerminalRun {
+    int status = -1;
+    std::string screen;  // everything written to the terminal, stdout and stderr alike
+};
+
+// Runs argv on a new pseudo-terminal (its stdin, stdout and stderr), as a user at a terminal.
+TerminalRun run_on_terminal(const std::vector<std::string>& argv,
+                            const std::map<std::string, std::string>& environment) {
+    TerminalRun run;
+    int terminal = -1;
+    const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+    if (pid == 0) {
+        for (const auto& [name, value] : environment) {
+            if (value.empty()) {
+                ::unsetenv(name.c_str());
+            } else {
+                ::setenv(name.c_str(), value.c_str(), 1);
+            }
+        }
+        std::vector<char*> args;
+        for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    if (pid < 0)
+        return run;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    char buffer[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd readable{terminal, POLLIN, 0};
+        if (::poll(&readable, 1, 100) <= 0)
+            continue;
+        const ssize_t n = ::read(terminal, buffer, sizeof(buffer));
+        if (n <= 0)
+            break;  // EIO: every process holding the terminal has gone
+        run.screen.append(buffer, static_cast<size_t>(n));
+    }
+    ::close(terminal);
+    int status = 0;
+    if (::waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+        run.status = WEXITSTATUS(status);
+    return run;
+}
+
+TEST(LabRunner, OnATerminalProgressIsShownAndFinishedBeforeTheConsoleSpeaks) {
+    StandInLab lab;
+    const auto run = run_on_terminal(hvmm_run_command(lab.dir), lab.environment);
+    EXPECT_EQ(run.status, 7);
+    const std::string& screen = run.screen;
+    EXPECT_EQ(screen.find(kReasonLine + "\r\r\n"), 0u)
+        << screen;  // hvmm's \r\n, the tty's \n -> \r\n
+    const std::string frame = "\r\x1b[Khvmm lab: ";
+    const size_t booting = screen.find(frame + "booting the lab (QEMU TCG, 2 CPUs) ... ");
+    const size_t kernel_up = screen.find(frame + "lab kernel up, loading KVM ... ");
+    const size_t lab_up = screen.find(frame + "lab up in ");
+    const size_t console = screen.find("guest console line");
+    ASSERT_NE(booting, std::string::npos) << screen;
+    ASSERT_NE(kernel_up, std::string::npos) << screen;
+    ASSERT_NE(lab_up, std::string::npos) << screen;
+    ASSERT_NE(console, std::string::npos) << screen;
+    EXPECT_LT(booting, kernel_up);
+    EXPECT_LT(kernel_up, lab_up);
+    EXPECT_LT(lab_up, console);
+    // The last frame says the guest is booting and was finished with a newline before the
+    // console's first byte; nothing was drawn after it.
+    const size_t last_frame = screen.rfind(frame, console);
+    const std::string finished = screen.substr(last_frame, console - last_frame);
+    EXPECT_NE(finished.find("; hvmm started, the guest is booting ... "), std::string::npos)
+        << finished;
+    EXPECT_EQ(finished.find('\n'), finished.size() - 1) << finished;
+    EXPECT_EQ(screen.find("\x1b[K", console), std::string::npos) << screen.substr(console);
+    EXPECT_EQ(screen.substr(console), "guest console line\r\r\n")
+        << "the console's bytes, with the terminal's own \\n -> \\r\\n";
+    EXPECT_EQ(processes_naming(lab.dir.path()), 0) << "a process of the run is still running";
+}
+
+TEST(LabRunner, OnATerminalALabThatFailsEarlyClearsTheStatusLineBeforeSayingSo) {
+    StandInLab lab;
+    const std::string script = lab.dir.write("script.sh", "echo never run here\n");
+    auto environment = lab.environment;
+    environment["STANDIN_FAIL"] = "1";
+    const auto run = run_on_terminal({"bash", kRunner, "exec", script}, environment);
+    EXPECT_EQ(run.status, 125);
+    EXPECT_NE(run.screen.find("\r\x1b[Khvmm lab: QEMU failed (status 1): qemu: stand-in failure"),
+              std::string::npos)
+        << run.screen;
+    EXPECT_EQ(processes_naming(lab.dir.path()), 0) << "a process of the run is still running";
 }
 
 }  // namespace
