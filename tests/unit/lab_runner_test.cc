@@ -1,6 +1,7 @@
 // lab/run.sh's parts that need no lab boot, and hvmm's use of them: --describe (what `hvmm
 // doctor` shows), a missing emulator, and, with a stand-in emulator (HVMM_LAB_QEMU) and a
 // stand-in cached lab (HVMM_LAB_NO_BUILD), what a run through the lab prints where.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
@@ -154,7 +155,8 @@ TEST(LabRunner, DoctorShowsTheLabRunShWouldUse) {
 
 // Plays the lab as lab/init drives it: the three LAB-PROGRESS milestones on the control port (the
 // -serial file:.../control argument), a line on the console (its stdout), then the status. It
-// records its arguments beside itself. With STANDIN_FAIL set it fails as QEMU would, at once.
+// records its arguments beside itself. With STANDIN_CONSOLE naming a file, that file's bytes are
+// its console output instead. With STANDIN_FAIL set it fails as QEMU would, at once.
 const char* kStandInLab =
     "#!/bin/bash\n"
     "[[ $1 == --version ]] && { echo 'QEMU emulator version 10.0.2 (stand-in)'; exit 0; }\n"
@@ -164,7 +166,8 @@ const char* kStandInLab =
     "for phase in kernel-up lab-up command-starting; do\n"
     "    sleep 0.3; echo \"LAB-PROGRESS $phase\" >>\"$control\"\n"
     "done\n"
-    "printf 'guest console line\\r\\n'\n"
+    "if [[ -n ${STANDIN_CONSOLE:-} ]]; then cat \"$STANDIN_CONSOLE\"; else printf 'guest console "
+    "line\\r\\n'; fi\n"
     "echo 'LAB-STATUS 7' >>\"$control\"\n";
 
 // A stand-in lab: the emulator above and an empty cached lab that run.sh takes as it is.
@@ -227,9 +230,11 @@ struct TerminalRun {
     std::string screen;  // everything written to the terminal, stdout and stderr alike
 };
 
-// Runs argv on a new pseudo-terminal (its stdin, stdout and stderr), as a user at a terminal.
+// Runs argv on a new pseudo-terminal (its stdin, stdout and stderr), as a user at a terminal;
+// with `stdout_file`, stdout goes to that file instead (`command > FILE` at a terminal).
 TerminalRun run_on_terminal(const std::vector<std::string>& argv,
-                            const std::map<std::string, std::string>& environment) {
+                            const std::map<std::string, std::string>& environment,
+                            const std::string& stdout_file = "") {
     TerminalRun run;
     int terminal = -1;
     const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
@@ -240,6 +245,9 @@ TerminalRun run_on_terminal(const std::vector<std::string>& argv,
             } else {
                 ::setenv(name.c_str(), value.c_str(), 1);
             }
+        }
+        if (!stdout_file.empty()) {
+            ::dup2(::open(stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), STDOUT_FILENO);
         }
         std::vector<char*> args;
         for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -297,6 +305,25 @@ TEST(LabRunner, OnATerminalProgressIsShownAndFinishedBeforeTheConsoleSpeaks) {
     EXPECT_EQ(screen.substr(console), "guest console line\r\r\n")
         << "the console's bytes, with the terminal's own \\n -> \\r\\n";
     EXPECT_EQ(processes_naming(lab.dir.path()), 0) << "a process of the run is still running";
+}
+
+// With the status line on the terminal, the console's output takes another path (through the
+// process that draws the line); every byte value still arrives unchanged and in order.
+TEST(LabRunner, OnATerminalTheConsoleBytesPassUnchanged) {
+    StandInLab lab;
+    std::string bytes;
+    for (int round = 0; round < 64; ++round) {
+        for (int value = 0; value < 256; ++value) bytes.push_back(static_cast<char>(value));
+    }
+    auto environment = lab.environment;
+    environment["STANDIN_CONSOLE"] = lab.dir.write("console.bin", bytes);
+    const std::string script = lab.dir.write("script.sh", "echo never run here\n");
+    const auto run =
+        run_on_terminal({"bash", kRunner, "exec", script}, environment, lab.dir.path("stdout"));
+    EXPECT_EQ(run.status, 7);
+    EXPECT_NE(run.screen.find("hvmm lab: lab up in "), std::string::npos) << run.screen;
+    EXPECT_TRUE(test::read_whole_file(lab.dir.path("stdout")) == bytes)
+        << "the console's bytes changed on their way";
 }
 
 TEST(LabRunner, OnATerminalALabThatFailsEarlyClearsTheStatusLineBeforeSayingSo) {
