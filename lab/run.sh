@@ -194,7 +194,8 @@ create_port_files() { : >"$TMP/console.log"; : >"$TMP/control"; }
 # the line can never be drawn over the console, the console's output then goes through a FIFO to
 # the process that draws the line: at its first byte the line is finished with a newline, and
 # from there that process is `cat`, passing every byte on unchanged. Without a terminal on
-# stderr, QEMU writes our stdout itself, as before.
+# stderr, QEMU writes our stdout itself, as before: bash reopens /dev/stdout for the redirection,
+# so it is opened to append, as QEMU's own file console opens it (">" would truncate a file).
 CONSOLE_OUT=/dev/stdout
 
 start_progress() {
@@ -295,9 +296,9 @@ start_qemu() {
         -append "console=ttyS1 panic=-1 ${HVMM_LAB_APPEND:-quiet}")
     if [[ -t 0 ]]; then
         # Explicitly: bash gives a background command /dev/null as stdin otherwise.
-        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 >"$CONSOLE_OUT" &
+        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 >>"$CONSOLE_OUT" &
     else
-        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null >"$CONSOLE_OUT" &
+        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null >>"$CONSOLE_OUT" &
     fi
     QEMU_PID=$!
     # Our own watchdog rather than timeout(1): QEMU stays our direct child, so cleanup's kill

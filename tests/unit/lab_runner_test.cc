@@ -225,6 +225,17 @@ TEST(LabRunner, RunThroughTheLabWithoutATerminalAddsOnlyTheReasonLine) {
     EXPECT_NE(lab.args().find("\n-smp\n2\n-cpu\nEPYC,+svm\n"), std::string::npos) << lab.args();
 }
 
+// Output already in a redirected stdout file stays; the console's is appended after it.
+TEST(LabRunner, ConsoleOutputIsAppendedToARedirectedStdout) {
+    StandInLab lab;
+    const std::string script = lab.dir.write("script.sh", "echo never run here\n");
+    const auto result = test::run_process(
+        {"bash", "-c", "echo before the lab; exec bash \"$0\" exec \"$1\"", kRunner, script},
+        lab.environment);
+    EXPECT_EQ(result.status, 7);
+    EXPECT_EQ(result.out, "before the lab\nguest console line\r\n");
+}
+
 struct TerminalRun {
     int status = -1;
     std::string screen;  // everything written to the terminal, stdout and stderr alike
