@@ -225,6 +225,9 @@ stop_progress() {
 follow_progress() {
     local start=${EPOCHREALTIME//[!0-9]/} lab_up=""
     trap 'kill "$!" 2>/dev/null; printf "\r\e[K" >&2; exit 0' TERM
+    # ^C reaches the whole process group: this process ends by stop_progress's TERM instead (a
+    # follower killed by SIGINT also left our `wait` for it blocked until QEMU's children ended).
+    trap '' INT
     # Until the console has something to say (or has ended), redraw the line every 0.1 s.
     while ! read -r -t 0; do
         draw_progress

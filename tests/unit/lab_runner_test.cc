@@ -156,13 +156,16 @@ TEST(LabRunner, DoctorShowsTheLabRunShWouldUse) {
 // Plays the lab as lab/init drives it: the three LAB-PROGRESS milestones on the control port (the
 // -serial file:.../control argument), a line on the console (its stdout), then the status. It
 // records its arguments beside itself. With STANDIN_CONSOLE naming a file, that file's bytes are
-// its console output instead. With STANDIN_FAIL set it fails as QEMU would, at once.
+// its console output instead. With STANDIN_FAIL set it fails as QEMU would, at once; with
+// STANDIN_HANG set it stops after the first milestone, a lab that hangs while it boots.
 const char* kStandInLab =
     "#!/bin/bash\n"
     "[[ $1 == --version ]] && { echo 'QEMU emulator version 10.0.2 (stand-in)'; exit 0; }\n"
     "printf '%s\\n' \"$@\" >\"$(dirname \"$0\")/args\"\n"
     "[[ -n ${STANDIN_FAIL:-} ]] && { sleep 0.3; echo 'qemu: stand-in failure' >&2; exit 1; }\n"
     "for arg; do case $arg in file:*/control) control=${arg#file:} ;; esac; done\n"
+    "[[ -n ${STANDIN_HANG:-} ]] && { echo 'LAB-PROGRESS kernel-up' >>\"$control\"; exec sleep 60; "
+    "}\n"
     "for phase in kernel-up lab-up command-starting; do\n"
     "    sleep 0.3; echo \"LAB-PROGRESS $phase\" >>\"$control\"\n"
     "done\n"
@@ -239,13 +242,16 @@ TEST(LabRunner, ConsoleOutputIsAppendedToARedirectedStdout) {
 struct TerminalRun {
     int status = -1;
     std::string screen;  // everything written to the terminal, stdout and stderr alike
+    std::chrono::steady_clock::time_point interrupted_after{};  // when ^C was typed
+    std::chrono::steady_clock::time_point ended{};
 };
 
 // Runs argv on a new pseudo-terminal (its stdin, stdout and stderr), as a user at a terminal;
-// with `stdout_file`, stdout goes to that file instead (`command > FILE` at a terminal).
+// with `stdout_file`, stdout goes to that file instead (`command > FILE` at a terminal). With
+// `interrupt_at`, the user types ^C once the screen shows that text.
 TerminalRun run_on_terminal(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>& environment,
-                            const std::string& stdout_file = "") {
+                            const std::string& stdout_file = "", std::string interrupt_at = "") {
     TerminalRun run;
     int terminal = -1;
     const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
@@ -268,21 +274,42 @@ TerminalRun run_on_terminal(const std::vector<std::string>& argv,
     }
     if (pid < 0)
         return run;
+    // Our own hold on the terminal: the master then never reads EIO, which on Linux can come
+    // before the last of the output, when the run's last process closes it.
+    const int hold = ::open(::ptsname(terminal), O_RDWR | O_NOCTTY);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     char buffer[4096];
+    int status = 0;
+    bool exited = false;
     while (std::chrono::steady_clock::now() < deadline) {
+        if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+            exited = true;
+            run.ended = std::chrono::steady_clock::now();
+            if (WIFEXITED(status))
+                run.status = WEXITSTATUS(status);
+        }
         pollfd readable{terminal, POLLIN, 0};
-        if (::poll(&readable, 1, 100) <= 0)
+        if (::poll(&readable, 1, 100) <= 0) {
+            if (exited)
+                break;  // gone, and everything it wrote has been read
             continue;
+        }
         const ssize_t n = ::read(terminal, buffer, sizeof(buffer));
         if (n <= 0)
-            break;  // EIO: every process holding the terminal has gone
+            break;
         run.screen.append(buffer, static_cast<size_t>(n));
+        if (!interrupt_at.empty() && run.screen.find(interrupt_at) != std::string::npos) {
+            [[maybe_unused]] auto written = ::write(terminal, "\x03", 1);
+            run.interrupted_after = std::chrono::steady_clock::now();
+            interrupt_at.clear();
+        }
     }
+    ::close(hold);
     ::close(terminal);
-    int status = 0;
-    if (::waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+    if (!exited && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
         run.status = WEXITSTATUS(status);
+        run.ended = std::chrono::steady_clock::now();
+    }
     return run;
 }
 
@@ -335,6 +362,25 @@ TEST(LabRunner, OnATerminalTheConsoleBytesPassUnchanged) {
     EXPECT_NE(run.screen.find("hvmm lab: lab up in "), std::string::npos) << run.screen;
     EXPECT_TRUE(test::read_whole_file(lab.dir.path("stdout")) == bytes)
         << "the console's bytes changed on their way";
+}
+
+// ^C while the lab boots: the run ends at once with 130, the status line stops, nothing is left.
+TEST(LabRunner, OnATerminalInterruptingTheBootEndsTheRunAndTheLine) {
+    StandInLab lab;
+    auto environment = lab.environment;
+    environment["STANDIN_HANG"] = "1";
+    const std::string script = lab.dir.write("script.sh", "echo never run here\n");
+    const auto run = run_on_terminal({"bash", kRunner, "exec", script}, environment, "",
+                                     "lab kernel up, loading KVM ... ");
+    EXPECT_EQ(run.status, 130);
+    EXPECT_LT(run.ended - run.interrupted_after, std::chrono::seconds(5)) << run.screen;
+    const size_t interrupt = run.screen.find("^C");
+    ASSERT_NE(interrupt, std::string::npos) << run.screen;
+    // Not drawn again. (Whether its clearing shows is up to the terminal: at ^C it discards the
+    // output still queued, which may include what the signal's handlers wrote at once.)
+    EXPECT_EQ(run.screen.find("hvmm lab: lab", interrupt), std::string::npos)
+        << "the line was drawn again after ^C: " << run.screen.substr(interrupt);
+    EXPECT_EQ(processes_naming(lab.dir.path()), 0) << "a process of the run is still running";
 }
 
 TEST(LabRunner, OnATerminalALabThatFailsEarlyClearsTheStatusLineBeforeSayingSo) {
