@@ -20,12 +20,14 @@
 #        BENCH_KEEP_RAW  a directory to keep the lab's raw output in (consoles, per-run stats)
 # status: 0 all measured; 1 a config failed (its row says "failed (status N)", the rest are
 #         still written); 3 none failed but some configs were not available (hvmm without
-#         --nic-opt); the lab's own statuses (124, 125) when it returned nothing.
+#         --nic-opt); the lab's own statuses (124, 125) when it returned nothing. A lab that
+#         ends with 124 or 125 is run once more (bench/lab_retry.sh), recorded as lab_retry.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEFAULT_CONFIGS="baseline ports combine notify paper all"
 source "$REPO/scripts/lib.sh"
+source "$REPO/bench/lab_retry.sh"
 
 main() {
     local secs=${1:-10} hvmm=${HVMM_BIN:-} status=0 report_status=0
@@ -61,8 +63,9 @@ main() {
     local load_before load_after start end
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     start=$(date +%s)
-    "$REPO/lab/run.sh" "${carry[@]}" --timeout 3000 --out "$RAW" \
-        exec "$REPO/bench/paper-lab.sh" "$secs" "$configs" "$anchors" || status=$?
+    run_lab_retrying_once bench/paper.sh "$RAW" "$REPO/lab/run.sh" "${carry[@]}" --timeout 3000 \
+        --out "$RAW" exec "$REPO/bench/paper-lab.sh" "$secs" "$configs" "$anchors"
+    status=$LAB_STATUS
     end=$(date +%s)
     load_after=$(cut -d' ' -f1-3 /proc/loadavg)
     if [[ ! -s $RAW/paper-runs.txt ]]; then
@@ -79,7 +82,7 @@ main() {
     done
     "$py" "$REPO/bench/paper_report.py" --raw "$RAW" --out "$results" --command "$command" \
         --hvmm "$hvmm" --hvmm-rev "${BENCH_HVMM_REV:-}" --repo-head "$head" --load-before "$load_before" --load-after "$load_after" \
-        --wall-seconds $((end - start)) --lab-status "$status" || report_status=$?
+        --wall-seconds $((end - start)) --lab-status "$status" --lab-retry "$LAB_RETRY" || report_status=$?
     cat "$results/paper.md"
     if [[ $status -ne 0 ]]; then
         echo "bench/paper.sh: the lab script ended with status $status" >&2

@@ -344,6 +344,8 @@ def main():
     ap.add_argument("--load-after", default="")
     ap.add_argument("--wall-seconds", type=int, default=None)
     ap.add_argument("--lab-status", default="0")
+    ap.add_argument("--lab-retry", default="",
+                    help="'status N: reason' when the lab lost the first run and this is the second")
     args = ap.parse_args()
 
     env = read_env(args.raw)
@@ -400,6 +402,7 @@ def main():
         "anchors_requested": env.get("anchors", "").split(),
         "host_load_before": args.load_before, "host_load_after": args.load_after,
         "wall_seconds": args.wall_seconds, "lab_status": args.lab_status,
+        "lab_retry": args.lab_retry or None,
         "measured": measured, "failed": failed, "not_available": unavailable,
         "summary": summary,
         "definitions": {
@@ -448,6 +451,9 @@ def main():
               f"{'has' if doc['hvmm_has_nic_opt'] else 'has NO'} `--nic-opt`)\n")
     md.append(f"Host load average (1/5/15 min) before and after: {args.load_before} / {args.load_after} "
               f"(2 cores); wall time {args.wall_seconds} s.\n")
+    if args.lab_retry:
+        md.append(f"The lab lost the first run ({args.lab_retry}); these figures are from the one "
+                  "retry (wall time includes both).\n")
     md.append(f"Measured: {', '.join(measured) or 'none'}. Failed: {', '.join(failed) or 'none'}. "
               f"Not available: {', '.join(unavailable) or 'none'}.\n")
     md.append("| config | status | TX Mbit/s | RX Mbit/s | userspace exits / TX pkt | KVM exits / TX pkt "

@@ -8,9 +8,11 @@
 # env:   HVMM_BIN (default build-bench/hvmm, else build/hvmm), BENCH_KEEP_RAW (a directory),
 #        HVMM_BIN_B: another hvmm build; the pairs are then HVMM_BIN against it (an A/B run of
 #        two builds, same CONFIG) instead of against QEMU
+# A lab that ends with 124 or 125 is run once more (bench/lab_retry.sh); the summary says so.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$REPO/bench/lab_retry.sh"
 
 main() {
     local pairs=${1:-3} secs=${2:-10} config=${3:-paper} hvmm=${HVMM_BIN:-} i status=0
@@ -36,10 +38,14 @@ main() {
     RAW=$(mktemp -d)
     trap 'rm -rf "$RAW"' EXIT
     echo "bench/tx-pairs.sh $pairs $secs $config (hvmm $hvmm, repo at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown); host load $(cut -d' ' -f1-3 /proc/loadavg))"
-    "$REPO/lab/run.sh" --hvmm "$hvmm" "${carry[@]}" --timeout 3000 --out "$RAW" \
-        exec "$REPO/bench/tx-pairs-lab.sh" "$secs" "${specs[@]}" || status=$?
+    run_lab_retrying_once bench/tx-pairs.sh "$RAW" "$REPO/lab/run.sh" --hvmm "$hvmm" "${carry[@]}" \
+        --timeout 3000 --out "$RAW" exec "$REPO/bench/tx-pairs-lab.sh" "$secs" "${specs[@]}"
+    status=$LAB_STATUS
     [[ -s $RAW/tx-pairs.txt ]] || { echo "bench/tx-pairs.sh: the lab returned nothing (status $status)" >&2; exit 1; }
     if [[ -n ${BENCH_KEEP_RAW:-} ]]; then mkdir -p "$BENCH_KEEP_RAW" && cp -a "$RAW/." "$BENCH_KEEP_RAW/"; fi
+    if [[ -n $LAB_RETRY ]]; then
+        echo "The lab lost the first run ($LAB_RETRY); these figures are from the one retry."
+    fi
     python3 "$REPO/bench/tx_pairs_report.py" "$RAW/tx-pairs.txt"
     exit "$status"
 }

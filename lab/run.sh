@@ -6,6 +6,8 @@
 # usage: lab/run.sh [OPTIONS] hvmm ARG...       run `hvmm ARG...` in the lab
 #        lab/run.sh [OPTIONS] exec SCRIPT ARG... run SCRIPT in the lab (hvmm on PATH, the default
 #                                                guest image, qemu, iperf3, ip, ethtool, bash)
+#        lab/run.sh [OPTIONS] --describe         print the lab these options and the environment
+#                                                give, as key=value lines, and boot nothing
 # options: --hvmm BIN     the hvmm binary to carry in (else $HVMM_BIN; exec works without one)
 #          --out DIR      host directory that receives what the script writes under $HVMM_LAB_OUT
 #                         (default $HVMM_LAB_OUT on the host, else nothing comes back)
@@ -15,15 +17,22 @@
 # env:     HVMM_CACHE, HVMM_LAB_LOG=FILE (keep the lab console log), HVMM_LAB_TIMEOUT, HVMM_LAB_MEM,
 #          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging),
 #          HVMM_LAB_CPUS (lab CPUs; default 2 on a host with two or more, else 1: lab CPU 0
-#          is the nested guests' vCPUs' own, see lab/README.md)
+#          is the nested guests' vCPUs' own, see lab/README.md), HVMM_LAB_QEMU (the emulator
+#          that runs the lab, default qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use
+#          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
 #          no status reported); 130/143 interrupted; 2 usage.
+# stderr:  when it is a terminal, one status line while the lab and the guest boot, finished
+#          before the command's first output; nothing of the kind otherwise.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
 LAB_FAILED=125
 LAB_TIMEOUT=124
+LAB_QEMU=${HVMM_LAB_QEMU:-qemu-system-x86_64}
+LAB_ACCEL=tcg,thread=multi
+LAB_CPU_MODEL=EPYC,+svm
 
 die_usage() { echo "hvmm lab: $*" >&2; exit 2; }
 lab_fail() { echo "hvmm lab: $*" >&2; exit "$LAB_FAILED"; }
@@ -51,6 +60,7 @@ parse_args() {
             --with) WITH+=("$2"); shift 2 ;;
             --mem) LAB_MEM=$2; shift 2 ;;
             --timeout) TIMEOUT=$2; shift 2 ;;
+            --describe) describe_lab; exit 0 ;;
             hvmm|exec) break ;;
             *) die_usage "unknown lab option $1 (usage: lab/run.sh [options] hvmm|exec ...)" ;;
         esac
@@ -65,6 +75,38 @@ parse_args() {
     if [[ $MODE == hvmm && -z $HVMM_BIN ]]; then die_usage "no hvmm binary (--hvmm BIN or HVMM_BIN)"; fi
     if [[ -n $HVMM_BIN && ! -x $HVMM_BIN ]]; then die_usage "hvmm binary $HVMM_BIN is not executable"; fi
     return 0
+}
+
+# The lab these options would run, one key=value a line, for `hvmm doctor` (which formats it):
+# the emulator as found on PATH and the first line of its --version, what it is told to emulate,
+# and whether the cached lab image exists.
+describe_lab() {
+    local emulator found=no version=""
+    if emulator=$(command -v "$LAB_QEMU"); then
+        found=yes
+        version=$("$emulator" --version 2>/dev/null </dev/null | head -n1 || true)
+    else
+        emulator=$LAB_QEMU
+    fi
+    local image=not-built
+    [[ -f $HVMM_CACHE/lab/base.cpio && -f $HVMM_CACHE/lab/vmlinuz ]] && image=built
+    printf '%s\n' "cpus=$LAB_CPUS" "mem_mib=$LAB_MEM" "emulator=$emulator" "emulator_found=$found" \
+        "emulator_version=$version" "accel=$LAB_ACCEL" "cpu=$LAB_CPU_MODEL" \
+        "cache=$HVMM_CACHE/lab" "image=$image"
+}
+
+# One clear line and the lab's failure status when there is no emulator to run it with.
+require_emulator() {
+    command -v "$LAB_QEMU" >/dev/null ||
+        lab_fail "no emulator to run the lab: $LAB_QEMU not found (HVMM_LAB_QEMU names the qemu-system-x86_64 to use)"
+}
+
+# The cached lab, built or brought up to date first unless HVMM_LAB_NO_BUILD says to take it as
+# it is. The build talks on stderr only, and says nothing when the cache is up to date: the lab's
+# own output must never mix with the inner command's.
+ensure_lab_built() {
+    [[ ${HVMM_LAB_NO_BUILD:-} == 1 ]] && return 0
+    HVMM_BUILD_QUIET=1 "$HERE/build-lab.sh" >&2 || lab_fail "building the lab failed"
 }
 
 # abs PATH: PATH made absolute against the current directory, symlinks kept (the command line
@@ -141,7 +183,7 @@ pack_run() {
     for p in "${WITH[@]}"; do carry "$p"; done
     echo "$MODE" >"$EXTRA/lab/mode"
     # What runs the lab, for the results that come out of it (HVMM_LAB_EMULATOR inside).
-    echo "$(qemu-system-x86_64 --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //'), TCG, $LAB_CPUS CPUs" >"$EXTRA/lab/emulator"
+    echo "$("$LAB_QEMU" --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //'), TCG, $LAB_CPUS CPUs" >"$EXTRA/lab/emulator"
     echo "$PWD" >"$EXTRA/lab/cwd"
     : >"$EXTRA/lab/argv"
     for p in "${ARGS[@]}"; do printf %s "$p" | base64 -w0 >>"$EXTRA/lab/argv"; echo >>"$EXTRA/lab/argv"; done
@@ -153,7 +195,87 @@ pack_run() {
     (cd "$EXTRA" && find . | cpio -o -H newc -R 0:0 --quiet) >>"$TMP/initrd.cpio"
 }
 
+# QEMU creates its serial ports' files when it opens them; made here first, so that report() can
+# read them when QEMU fails before that (it stopped with "No such file" and status 1, not 125).
+create_port_files() { : >"$TMP/console.log"; : >"$TMP/control"; }
+
+# While the lab boots, a status line on stderr when stderr is a terminal (never otherwise: CI
+# logs get nothing extra), redrawn in place from lab/init's LAB-PROGRESS milestones on the control
+# port: booting, lab kernel up, lab up, then the guest booting (hvmm started in the lab). So that
+# the line can never be drawn over the console, the console's output then goes through a FIFO to
+# the process that draws the line: at its first byte the line is finished with a newline, and
+# from there that process is `cat`, passing every byte on unchanged. Without a terminal on
+# stderr, QEMU writes our stdout itself, as before: bash reopens /dev/stdout for the redirection,
+# so it is opened to append, as QEMU's own file console opens it (">" would truncate a file).
+CONSOLE_OUT=/dev/stdout
+
+start_progress() {
+    [[ -t 2 ]] || return 0
+    CONSOLE_OUT=$TMP/console.fifo
+    mkfifo "$CONSOLE_OUT"
+    follow_progress <"$CONSOLE_OUT" &
+    PROGRESS_PID=$!
+}
+
+# After QEMU exited: the follower passes on the last console bytes and ends at the FIFO's end.
+finish_progress() {
+    [[ -n ${PROGRESS_PID:-} ]] || return 0
+    wait "$PROGRESS_PID" 2>/dev/null || true
+    PROGRESS_PID=
+}
+
+# When the run is cut short: the follower stops at once, clearing its line if it still shows.
+stop_progress() {
+    [[ -n ${PROGRESS_PID:-} ]] || return 0
+    kill -TERM "$PROGRESS_PID" 2>/dev/null || true
+    wait "$PROGRESS_PID" 2>/dev/null || true
+    PROGRESS_PID=
+}
+
+# follow_progress: stdin is the console FIFO.
+follow_progress() {
+    local start=${EPOCHREALTIME//[!0-9]/} lab_up=""
+    trap 'kill "$!" 2>/dev/null; printf "\r\e[K" >&2; exit 0' TERM
+    # ^C reaches the whole process group: this process ends by stop_progress's TERM instead (a
+    # follower killed by SIGINT also left our `wait` for it blocked until QEMU's children ended).
+    trap '' INT
+    # Until the console has something to say (or has ended), redraw the line every 0.1 s.
+    while ! read -r -t 0; do
+        draw_progress
+        sleep 0.1 &
+        wait $!
+    done
+    if dd bs=1 count=1 of="$TMP/console.first" status=none 2>/dev/null && [[ -s $TMP/console.first ]]; then
+        draw_progress
+        printf '\n' >&2
+        cat "$TMP/console.first"
+        exec cat
+    fi
+    printf '\r\e[K' >&2
+}
+
+# One frame of the status line; sets lab_up (tenths of a second) when the lab is first seen up.
+draw_progress() {
+    local tenths phase text accel=${LAB_ACCEL%%,*} plural=s
+    tenths=$(((${EPOCHREALTIME//[!0-9]/} - start) / 100000))
+    [[ $LAB_CPUS == 1 ]] && plural=
+    phase=$(grep -a -o 'LAB-PROGRESS [a-z-]*' "$TMP/control" 2>/dev/null | tail -n1 || true)
+    if [[ -z $lab_up && ( $phase == *lab-up || $phase == *command-starting ) ]]; then lab_up=$tenths; fi
+    local up="lab up in $((lab_up / 10)).$((lab_up % 10)) s"
+    case $phase in
+        *command-starting)
+            if [[ $MODE == exec ]]; then text="$up; the script is running"
+            elif [[ ${ARGS[0]:-} == run ]]; then text="$up; hvmm started, the guest is booting"
+            else text="$up; hvmm is running"; fi ;;
+        *lab-up) text="$up, starting $([[ $MODE == exec ]] && echo the script || echo hvmm)" ;;
+        *kernel-up) text="lab kernel up, loading KVM" ;;
+        *) text="booting the lab (QEMU ${accel^^}, $LAB_CPUS CPU$plural)" ;;
+    esac
+    printf '\r\e[Khvmm lab: %s ... %d.%d s' "$text" $((tenths / 10)) $((tenths % 10)) >&2
+}
+
 cleanup() {
+    stop_progress
     if [[ -n ${QEMU_PID:-} ]]; then kill -KILL "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
     if [[ -n ${WATCHDOG_PID:-} ]]; then pkill -KILL -P "$WATCHDOG_PID" 2>/dev/null || true; kill -KILL "$WATCHDOG_PID" 2>/dev/null || true; wait "$WATCHDOG_PID" 2>/dev/null || true; fi
     if [[ -n ${TTY_STATE:-} ]]; then stty "$TTY_STATE" 2>/dev/null || true; fi
@@ -164,6 +286,7 @@ cleanup() {
 on_signal() {
     local status=$1
     trap - INT TERM
+    stop_progress
     echo "hvmm lab: interrupted" >&2
     exit "$status"
 }
@@ -179,7 +302,7 @@ start_qemu() {
     else
         console="file,id=con,path=/dev/stdout,append=on"
     fi
-    local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -smp "$LAB_CPUS" -cpu EPYC,+svm -m "$LAB_MEM"
+    local -a cmd=("$LAB_QEMU" -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
         -nodefaults -no-reboot -display none -vga none -monitor none
         -chardev "$console" -serial chardev:con
         -serial "file:$TMP/console.log" -serial "file:$TMP/control"
@@ -187,9 +310,9 @@ start_qemu() {
         -append "console=ttyS1 panic=-1 ${HVMM_LAB_APPEND:-quiet}")
     if [[ -t 0 ]]; then
         # Explicitly: bash gives a background command /dev/null as stdin otherwise.
-        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 &
+        "${cmd[@]}" 2>"$TMP/qemu.err" <&0 >>"$CONSOLE_OUT" &
     else
-        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null &
+        "${cmd[@]}" 2>"$TMP/qemu.err" </dev/null >>"$CONSOLE_OUT" &
     fi
     QEMU_PID=$!
     # Our own watchdog rather than timeout(1): QEMU stays our direct child, so cleanup's kill
@@ -243,15 +366,17 @@ report() {
 
 main() {
     parse_args "$@"
-    # The build step talks on stderr only, and says nothing when the cache is up to date: the
-    # lab's own output must never mix with the inner command's.
-    HVMM_BUILD_QUIET=1 "$HERE/build-lab.sh" >&2 || lab_fail "building the lab failed"
+    require_emulator
+    ensure_lab_built
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvmm-lab.XXXXXX")
     trap cleanup EXIT
     trap 'on_signal 130' INT
     trap 'on_signal 143' TERM
     pack_run
+    create_port_files
+    start_progress
     start_qemu
+    finish_progress
     report
 }
 

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "kvm/kvm.h"
 #include "lab/host_assessment.h"
+#include "lab/lab_launcher.h"
 
 namespace hvmm::cli {
 
@@ -31,6 +32,13 @@ int doctor_command() {
     }
     if (!host.ordinary_guests_at_speed) {
         fmt::print("  `hvmm run` will run the guest inside the lab (see `hvmm lab`)\n");
+    }
+    // The lab as lab/run.sh would start it now (HVMM_LAB_CPUS, HVMM_LAB_QEMU, the cache), so
+    // what doctor says and what a run does cannot drift apart.
+    if (auto lab = lab::describe_lab()) {
+        fmt::print("{}\n", lab::format_lab_line(*lab));
+    } else {
+        fmt::print("lab: cannot describe it: {}\n", lab.error().message);
     }
     return status;
 }

@@ -1,4 +1,5 @@
 // Entry point of the hvmm command; the subcommands live beside it in src/cli/.
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -6,6 +7,7 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/version.h"
 #include "lab/lab_launcher.h"
 
 namespace {
@@ -15,13 +17,19 @@ constexpr std::string_view kUsage =
     "                [--run 'shell command'] [--nic SPEC]... [--nic-opt LIST] [--stats]\n"
     "                [--stats-json FILE] [-v]\n"
     "       hvmm doctor\n"
-    "       hvmm lab exec|run|build ...\n";
+    "       hvmm lab exec|run|build ...\n"
+    "       hvmm --version\n";
+
+// The usage text starts with the version line, so a pasted usage says which hvmm it was.
+void print_usage(std::FILE* out) {
+    fmt::print(out, "{}\n{}", hvmm::cli::version_line(), kUsage);
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        fmt::print(stderr, "{}", kUsage);
+        print_usage(stderr);
         return 1;
     }
     const std::string_view command = argv[1];
@@ -34,10 +42,14 @@ int main(int argc, char** argv) {
     if (command == "lab") {
         return hvmm::lab::lab_command(argc - 2, argv + 2);
     }
-    if (command == "-h" || command == "--help" || command == "help") {
-        fmt::print("{}", kUsage);
+    if (command == "--version" || command == "version") {
+        fmt::print("{}\n", hvmm::cli::version_line());
         return 0;
     }
-    hvmm::log::error("unknown command '{}' (try: run, doctor, lab)", command);
+    if (command == "-h" || command == "--help" || command == "help") {
+        print_usage(stdout);
+        return 0;
+    }
+    hvmm::log::error("unknown command '{}' (try: run, doctor, lab, --version)", command);
     return 1;
 }

@@ -1,6 +1,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <fmt/core.h>
+
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/run_options.h"
@@ -54,7 +56,10 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
     // Only input that passed every check reaches the lab.
     const lab::HostAssessment host = lab::assess_host();
     if (!host.ordinary_guests_at_speed) {
-        log::info("running in the lab: {}", host.reason);
+        // Always, at once, whatever the verbosity: a lab boot takes seconds before the guest
+        // prints anything, and a user should know why and where the run is going.
+        log::write(log::Level::kInfo,
+                   fmt::format("this run goes through the lab: {}", host.reason));
         return lab::run_in_lab(full_argc, full_argv);
     }
 

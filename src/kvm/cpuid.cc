@@ -1,5 +1,7 @@
-// CPUID fix-ups per vCPU. Facts from the Intel SDM (leaves 1, 0xB, 0x1F) and KVM's API
-// documentation (leaves 0x40000000+).
+// CPUID fix-ups per vCPU. Facts from the Intel SDM (leaves 1, 0xB, 0x1F, 0x80000000-4) and KVM's
+// API documentation (leaves 0x40000000+).
+#include <cpuid.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,6 +13,10 @@ namespace {
 constexpr uint32_t kHypervisorPresentBit = 1u << 31;  // leaf 1 ECX
 constexpr uint32_t kKvmSignatureLeaf = 0x4000'0000;
 constexpr uint32_t kKvmFeaturesLeaf = 0x4000'0001;
+
+constexpr uint32_t kExtendedMaxLeaf = 0x8000'0000;
+constexpr uint32_t kBrandFirstLeaf = 0x8000'0002;
+constexpr uint32_t kBrandLastLeaf = 0x8000'0004;
 
 constexpr uint32_t kXsaveLeaf = 0xD;
 constexpr uint32_t kLegacyAndHeaderSize = 576;  // 512-byte FXSAVE area + 64-byte XSAVE header
@@ -63,10 +69,60 @@ void make_xsave_leaf_consistent(std::vector<kvm_cpuid_entry2>& entries) {
     xsave->ecx = size;
 }
 
+kvm_cpuid_entry2& entry_for(std::vector<kvm_cpuid_entry2>& entries, uint32_t function) {
+    if (kvm_cpuid_entry2* existing = find_entry(entries, function, 0)) {
+        return *existing;
+    }
+    kvm_cpuid_entry2 added{};
+    added.function = function;
+    return entries.emplace_back(added);
+}
+
+// KVM_GET_SUPPORTED_CPUID returns the brand string leaves as zeros (KVM's cpuid.c has no case
+// for them, so they take its default: "nothing supported"); QEMU fills them from its CPU model.
+// Left blank, Linux finds no brand and /proc/cpuinfo says "model name: 17/01" (family/model).
+// Leaves KVM did fill are kept.
+void give_brand_string(std::vector<kvm_cpuid_entry2>& entries, const BrandString& brand) {
+    const bool brand_is_blank =
+        std::all_of(brand.begin(), brand.end(), [](char c) { return c == 0; });
+    if (brand_is_blank) {
+        return;
+    }
+    for (uint32_t leaf = kBrandFirstLeaf; leaf <= kBrandLastLeaf; ++leaf) {
+        const kvm_cpuid_entry2* entry = find_entry(entries, leaf, 0);
+        if (entry != nullptr && (entry->eax | entry->ebx | entry->ecx | entry->edx) != 0) {
+            return;
+        }
+    }
+    kvm_cpuid_entry2& max_leaf = entry_for(entries, kExtendedMaxLeaf);
+    max_leaf.eax = std::max(max_leaf.eax, kBrandLastLeaf);
+    for (uint32_t leaf = kBrandFirstLeaf; leaf <= kBrandLastLeaf; ++leaf) {
+        kvm_cpuid_entry2& entry = entry_for(entries, leaf);
+        const char* part = brand.data() + (leaf - kBrandFirstLeaf) * 16;
+        std::memcpy(&entry.eax, part, 4);
+        std::memcpy(&entry.ebx, part + 4, 4);
+        std::memcpy(&entry.ecx, part + 8, 4);
+        std::memcpy(&entry.edx, part + 12, 4);
+    }
+}
+
 }  // namespace
 
+BrandString host_brand_string() {
+    BrandString brand{};
+    if (__get_cpuid_max(kExtendedMaxLeaf, nullptr) < kBrandLastLeaf) {
+        return brand;
+    }
+    for (uint32_t leaf = kBrandFirstLeaf; leaf <= kBrandLastLeaf; ++leaf) {
+        uint32_t regs[4];
+        __cpuid(leaf, regs[0], regs[1], regs[2], regs[3]);
+        std::memcpy(brand.data() + (leaf - kBrandFirstLeaf) * 16, regs, sizeof(regs));
+    }
+    return brand;
+}
+
 std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(std::vector<kvm_cpuid_entry2> entries, uint32_t id,
-                                             uint32_t count) {
+                                             uint32_t count, const BrandString& brand) {
     bool has_signature_leaf = false;
     for (auto& entry : entries) {
         switch (entry.function) {
@@ -94,6 +150,7 @@ std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(std::vector<kvm_cpuid_entry2> entri
         }
     }
     make_xsave_leaf_consistent(entries);
+    give_brand_string(entries, brand);
     if (!has_signature_leaf) {
         kvm_cpuid_entry2 signature{};
         signature.function = kKvmSignatureLeaf;

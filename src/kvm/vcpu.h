@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -59,9 +60,19 @@ class Vcpu {
     uapi::CoalescedRing* coalesced_ring_;
 };
 
+// The processor brand string, CPUID leaves 0x80000002-0x80000004 (EAX, EBX, ECX, EDX of each):
+// 48 bytes of ASCII, NUL-padded.
+using BrandString = std::array<char, 48>;
+
+// The brand string of the CPU hvmm runs on, from its own CPUID instruction (in the lab, the CPU
+// QEMU emulates); all zeros when the CPU has none.
+BrandString host_brand_string();
+
 // CPUID for vCPU `id` of `count`, from what KVM supports: APIC ids, the hypervisor bit and KVM's
-// signature leaves so a Linux guest picks kvm-clock and paravirtual features.
+// signature leaves so a Linux guest picks kvm-clock and paravirtual features, and `brand` as the
+// brand string where KVM leaves it blank (it always does: naming the CPU is userspace's part).
 std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(std::vector<kvm_cpuid_entry2> supported, uint32_t id,
-                                             uint32_t count);
+                                             uint32_t count,
+                                             const BrandString& brand = host_brand_string());
 
 }  // namespace hvmm::kvm

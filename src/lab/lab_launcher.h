@@ -2,7 +2,14 @@
 // lab's behaviour: raw stdio, exit status passed through, output files brought back).
 #pragma once
 
+#include "base/error.h"
+#include "lab/lab_description.h"
+
 namespace hvmm::lab {
+
+// The lab `hvmm run` would use here, from `lab/run.sh --describe` (the script's own settings and
+// HVMM_LAB_* in the environment); boots nothing.
+Result<LabDescription> describe_lab();
 
 // Re-runs this very command line (argv[0] is the hvmm binary, argv[1] the subcommand, e.g.
 // "run") inside the lab and returns its exit status: the inner hvmm's, or 124 (lab timed out),

@@ -2,10 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <optional>
+#include <string>
+#include <variant>
 
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
+#include "long_mode_guest.h"
 
 namespace hvmm::kvm {
 namespace {
@@ -83,6 +87,119 @@ TEST(Cpuid, XsaveStateOfAPresentFeatureIsKept) {
     ASSERT_TRUE(xsave);
     EXPECT_EQ(xsave->eax, 0x7u);
     EXPECT_EQ(xsave->ebx, 832u);
+}
+
+BrandString brand_of(const std::string& text) {
+    BrandString brand{};
+    std::memcpy(brand.data(), text.data(), std::min(text.size(), brand.size()));
+    return brand;
+}
+
+// The 48 bytes of leaves 0x80000002-4 in `entries`, in CPUID's register order.
+std::string brand_in(const std::vector<kvm_cpuid_entry2>& entries) {
+    std::string brand;
+    for (uint32_t leaf = 0x8000'0002; leaf <= 0x8000'0004; ++leaf) {
+        const auto entry = find(entries, leaf);
+        if (!entry)
+            return "(leaf missing)";
+        for (uint32_t reg : {entry->eax, entry->ebx, entry->ecx, entry->edx}) {
+            brand.append(reinterpret_cast<const char*>(&reg), 4);
+        }
+    }
+    return brand;
+}
+
+// What KVM_GET_SUPPORTED_CPUID gives: the extended leaves up to 0x80000021, the brand blank.
+std::vector<kvm_cpuid_entry2> blank_brand_host() {
+    std::vector<kvm_cpuid_entry2> entries(4);
+    entries[0].function = 0x8000'0000;
+    entries[0].eax = 0x8000'0021;
+    for (uint32_t i = 1; i < 4; ++i) entries[i].function = 0x8000'0001 + i;
+    return entries;
+}
+
+TEST(Cpuid, BlankBrandLeavesGetTheGivenBrandString) {
+    const auto fixed = cpuid_for_vcpu(blank_brand_host(), 0, 1, brand_of("AMD EPYC Processor"));
+    EXPECT_EQ(brand_in(fixed), std::string("AMD EPYC Processor") + std::string(30, '\0'));
+    EXPECT_EQ(find(fixed, 0x8000'0000)->eax, 0x8000'0021u);  // never lowered
+}
+
+TEST(Cpuid, ABrandKvmGaveIsKept) {
+    auto host = blank_brand_host();
+    std::memcpy(&host[1].eax, "KVM!", 4);
+    const auto fixed = cpuid_for_vcpu(host, 0, 1, brand_of("AMD EPYC Processor"));
+    EXPECT_EQ(brand_in(fixed).substr(0, 4), "KVM!");
+    EXPECT_EQ(brand_in(fixed).substr(4), std::string(44, '\0'));
+}
+
+TEST(Cpuid, MissingBrandLeavesAreAddedAndTheExtendedMaximumRaised) {
+    std::vector<kvm_cpuid_entry2> host(1);
+    host[0].function = 0x8000'0000;
+    host[0].eax = 0x8000'0001;
+    const auto fixed = cpuid_for_vcpu(host, 0, 1, brand_of("Test CPU"));
+    EXPECT_EQ(find(fixed, 0x8000'0000)->eax, 0x8000'0004u);
+    EXPECT_EQ(brand_in(fixed), std::string("Test CPU") + std::string(40, '\0'));
+}
+
+TEST(Cpuid, NoBrandToGiveLeavesTheLeavesAlone) {
+    const auto fixed = cpuid_for_vcpu(blank_brand_host(), 0, 1, BrandString{});
+    EXPECT_EQ(brand_in(fixed), std::string(48, '\0'));
+}
+
+// Linux prints the brand, without its padding, as /proc/cpuinfo's model name.
+TEST(Cpuid, HostBrandStringIsTheModelNameLinuxShows) {
+    const BrandString brand = host_brand_string();
+    std::string text(brand.data(), strnlen(brand.data(), brand.size()));
+    if (text.empty())
+        GTEST_SKIP() << "this CPU has no brand string";
+    text.erase(0, text.find_first_not_of(' '));
+    text.erase(text.find_last_not_of(' ') + 1);
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line) && line.rfind("model name", 0) != 0) {
+    }
+    EXPECT_EQ(line.substr(line.find(": ") + 2), text);
+}
+
+// A guest program reads the brand leaves with CPUID and stores the twelve registers in RAM.
+TEST(Cpuid, GuestReadsTheHostBrandString) {
+    using Bytes = std::vector<uint8_t>;
+    Bytes program = {0xBF, 0x00, 0x10, 0x01, 0x00};  // mov edi, kDataAddress (0x11000)
+    for (uint8_t leaf = 2; leaf <= 4; ++leaf) {
+        const Bytes step = {
+            0xB8, leaf, 0x00, 0x00, 0x80,  // mov eax, 0x8000000<leaf>
+            0x31, 0xC9,                    // xor ecx, ecx
+            0x0F, 0xA2,                    // cpuid
+            0x89, 0x07,                    // mov [rdi], eax
+            0x89, 0x5F, 0x04,              // mov [rdi+4], ebx
+            0x89, 0x4F, 0x08,              // mov [rdi+8], ecx
+            0x89, 0x57, 0x0C,              // mov [rdi+12], edx
+            0x48, 0x83, 0xC7, 0x10,        // add rdi, 16
+        };
+        program.insert(program.end(), step.begin(), step.end());
+    }
+    program.push_back(0xF4);  // hlt
+    static_assert(test::LongModeGuest::kDataAddress == 0x11000);
+
+    auto guest = test::LongModeGuest::create(program);
+    ASSERT_TRUE(guest) << guest.error().message;
+    auto kvm = Kvm::open();
+    ASSERT_TRUE(kvm) << kvm.error().message;
+    auto supported = kvm->supported_cpuid();
+    ASSERT_TRUE(supported) << supported.error().message;
+    ASSERT_TRUE((*guest)->vcpu().set_cpuid(cpuid_for_vcpu(*supported, 0, 1)));
+    const auto exit = (*guest)->run_until_stop();
+    ASSERT_TRUE(exit) << exit.error().message;
+    ASSERT_TRUE(std::holds_alternative<exit::Hlt>(*exit)) << "exit variant " << exit->index();
+
+    std::string seen(48, '\0');
+    ASSERT_TRUE(
+        (*guest)->memory().read(GuestAddress(test::LongModeGuest::kDataAddress),
+                                std::span(reinterpret_cast<uint8_t*>(seen.data()), seen.size())));
+    const BrandString host = host_brand_string();
+    EXPECT_NE(seen.find_first_not_of(std::string(" \0", 2)), std::string::npos)
+        << "the guest saw a blank brand string";
+    EXPECT_EQ(seen, std::string(host.data(), host.size()));
 }
 
 }  // namespace
