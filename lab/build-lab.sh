@@ -87,8 +87,9 @@ copy_anchor_qemu() {
 
 main() {
     parse_out_arg "$HVMM_CACHE/lab" "$@"
-    ensure_packages "${PACKAGES[@]}"
+    # QEMU 10 first, so a fresh machine does not install Debian 12's 7.2 only to replace it.
     ensure_backports_qemu
+    ensure_packages "${PACKAGES[@]}"
     ANCHOR_QEMU=$(anchor_qemu_tree)
     # The lab carries the default guest image; bring it up to date first.
     GUEST="$HVMM_CACHE/guest"

@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-          libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev qemu-system-x86 busybox-static
+          libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev busybox-static
           cpio iperf3 ethtool iproute2)
 
 # The rule of src/lab/host_assessment.cc (which `hvmm doctor` reports): without a /dev/kvm,
@@ -33,6 +33,8 @@ main() {
     say "hvmm doctor"
     "$hvmm" doctor || true
     if needs_lab; then
+        say "building the lab (its emulator, QEMU 10 from bookworm-backports, comes with it)"
+        "$REPO/lab/build-lab.sh"
         say "booting the guest inside the lab (this host's KVM cannot run it at speed)"
         "$hvmm" lab exec "$REPO/scripts/demo-guest.sh"
     else

@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-          libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev qemu-system-x86 busybox-static
+          libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev busybox-static
           cpio iperf3 ethtool iproute2 acpica-tools ca-certificates python3)
 
 main() {
@@ -21,6 +21,7 @@ main() {
     say "building in $build_dir"
     build_hvmm "$build_dir"
     say "default guest image and lab (cached)"
+    # The lab's emulator (QEMU 10 from bookworm-backports) is installed by the lab's builder.
     "$REPO/lab/build-lab.sh"
     say "running the tests"
     # The image exists now: unit tests that read the real kernel must run, not skip.
