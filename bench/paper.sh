@@ -3,7 +3,8 @@
 # emulated NIC with and without its three optimizations) regenerated for hvmm's PCnet, in ONE lab
 # boot: hvmm with each NIC optimization config (--nic-opt=baseline, ports, combine, notify,
 # paper = the three together, all = paper plus the past-the-paper ones) and QEMU 7.2's
-# `-device pcnet` and `-device e1000` as anchors; guest 1 vCPU, 256 MiB, a TAP to the lab,
+# `-device pcnet` and `-device e1000` as anchors, and QEMU 10's, with virtio-net (with and without
+# vhost) and user-mode networking beside them for the lab's dynamic range; guest 1 vCPU, 256 MiB, a TAP to the lab,
 # iperf3 guest TX then RX, SECS each (bench/paper-lab.sh does the runs). In the baseline, paper and all
 # configs the guest also runs `iotime` (per-OUT cost probe) if the image has it.
 # Writes bench/results/paper.json, paper.md (the table, a cost table, the raw data) and paper.svg
@@ -14,7 +15,9 @@
 # env:   HVMM_BIN        hvmm binary (default build-bench/hvmm, else build/hvmm)
 #        BENCH_CONFIGS   hvmm configs (default "baseline ports combine notify paper all"; a comma
 #                        list such as ports,combine is one config; "" runs no hvmm)
-#        BENCH_ANCHORS   QEMU anchors (default "qemu-pcnet qemu-e1000")
+#        BENCH_ANCHORS   QEMU anchors (default: pcnet, e1000, virtio-net, virtio-net + vhost and
+#                        pcnet on -netdev user, each on QEMU 7.2 and on QEMU 10; names in
+#                        bench/paper-lab.sh)
 #        BENCH_RESULTS   output directory (default bench/results)
 #        BENCH_HVMM_REV  what the hvmm binary was built from, recorded in paper.md/json
 #        BENCH_KEEP_RAW  a directory to keep the lab's raw output in (consoles, per-run stats)
@@ -26,12 +29,14 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEFAULT_CONFIGS="baseline ports combine notify paper all"
+# Both QEMUs with every NIC the lab's dynamic range and the anchors need (bench/paper-lab.sh).
+DEFAULT_ANCHORS="qemu72-pcnet qemu72-e1000 qemu72-virtio qemu72-vhost qemu72-user-pcnet qemu10-pcnet qemu10-e1000 qemu10-virtio qemu10-vhost qemu10-user-pcnet"
 source "$REPO/scripts/lib.sh"
 source "$REPO/bench/lab_retry.sh"
 
 main() {
     local secs=${1:-10} hvmm=${HVMM_BIN:-} status=0 report_status=0
-    local configs=${BENCH_CONFIGS-$DEFAULT_CONFIGS} anchors=${BENCH_ANCHORS-qemu-pcnet qemu-e1000}
+    local configs=${BENCH_CONFIGS-$DEFAULT_CONFIGS} anchors=${BENCH_ANCHORS-$DEFAULT_ANCHORS}
     local results=${BENCH_RESULTS:-$REPO/bench/results}
     [[ $secs =~ ^[0-9]+$ && $secs -gt 0 ]] || { echo "usage: bench/paper.sh [SECS]" >&2; exit 2; }
     if [[ -z $hvmm ]]; then
@@ -50,7 +55,7 @@ main() {
     fi
     local command="bench/paper.sh $secs"
     [[ $configs != "$DEFAULT_CONFIGS" ]] && command="BENCH_CONFIGS=\"$configs\" $command"
-    [[ $anchors != "qemu-pcnet qemu-e1000" ]] && command="BENCH_ANCHORS=\"$anchors\" $command"
+    [[ $anchors != "$DEFAULT_ANCHORS" ]] && command="BENCH_ANCHORS=\"$anchors\" $command"
     # The exact line: the environment that changes what runs or what is recorded goes in too.
     local var
     for var in BENCH_KEEP_RAW BENCH_HVMM_REV HVMM_BIN; do
