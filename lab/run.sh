@@ -20,8 +20,10 @@
 #          is the nested guests' vCPUs' own, see lab/README.md), HVMM_LAB_QEMU (the emulator
 #          that runs the lab, default qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use
 #          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
+#          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 150, 0 = off:
+#          the lab is taken for stalled, see watch_heartbeat)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
-#          no status reported); 130/143 interrupted; 2 usage.
+#          stalled, no status reported); 130/143 interrupted; 2 usage.
 # stderr:  when it is a terminal, one status line while the lab and the guest boot, finished
 #          before the command's first output; nothing of the kind otherwise.
 set -euo pipefail
@@ -53,6 +55,7 @@ parse_args() {
     LAB_MEM=${HVMM_LAB_MEM:-2048}
     LAB_CPUS=${HVMM_LAB_CPUS:-$(default_lab_cpus)}
     TIMEOUT=${HVMM_LAB_TIMEOUT:-3600}
+    STALL=${HVMM_LAB_STALL:-150}
     while [[ $# -gt 0 ]]; do
         case $1 in
             --hvmm) HVMM_BIN=$2; shift 2 ;;
@@ -277,6 +280,7 @@ draw_progress() {
 cleanup() {
     stop_progress
     if [[ -n ${QEMU_PID:-} ]]; then kill -KILL "$QEMU_PID" 2>/dev/null || true; wait "$QEMU_PID" 2>/dev/null || true; fi
+    if [[ -n ${HEARTBEAT_PID:-} ]]; then pkill -KILL -P "$HEARTBEAT_PID" 2>/dev/null || true; kill -KILL "$HEARTBEAT_PID" 2>/dev/null || true; wait "$HEARTBEAT_PID" 2>/dev/null || true; fi
     if [[ -n ${WATCHDOG_PID:-} ]]; then pkill -KILL -P "$WATCHDOG_PID" 2>/dev/null || true; kill -KILL "$WATCHDOG_PID" 2>/dev/null || true; wait "$WATCHDOG_PID" 2>/dev/null || true; fi
     if [[ -n ${TTY_STATE:-} ]]; then stty "$TTY_STATE" 2>/dev/null || true; fi
     if [[ -n ${HVMM_LAB_LOG:-} && -f ${TMP:-/nonexistent}/console.log ]]; then cp "$TMP/console.log" "$HVMM_LAB_LOG" || true; fi
@@ -321,11 +325,50 @@ start_qemu() {
         (sleep "$TIMEOUT" && touch "$TMP/timed-out" && kill -KILL "$QEMU_PID" 2>/dev/null) </dev/null >/dev/null 2>&1 &
         WATCHDOG_PID=$!
     fi
+    if [[ $STALL != 0 ]]; then
+        watch_heartbeat </dev/null >/dev/null 2>&1 &
+        HEARTBEAT_PID=$!
+    fi
     local status=0
     # (stderr: bash would report "Killed" for a timed-out QEMU; report() says it better)
     { wait "$QEMU_PID"; } 2>/dev/null || status=$?
     QEMU_PID=
     QEMU_STATUS=$status
+}
+
+# The lab's init writes "LAB-BEAT" on the control port every 10 s while the command runs. Once
+# the first beat is in, a lab whose beats stop for STALL seconds is stalled: QEMU's TCG has been
+# seen to leave the lab's CPU halted for good while the lab kernel's timer kept firing (lab/README.md,
+# "Stability"), a hang that would otherwise hold a test or a benchmark for its whole time limit.
+# The stall is kept as evidence (QEMU's threads, when gdb is at hand) and QEMU is killed. The
+# file transfer at the end has no beats: watching stops when it begins.
+watch_heartbeat() {
+    local beats seen=0 since=$SECONDS
+    while sleep 5; do
+        grep -q '^LAB-FILES-BEGIN' "$TMP/control" 2>/dev/null && return 0
+        beats=$(grep -c '^LAB-BEAT' "$TMP/control" 2>/dev/null || true)
+        if [[ ${beats:-0} != "$seen" ]]; then seen=${beats:-0}; since=$SECONDS; continue; fi
+        if ((seen > 0 && SECONDS - since >= STALL)); then
+            if command -v gdb >/dev/null; then
+                timeout 30 gdb -p "$QEMU_PID" -batch -ex 'thread apply all bt 12' >"$TMP/qemu-threads.txt" 2>&1 || true
+            fi
+            touch "$TMP/stalled"
+            kill -KILL "$QEMU_PID" 2>/dev/null
+            return 0
+        fi
+    done
+}
+
+# keep_stall_evidence: the console, the control port's lines and QEMU's threads of a stalled lab,
+# under $HVMM_CACHE/lab/stalls/; prints the directory.
+keep_stall_evidence() {
+    local dir
+    dir=$HVMM_CACHE/lab/stalls/$(date -u +%Y%m%dT%H%M%SZ)-$$
+    mkdir -p "$dir"
+    cp "$TMP/console.log" "$TMP/qemu.err" "$dir/" 2>/dev/null
+    [[ -f $TMP/qemu-threads.txt ]] && cp "$TMP/qemu-threads.txt" "$dir/"
+    grep -a '^LAB-' "$TMP/control" >"$dir/control.txt" 2>/dev/null
+    echo "$dir"
 }
 
 # Unpacks the returned files: outputs to their own paths, $HVMM_LAB_OUT's tree to --out.
@@ -351,6 +394,9 @@ report() {
     if [[ -n $status ]]; then
         bring_back_files
         return "$status"
+    fi
+    if [[ -f $TMP/stalled ]]; then
+        lab_fail "the lab stalled: no heartbeat from inside it for ${STALL}s, its CPUs left halted (evidence in $(keep_stall_evidence))"
     fi
     if [[ -f $TMP/timed-out ]]; then
         echo "hvmm lab: timed out after ${TIMEOUT}s" >&2; return "$LAB_TIMEOUT"

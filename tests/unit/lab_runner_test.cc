@@ -157,7 +157,9 @@ TEST(LabRunner, DoctorShowsTheLabRunShWouldUse) {
 // -serial file:.../control argument), a line on the console (its stdout), then the status. It
 // records its arguments beside itself. With STANDIN_CONSOLE naming a file, that file's bytes are
 // its console output instead. With STANDIN_FAIL set it fails as QEMU would, at once; with
-// STANDIN_HANG set it stops after the first milestone, a lab that hangs while it boots.
+// STANDIN_HANG set it stops after the first milestone, a lab that hangs while it boots; with
+// STANDIN_STALL set it beats once as lab/init does when the command starts, then never again (a
+// lab whose CPUs stay halted); with STANDIN_BEATS set it beats every second for 9 s first.
 const char* kStandInLab =
     "#!/bin/bash\n"
     "[[ $1 == --version ]] && { echo 'QEMU emulator version 10.0.2 (stand-in)'; exit 0; }\n"
@@ -166,6 +168,10 @@ const char* kStandInLab =
     "for arg; do case $arg in file:*/control) control=${arg#file:} ;; esac; done\n"
     "[[ -n ${STANDIN_HANG:-} ]] && { echo 'LAB-PROGRESS kernel-up' >>\"$control\"; exec sleep 60; "
     "}\n"
+    "[[ -n ${STANDIN_STALL:-} ]] && { echo 'LAB-PROGRESS command-starting' >>\"$control\"; "
+    "echo 'LAB-BEAT 4.5' >>\"$control\"; exec sleep 60; }\n"
+    "[[ -n ${STANDIN_BEATS:-} ]] && for i in 1 2 3 4 5 6 7 8 9; do echo \"LAB-BEAT $i\" "
+    ">>\"$control\"; sleep 1; done\n"
     "for phase in kernel-up lab-up command-starting; do\n"
     "    sleep 0.3; echo \"LAB-PROGRESS $phase\" >>\"$control\"\n"
     "done\n"
@@ -217,6 +223,33 @@ std::vector<std::string> hvmm_run_command(const ScratchDir& dir) {
 
 const std::string kReasonLine =
     "hvmm: this run goes through the lab: HVMM_LAB=always: every run goes through the lab";
+
+TEST(LabRunner, ALabWhoseHeartbeatStopsIsAStalledLabAndItsEvidenceIsKept) {
+    StandInLab lab;
+    auto environment = lab.environment;
+    environment["STANDIN_STALL"] = "1";
+    environment["HVMM_LAB_STALL"] = "3";
+    const auto start = std::chrono::steady_clock::now();
+    const auto result = test::run_process(hvmm_run_command(lab.dir), environment);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(result.status, 125);
+    EXPECT_NE(result.err.find("hvmm lab: the lab stalled: no heartbeat from inside it for 3s"),
+              std::string::npos) << result.err;
+    EXPECT_LT(seconds, 30) << "the stall was not caught before the stand-in's own 60 s";
+    EXPECT_TRUE(fs::exists(lab.dir.path("cache/lab/stalls"))) << "no evidence kept";
+    EXPECT_EQ(processes_naming(lab.emulator), 0) << "the stalled emulator was left running";
+}
+
+TEST(LabRunner, ALabThatKeepsBeatingIsNotTakenForStalled) {
+    StandInLab lab;
+    auto environment = lab.environment;
+    environment["STANDIN_BEATS"] = "1";
+    environment["HVMM_LAB_STALL"] = "3";
+    const auto result = test::run_process(hvmm_run_command(lab.dir), environment);
+    EXPECT_EQ(result.status, 7) << result.err;  // the stand-in lab's own status, after 9 s of beats
+    EXPECT_EQ(result.err, kReasonLine + "\n");
+}
 
 TEST(LabRunner, RunThroughTheLabWithoutATerminalAddsOnlyTheReasonLine) {
     StandInLab lab;
