@@ -193,6 +193,18 @@ TEST(VirtioQueueHostile, MalformedIndirectTablesAreRefusedAndAnswered) {
     EXPECT_EQ(rig.queue.counters().malformed_chains, 6u);
 }
 
+TEST(VirtioQueueHostile, CycleInAnIndirectTableAsLargeAsRamIsALoop) {
+    // A 4 MiB table claims 262144 entries, but 16-bit next fields reach only 65536 of them, so
+    // a two-entry cycle at its start is caught after 65537 steps, not 262145 (the bound is
+    // in DescriptorChain::walk; this checks that the walk ends and says why).
+    VirtqRig rig(16, false, true);
+    rig.driver.put(0, F{kDataArea, 8, kNext, 1});
+    rig.driver.put(16, F{kDataArea, 8, kNext, 0});
+    rig.driver.set_descriptor(0, F{0, static_cast<uint32_t>(kRamEnd), kIndirect, 0});
+    rig.driver.publish(0);
+    EXPECT_EQ(rig.pop_malformed()->error, ChainError::kLoop);
+}
+
 TEST(VirtioQueueHostile, IndirectDescriptorWithoutTheFeatureIsRefused) {
     VirtqRig rig(16, false, false);
     rig.driver.add_indirect_chain({{rig.driver.alloc(8), 8}});
