@@ -76,7 +76,6 @@ class StreamBackend final : public NetBackend {
     // not a socket, is refused. The socket file is removed when the backend is destroyed.
     static Result<std::unique_ptr<StreamBackend>> listen(std::string_view path,
                                                          StreamBackendLimits limits = {});
-    ~StreamBackend() override;
 
     using NetBackend::send;
     void send(std::span<const iovec> frame) override;
@@ -96,7 +95,25 @@ class StreamBackend final : public NetBackend {
   private:
     enum class Role : uint8_t { kClient, kListener };
     enum class Source : uint32_t { kWake, kListen, kTimer, kConnection };
-    struct Detail;  // the per-cause counters (atomics)
+    // The per-cause counters: written by either side, read by anyone.
+    struct Detail {
+        std::atomic<uint64_t> rx_zero_length{0};
+        std::atomic<uint64_t> rx_oversize{0};
+        std::atomic<uint64_t> rx_truncated{0};
+        std::atomic<uint64_t> rx_runts{0};
+        std::atomic<uint64_t> rx_no_sink{0};
+        std::atomic<uint64_t> tx_queue_full{0};
+        std::atomic<uint64_t> tx_peer_gone{0};
+        std::atomic<uint64_t> tx_invalid{0};
+        std::atomic<uint64_t> tx_unsent_bytes{0};
+        std::atomic<uint64_t> connects{0};
+        std::atomic<uint64_t> disconnects{0};
+        std::atomic<uint64_t> refused_peers{0};
+        std::atomic<uint64_t> connect_failures{0};
+    };
+    static void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+        counter.fetch_add(n, std::memory_order_relaxed);
+    }
 
     static Result<std::unique_ptr<StreamBackend>> create(Role role, std::string_view path,
                                                          std::chrono::milliseconds reconnect,
@@ -149,7 +166,7 @@ class StreamBackend final : public NetBackend {
     net::StreamDecoder decoder_;
 
     BackendCounters counters_;
-    std::unique_ptr<Detail> detail_;
+    Detail detail_;
     // Per backend, so one hostile peer does not silence another backend's warnings.
     log::RateLimitedWarning peer_warning_;
     log::RateLimitedWarning send_warning_;
