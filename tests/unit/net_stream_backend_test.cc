@@ -465,5 +465,89 @@ TEST(NetStreamBackend, PeerGoneOnSendTakesTheLinkDown) {
     EXPECT_EQ(backend->stream_stats().disconnects, 1u);
 }
 
+TEST(NetStreamBackend, ClientDropsAPeerSendingABadLengthAndReconnects) {
+    TempDir dir;
+    const std::string path = dir.file("hostile.sock");
+    UniqueFd listener = testing::listen_at(path);
+    auto backend = StreamBackend::connect(path, 30ms);
+    ASSERT_TRUE(backend) << backend.error().message;
+    UniqueFd hostile = accept_from(listener.get());
+    SharedSink sink;
+    LoopRig rig(**backend, sink);
+    write_all(hostile.get(), length_prefix(0x7FFFFFFF));
+    EXPECT_TRUE(testing::peer_closed(hostile.get()));
+    // The same listener takes the reconnect; the link comes back.
+    UniqueFd again = accept_from(listener.get());
+    ASSERT_TRUE(again);
+    ASSERT_TRUE(eventually([&] { return sink.link() && (*backend)->link_up(); }));
+    EXPECT_EQ(sink.links(), (std::vector<bool>{false, true}));
+    const auto stats = (*backend)->stream_stats();
+    EXPECT_EQ(stats.rx_oversize, 1u);
+    EXPECT_EQ(stats.connects, 2u);
+    write_all(again.get(), framed(test_frame(4)));
+    ASSERT_TRUE(eventually([&] { return sink.frame_count() == 1; }));
+}
+
+TEST(NetStreamBackend, OnePollHandlesAtMostTheBoundEvenOfDroppedFrames) {
+    TempDir dir;
+    const std::string path = dir.file("net.sock");
+    auto backend = listen_backend(path);
+    testing::RecordingSink sink;
+    backend->set_sink(&sink);
+    UniqueFd peer = connect_to(path);
+    backend->poll_receive();  // accepts the peer
+    ASSERT_TRUE(backend->link_up());
+    // A flood of runts: each is dropped, but a poll still returns after the bound, so one
+    // hostile peer cannot hold the I/O thread.
+    std::vector<uint8_t> bytes;
+    for (size_t i = 0; i < 3 * net::kMaxFramesPerPoll; ++i) {
+        const auto one = framed(std::vector<uint8_t>(5, 0xEE));
+        bytes.insert(bytes.end(), one.begin(), one.end());
+    }
+    write_all(peer.get(), bytes);
+    EXPECT_EQ(backend->poll_receive(), 0u);
+    EXPECT_EQ(backend->stream_stats().rx_runts, net::kMaxFramesPerPoll);
+    // Its fd says there is more (the rest is held, not lost).
+    EXPECT_TRUE(testing::wait_readable(backend->receive_fd(), 0ms));
+    backend->poll_receive();
+    backend->poll_receive();
+    EXPECT_EQ(backend->stream_stats().rx_runts, 3 * net::kMaxFramesPerPoll);
+    EXPECT_TRUE(backend->link_up());
+}
+
+TEST(NetStreamBackend, HalfAFrameThenSilenceCostsNothingButWaiting) {
+    TempDir dir;
+    const std::string path = dir.file("net.sock");
+    auto backend = listen_backend(path);
+    SharedSink sink;
+    LoopRig rig(*backend, sink);
+    UniqueFd peer = connect_to(path);
+    const auto bytes = framed(test_frame(1, 1000));
+    write_all(peer.get(), std::span(bytes).first(500));
+    std::this_thread::sleep_for(100ms);
+    const uint64_t before = rig.wakeups();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_LE(rig.wakeups() - before, 1u);  // nothing spins on a stalled peer
+    EXPECT_TRUE(backend->link_up());
+    // Sending to it still works, and the rest completes the frame.
+    backend->send(std::span<const uint8_t>(test_frame(2)));
+    EXPECT_EQ(testing::read_framed(peer.get()), test_frame(2));
+    write_all(peer.get(), std::span(bytes).subspan(500));
+    ASSERT_TRUE(eventually([&] { return sink.frame_count() == 1; }));
+    EXPECT_EQ(sink.frames()[0], test_frame(1, 1000));
+}
+
+TEST(NetStreamBackend, FrameTheGuestCannotHaveSentIsCountedNotWritten) {
+    TempDir dir;
+    const std::string path = dir.file("net.sock");
+    auto backend = listen_backend(path, {.max_frame = 1514});
+    UniqueFd peer = connect_to(path);
+    backend->poll_receive();
+    backend->send(std::span<const uint8_t>(test_frame(1, 1515)));
+    backend->send(std::span<const uint8_t>());
+    EXPECT_EQ(backend->stream_stats().tx_invalid, 2u);
+    EXPECT_FALSE(testing::wait_readable(peer.get(), 20ms));
+}
+
 }  // namespace
 }  // namespace hvmm
