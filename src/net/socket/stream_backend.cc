@@ -187,7 +187,7 @@ void StreamBackend::accept_peers() {
         }
         if (connection_) {
             bump(detail_.refused_peers);
-            peer_warning_("stream-listen {}: refused a second peer (one is connected)", path_);
+            refused_warning_("stream-listen {}: refused a second peer (one is connected)", path_);
             continue;  // peer closes here
         }
         established(std::move(peer));

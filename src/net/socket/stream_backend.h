@@ -19,7 +19,8 @@
 // Memory is bounded whatever the peer does: one decoder buffer (one largest frame and its
 // prefix) and one send queue with tail drop. While the sink is full the connection is not read
 // (and not watched), so the peer is held back by the socket's own buffers, and a peer that
-// closes meanwhile does not make the loop spin. A length of 0 or above max_frame, or a close
+// closes meanwhile does not make the loop spin (its close is seen once the sink has room, or
+// when a new peer arrives at the listener). A length of 0 or above max_frame, or a close
 // mid-frame, drops the frame, counts it by cause and closes the connection (link down).
 #pragma once
 
@@ -46,7 +47,7 @@ struct StreamBackendLimits {
 };
 
 // Everything StreamBackend counts, beyond the totals in NetBackendStats (which include these
-// drops: rx_dropped is the sum of the rx_ causes, tx_dropped of the tx_ ones).
+// drops: rx_dropped is the sum of the rx_ causes, tx_dropped of the tx_ frame counts).
 struct StreamBackendStats {
     NetBackendStats totals;
     uint64_t rx_zero_length = 0;   // a length prefix of 0 (connection closed)
@@ -57,7 +58,7 @@ struct StreamBackendStats {
     uint64_t tx_queue_full = 0;    // the peer did not keep up and the send queue was full
     uint64_t tx_peer_gone = 0;     // sent while no peer was connected
     uint64_t tx_invalid = 0;       // length 0 or above max_frame (never put on the wire)
-    uint64_t tx_unsent_bytes = 0;  // queued bytes discarded when a connection ended
+    uint64_t tx_unsent_bytes = 0;  // queued bytes (not frames) lost when a connection ended
     uint64_t connects = 0;
     uint64_t disconnects = 0;
     uint64_t refused_peers = 0;     // listener: a second peer while one was connected
@@ -169,6 +170,7 @@ class StreamBackend final : public NetBackend {
     Detail detail_;
     // Per backend, so one hostile peer does not silence another backend's warnings.
     log::RateLimitedWarning peer_warning_;
+    log::RateLimitedWarning refused_warning_;  // apart, so a connect flood hides no disconnect
     log::RateLimitedWarning send_warning_;
 };
 
