@@ -21,6 +21,20 @@ stub() {
     chmod +x "$work/runner"
 }
 
+# A lab that ends well says nothing on stderr: the fixture passes, under the callers' own
+# `set -euo pipefail`, and records status 0.
+printf '#!/bin/bash\necho "console output"\nexit 0\n' >"$work/quiet-runner"
+chmod +x "$work/quiet-runner"
+mkdir -p "$work/quiet"
+# (A process of its own: inside an `if`, bash would ignore `set -e` in the function.)
+if HVMM_LAB_RUNNER=$work/quiet-runner bash -c 'set -euo pipefail; source "$1"; run_lab_fixture "$2" exec nothing' \
+    _ "$here/lab_fixture.sh" "$work/quiet" >/dev/null; then
+    expect "a quiet lab that ends with 0 passes the fixture" "^0\$" "$(head -n 1 "$work/quiet/lab-status")"
+    expect "and is no lab failure" "^\$" "$(lab_failure_message "$work/quiet")"
+else
+    echo "FAIL: a quiet lab that ended with 0 failed the fixture"; failures=$((failures + 1))
+fi
+
 for case in "124:timed out after 900s:the LAB timed out (status 124" \
             "125:the lab kernel panicked (stack guard page):the LAB failed (status 125" \
             "0:done:the run in the lab did not get to it"; do
