@@ -91,6 +91,8 @@ main() {
     ensure_backports_qemu
     ensure_packages "${PACKAGES[@]}"
     ANCHOR_QEMU=$(anchor_qemu_tree)
+    # The lab's own emulator too (lab/run.sh): a stable path to it.
+    ln -sfn "$ANCHOR_QEMU" "$HVMM_CACHE/qemu-7.2"
     # The lab carries the default guest image; bring it up to date first.
     GUEST="$HVMM_CACHE/guest"
     "$HERE/../guest/build-image.sh" --out "$GUEST"

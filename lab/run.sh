@@ -33,7 +33,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
 LAB_FAILED=125
 LAB_TIMEOUT=124
-LAB_QEMU=${HVMM_LAB_QEMU:-qemu-system-x86_64}
+# The lab's emulator: Debian 12's QEMU 7.2, unpacked by lab/build-lab.sh under $HVMM_CACHE/qemu-7.2
+# with its own firmware. QEMU 10.0.2 (bookworm-backports, installed as qemu-system-x86_64) was
+# tried in its place: with one lab CPU it left the lab halted for good about once per ten minutes
+# of load (lab/README.md, "Stability"). HVMM_LAB_QEMU names another emulator (found on PATH).
+DEBIAN_QEMU=$HVMM_CACHE/qemu-7.2
+LAB_QEMU=${HVMM_LAB_QEMU:-$DEBIAN_QEMU/usr/bin/qemu-system-x86_64}
+LAB_QEMU_DATA=()
+[[ -z ${HVMM_LAB_QEMU:-} ]] && LAB_QEMU_DATA=(-L "$DEBIAN_QEMU/usr/share/qemu" -L "$DEBIAN_QEMU/usr/share/seabios")
 LAB_ACCEL=tcg,thread=multi
 LAB_CPU_MODEL=EPYC,+svm
 
@@ -307,7 +314,7 @@ start_qemu() {
     else
         console="file,id=con,path=/dev/stdout,append=on"
     fi
-    local -a cmd=("$LAB_QEMU" -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
+    local -a cmd=("$LAB_QEMU" ${LAB_QEMU_DATA[@]+"${LAB_QEMU_DATA[@]}"} -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
         -nodefaults -no-reboot -display none -vga none -monitor none
         -chardev "$console" -serial chardev:con
         -serial "file:$TMP/console.log" -serial "file:$TMP/control"
@@ -413,8 +420,10 @@ report() {
 
 main() {
     parse_args "$@"
-    require_emulator
+    # A named emulator is checked before anything is built; the default one comes with the build.
+    [[ -n ${HVMM_LAB_QEMU:-} ]] && require_emulator
     ensure_lab_built
+    require_emulator
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/hvmm-lab.XXXXXX")
     trap cleanup EXIT
     trap 'on_signal 130' INT

@@ -118,14 +118,18 @@ TEST(LabRunner, DescribeReportsTheEnvironmentsChoicesAndBootsNothing) {
     EXPECT_EQ(parse_lab_description(built.out).at("image"), "built");
 }
 
-TEST(LabRunner, DefaultEmulatorIsQemuOnPath) {
+TEST(LabRunner, DefaultEmulatorIsDebian12sQemuFromTheLabCache) {
     ScratchDir dir;
+    // QEMU 10 on PATH is not the default: Debian 12's 7.2, unpacked into the cache, is.
     dir.write("bin/qemu-system-x86_64", kVersionOnlyEmulator, true);
-    const auto result =
-        test::run_process({"bash", kRunner, "--describe"},
-                          {{"HVMM_LAB_QEMU", ""}, {"PATH", dir.path("bin") + ":/usr/bin:/bin"}});
+    dir.write("cache/qemu-7.2/usr/bin/qemu-system-x86_64", kVersionOnlyEmulator, true);
+    const auto result = test::run_process(
+        {"bash", kRunner, "--describe"},
+        {{"HVMM_LAB_QEMU", ""}, {"HVMM_CACHE", dir.path("cache")},
+         {"PATH", dir.path("bin") + ":/usr/bin:/bin"}});
     ASSERT_EQ(result.status, 0) << result.err;
-    EXPECT_EQ(parse_lab_description(result.out).at("emulator"), dir.path("bin/qemu-system-x86_64"));
+    EXPECT_EQ(parse_lab_description(result.out).at("emulator"),
+              dir.path("cache/qemu-7.2/usr/bin/qemu-system-x86_64"));
 }
 
 TEST(LabRunner, MissingEmulatorIsOneLineAndTheLabFailureStatus) {
