@@ -40,7 +40,11 @@ LAB_TIMEOUT=124
 DEBIAN_QEMU=$HVMM_CACHE/qemu-7.2
 LAB_QEMU=${HVMM_LAB_QEMU:-$DEBIAN_QEMU/usr/bin/qemu-system-x86_64}
 LAB_QEMU_DATA=()
-[[ -z ${HVMM_LAB_QEMU:-} ]] && LAB_QEMU_DATA=(-L "$DEBIAN_QEMU/usr/share/qemu" -L "$DEBIAN_QEMU/usr/share/seabios")
+if [[ -z ${HVMM_LAB_QEMU:-} ]]; then
+    LAB_QEMU_DATA=(-L "$DEBIAN_QEMU/usr/share/qemu" -L "$DEBIAN_QEMU/usr/share/seabios")
+    # Debian builds TCG as a loadable module (accel-tcg-x86_64.so): from the same unpacked tree.
+    export QEMU_MODULE_DIR=$DEBIAN_QEMU/usr/lib/x86_64-linux-gnu/qemu
+fi
 LAB_ACCEL=tcg,thread=multi
 LAB_CPU_MODEL=EPYC,+svm
 

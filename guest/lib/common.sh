@@ -178,15 +178,16 @@ SOURCES
         die "cannot install qemu-system-x86 from bookworm-backports"
 }
 
-# anchor_qemu_tree: Debian 12's QEMU 7.2 (qemu-system-x86, qemu-system-data, seabios of the
-# bookworm suite) unpacked once under $HVMM_CACHE/qemu-anchor; prints the directory.
+# anchor_qemu_tree: Debian 12's QEMU 7.2 (qemu-system-x86, qemu-system-data, qemu-system-common,
+# seabios of the bookworm suite) unpacked once under $HVMM_CACHE/qemu-anchor; prints the directory.
 anchor_qemu_tree() {
     ensure_apt_lists
     local versions dir tmp p
-    versions=$(for p in qemu-system-x86 qemu-system-data seabios; do
+    # qemu-system-common has the TCG accelerator module (Debian builds it as one) the lab needs.
+    versions=$(for p in qemu-system-x86 qemu-system-data qemu-system-common seabios; do
         apt-cache madison "$p" | awk -v s="$QEMU_ANCHOR_SUITE/" '$0 ~ s"main" && $0 !~ /security|backports/ {print $3; exit}'
     done | tr '\n' ' ')
-    [[ $versions == *" "*" "* ]] || die "cannot find Debian's $QEMU_ANCHOR_SUITE QEMU packages (apt-cache madison)"
+    [[ $versions == *" "*" "*" "* ]] || die "cannot find Debian's $QEMU_ANCHOR_SUITE QEMU packages (apt-cache madison)"
     dir="$HVMM_CACHE/qemu-anchor/$(echo "$versions" | sha256sum | cut -c1-12)"
     if [[ ! -f $dir/.done ]]; then
         log "fetching Debian 12's QEMU ($versions) for the lab's anchor"
@@ -194,7 +195,7 @@ anchor_qemu_tree() {
         tmp=$(mktemp -d "$HVMM_CACHE/qemu-anchor/.fetch.XXXXXX")
         (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root \
             "qemu-system-x86/$QEMU_ANCHOR_SUITE" "qemu-system-data/$QEMU_ANCHOR_SUITE" \
-            "seabios/$QEMU_ANCHOR_SUITE" >/dev/null) || { rm -rf "$tmp"; die "apt-get download of QEMU 7.2 failed"; }
+            "qemu-system-common/$QEMU_ANCHOR_SUITE" "seabios/$QEMU_ANCHOR_SUITE" >/dev/null) || { rm -rf "$tmp"; die "apt-get download of QEMU 7.2 failed"; }
         rm -rf "$dir"
         for p in "$tmp"/*.deb; do dpkg -x "$p" "$dir" || { rm -rf "$tmp"; die "dpkg -x $p failed"; }; done
         rm -rf "$tmp"
