@@ -33,7 +33,7 @@ main() {
     say "hvmm doctor"
     "$hvmm" doctor || true
     if needs_lab; then
-        say "building the lab (its emulator, QEMU 10 from bookworm-backports, comes with it)"
+        say "building the lab (with its emulator, Debian 12's QEMU 7.2, and QEMU 10 from bookworm-backports as an anchor)"
         "$REPO/lab/build-lab.sh"
         say "booting the guest inside the lab (this host's KVM cannot run it at speed)"
         "$hvmm" lab exec "$REPO/scripts/demo-guest.sh"
