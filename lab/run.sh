@@ -22,7 +22,8 @@
 #          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
 #          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0),
 #          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 150, 0 = off:
-#          the lab is taken for stalled, see watch_heartbeat)
+#          the lab is taken for stalled, see watch_heartbeat), HVMM_LAB_WAKE (seconds without
+#          one before the watchdog records the lab's CPU state and sends it an NMI, default 30)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
 #          stalled, no status reported); 130/143 interrupted; 2 usage.
 # stderr:  when it is a terminal, one status line while the lab and the guest boot, finished
@@ -66,6 +67,7 @@ parse_args() {
     LAB_CPUS=${HVMM_LAB_CPUS:-$(default_lab_cpus)}
     TIMEOUT=${HVMM_LAB_TIMEOUT:-3600}
     STALL=${HVMM_LAB_STALL:-150}
+    WAKE=${HVMM_LAB_WAKE:-30}
     while [[ $# -gt 0 ]]; do
         case $1 in
             --hvmm) HVMM_BIN=$2; shift 2 ;;
@@ -320,6 +322,7 @@ start_qemu() {
     fi
     local -a cmd=("$LAB_QEMU" ${LAB_QEMU_DATA[@]+"${LAB_QEMU_DATA[@]}"} -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
         -nodefaults -no-reboot -display none -vga none -monitor none
+        -qmp "unix:$TMP/qmp.sock,server=on,wait=off"
         -chardev "$console" -serial chardev:con
         -serial "file:$TMP/console.log" -serial "file:$TMP/control"
         -kernel "$HVMM_CACHE/lab/vmlinuz" -initrd "$TMP/initrd.cpio"
@@ -348,21 +351,38 @@ start_qemu() {
     QEMU_STATUS=$status
 }
 
-# The lab's init writes "LAB-BEAT" on the control port every 10 s while the command runs. Once
-# the first beat is in, a lab whose beats stop for STALL seconds is stalled: QEMU's TCG has been
-# seen to leave the lab's CPU halted for good while the lab kernel's timer kept firing (lab/README.md,
-# "Stability"), a hang that would otherwise hold a test or a benchmark for its whole time limit.
-# The stall is kept as evidence (QEMU's threads, when gdb is at hand) and QEMU is killed. The
-# file transfer at the end has no beats: watching stops when it begins.
+# The lab's init writes "LAB-BEAT" on the control port every 10 s while the command runs. QEMU's
+# TCG has been seen to leave the lab's only CPU halted for good while the lab kernel's timer kept
+# firing (lab/README.md, "Stability"): a hang that would otherwise hold a test or a benchmark for
+# its whole time limit. Once the first beat is in, beats that stop for WAKE seconds make the
+# watchdog record the lab CPU's state (registers, local APIC: why it was not woken) and send the
+# lab an NMI, which wakes a halted CPU whatever its interrupt flags. A lab that beats again goes on;
+# the run ends with a warning naming the evidence. Beats stopped for STALL seconds end the run as
+# the lab's failure: the evidence kept (QEMU's threads too, when gdb is at hand), QEMU killed.
+# The file transfer at the end has no beats: watching stops when it begins.
 watch_heartbeat() {
-    local beats seen=0 since=$SECONDS
+    local beats seen=0 since=$SECONDS woken_at=-1 stalls=0
     while sleep 5; do
         grep -q '^LAB-FILES-BEGIN' "$TMP/control" 2>/dev/null && return 0
         beats=$(grep -c '^LAB-BEAT' "$TMP/control" 2>/dev/null || true)
-        if [[ ${beats:-0} != "$seen" ]]; then seen=${beats:-0}; since=$SECONDS; continue; fi
-        if ((seen > 0 && SECONDS - since >= STALL)); then
+        if [[ ${beats:-0} != "$seen" ]]; then
+            if ((woken_at >= 0)); then
+                echo "$((woken_at - since)) $((SECONDS - woken_at))" >>"$TMP/woken"
+                woken_at=-1
+            fi
+            seen=${beats:-0}; since=$SECONDS; continue
+        fi
+        ((seen > 0)) || continue
+        if ((woken_at < 0 && WAKE > 0 && SECONDS - since >= WAKE && WAKE < STALL)); then
+            stalls=$((stalls + 1))
+            record_cpu_state "$TMP/stall-$stalls"
+            python3 "$HERE/qmp.py" "$TMP/qmp.sock" inject-nmi >>"$TMP/stall-$stalls/cpu-state.txt" 2>&1 || true
+            woken_at=$SECONDS
+        fi
+        if ((SECONDS - since >= STALL)); then
+            record_cpu_state "$TMP/stall-final"
             if command -v gdb >/dev/null; then
-                timeout 30 gdb -p "$QEMU_PID" -batch -ex 'thread apply all bt 12' >"$TMP/qemu-threads.txt" 2>&1 || true
+                timeout 30 gdb -p "$QEMU_PID" -batch -ex 'thread apply all bt 12' >"$TMP/stall-final/qemu-threads.txt" 2>&1 || true
             fi
             touch "$TMP/stalled"
             kill -KILL "$QEMU_PID" 2>/dev/null
@@ -371,6 +391,16 @@ watch_heartbeat() {
     done
 }
 
+# record_cpu_state DIR: the lab CPU's registers and local APIC, from QEMU's monitor.
+record_cpu_state() {
+    mkdir -p "$1"
+    python3 "$HERE/qmp.py" "$TMP/qmp.sock" "hmp:info registers" "hmp:info lapic" \
+        "hmp:info irq" >"$1/cpu-state.txt" 2>&1 || true
+}
+
+# cpu_was_halted DIR: whether the recorded state shows the lab CPU halted (QEMU prints HLT=1).
+cpu_was_halted() { grep -q 'HLT=1' "$1/cpu-state.txt" 2>/dev/null; }
+
 # keep_stall_evidence: the console, the control port's lines and QEMU's threads of a stalled lab,
 # under $HVMM_CACHE/lab/stalls/; prints the directory.
 keep_stall_evidence() {
@@ -378,7 +408,8 @@ keep_stall_evidence() {
     dir=$HVMM_CACHE/lab/stalls/$(date -u +%Y%m%dT%H%M%SZ)-$$
     mkdir -p "$dir"
     cp "$TMP/console.log" "$TMP/qemu.err" "$dir/" 2>/dev/null
-    [[ -f $TMP/qemu-threads.txt ]] && cp "$TMP/qemu-threads.txt" "$dir/"
+    local stall
+    for stall in "$TMP"/stall-*; do [[ -d $stall ]] && cp -a "$stall" "$dir/"; done
     grep -a '^LAB-' "$TMP/control" >"$dir/control.txt" 2>/dev/null
     echo "$dir"
 }
@@ -399,16 +430,31 @@ bring_back_files() {
     fi
 }
 
+# report_wakes: one warning when the watchdog's NMI woke a lab that had stopped beating. The run's
+# result stands (the lab and everything in it were frozen, then went on), but its timings do not.
+report_wakes() {
+    [[ -f $TMP/woken ]] || return 0
+    local count halted=0 stall
+    count=$(wc -l <"$TMP/woken")
+    for stall in "$TMP"/stall-*; do cpu_was_halted "$stall" && halted=$((halted + 1)); done
+    echo "hvmm lab: warning: the lab stopped $count time(s) for $(awk '{s += $1} END {print s}' "$TMP/woken") s in all" \
+        "(its CPU found halted: $halted of $count), and an NMI woke it; timings from this run" \
+        "are not figures (evidence in $(keep_stall_evidence))" >&2
+}
+
 report() {
     local status
     status=$(tr -d '\r' <"$TMP/control" | sed -n 's/^LAB-STATUS \([0-9]*\)$/\1/p' | tail -n1)
     tr -d '\r' <"$TMP/control" | grep -E '^LAB-(WARN|ERROR)' | sed 's/^/hvmm lab: /' >&2 || true
+    report_wakes
     if [[ -n $status ]]; then
         bring_back_files
         return "$status"
     fi
     if [[ -f $TMP/stalled ]]; then
-        lab_fail "the lab stalled: no heartbeat from inside it for ${STALL}s, its CPUs left halted (evidence in $(keep_stall_evidence))"
+        local how="its CPU running"
+        cpu_was_halted "$TMP/stall-final" && how="its CPU left halted"
+        lab_fail "the lab stalled: no heartbeat from inside it for ${STALL}s, $how, an NMI did not wake it (evidence in $(keep_stall_evidence))"
     fi
     if [[ -f $TMP/timed-out ]]; then
         echo "hvmm lab: timed out after ${TIMEOUT}s" >&2; return "$LAB_TIMEOUT"

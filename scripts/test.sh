@@ -21,7 +21,8 @@ main() {
     say "building in $build_dir"
     build_hvmm "$build_dir"
     say "default guest image and lab (cached)"
-    # The lab's emulator (QEMU 10 from bookworm-backports) is installed by the lab's builder.
+    # The lab's emulator (Debian 12's QEMU 7.2, unpacked) and QEMU 10 from bookworm-backports (an
+    # anchor inside the lab) come with the lab's builder.
     "$REPO/lab/build-lab.sh"
     say "running the tests"
     # The image exists now: unit tests that read the real kernel must run, not skip.

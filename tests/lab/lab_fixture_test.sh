@@ -1,7 +1,8 @@
 #!/bin/bash
 # Host-side test of tests/lab/lab_fixture.sh with a stub in lab/run.sh's place: a check whose
 # fixture lost the lab says it was the LAB (124 timed out, 125 failed) and fails; one whose lab
-# ended normally but left no verdict says the run did not get there; a recorded PASS passes.
+# ended normally but left no verdict says the run did not get there; a recorded PASS passes; a
+# stalled lab, and only that failure, is booted once more.
 # (The real runner is exercised by every lab fixture.)
 set -euo pipefail
 
@@ -51,6 +52,32 @@ for case in "124:timed out after 900s:the LAB timed out (status 124" \
     fi
 done
 expect "the lab's own message is kept" "stack guard page" "$(HVMM_LAB_RUNNER=$work/runner; stub 125 'the lab kernel panicked: stack guard page'; rm -rf "$work/r2"; mkdir -p "$work/r2"; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r2" x 2>/dev/null; lab_failure_message "$work/r2")"
+# counting_stub FIRST_STATUS FIRST_MESSAGE THEN_STATUS THEN_MESSAGE: a runner whose first boot ends
+# one way and every later one the other; it counts its boots in $work/boots.
+counting_stub() {
+    cat >"$work/runner" <<STUB
+#!/bin/bash
+n=\$(( \$(cat "$work/boots" 2>/dev/null || echo 0) + 1 )); echo \$n >"$work/boots"
+if [[ \$n == 1 ]]; then echo "hvmm lab: $2" >&2; exit $1; fi
+echo "hvmm lab: $4" >&2; exit $3
+STUB
+    chmod +x "$work/runner"
+    rm -f "$work/boots"; rm -rf "$work/r3"; mkdir -p "$work/r3"
+}
+stalled="the lab stalled: no heartbeat from inside it for 150s, its CPU left halted"
+counting_stub 125 "$stalled" 0 "warning: nothing"
+got=0; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r3" exec nothing 2>/dev/null || got=$?
+expect "a stalled lab is booted once more" "^2\$" "$(cat "$work/boots")"
+expect "and the second boot's status is the fixture's" "^0\$" "$got"
+expect "the retry is kept in lab-status" "retried once after: the lab stalled" "$(cat "$work/r3/lab-status")"
+counting_stub 125 "$stalled" 125 "$stalled"
+got=0; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r3" exec nothing 2>/dev/null || got=$?
+expect "a lab that stalls twice is booted twice, no more" "^2\$" "$(cat "$work/boots")"
+expect "and fails as the lab's failure" "the LAB failed (status 125: hvmm lab: the lab stalled" "$(lab_failure_message "$work/r3")"
+counting_stub 125 "the lab kernel panicked: stack guard page" 0 "fine"
+got=0; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r3" exec nothing 2>/dev/null || got=$?
+expect "a lab that failed otherwise is not booted again" "^1\$" "$(cat "$work/boots")"
+expect "and its failure stands" "^125\$" "$got"
 echo "PASS recorded" >"$work/results/good.result"
 sed -i '1s/^/PASS /' "$work/results/good.result"
 if "$here/check_result.sh" "$work/results" good >/dev/null; then echo "ok: a PASS verdict passes"; else echo "FAIL: a PASS verdict failed"; failures=$((failures + 1)); fi
