@@ -13,9 +13,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../guest/lib/common.sh"
 
 # lab/init insmods them in this order (each after what it depends on).
-MODULES=(irqbypass kvm ccp kvm-amd tun tap vhost_iotlb vhost vhost_net llc stp bridge veth)
+MODULES=(irqbypass kvm ccp kvm-amd tun tap vhost_iotlb vhost vhost_net llc stp bridge veth dummy)
+# passt: a peer that speaks QEMU's stream protocol (VMnet interop checks); util-linux: setpriv, to
+# run hvmm as an unprivileged user in the lab.
 PACKAGES=(busybox-static bash iperf3 libiperf0 ethtool iproute2 qemu-system-x86 qemu-system-data
-          seabios ipxe-qemu libc6 cpio)
+          seabios ipxe-qemu libc6 cpio passt util-linux)
 # Debian 12's QEMU 7.2 inside the lab: its binary and the firmware a -kernel boot loads, from the
 # unpacked packages (anchor_qemu_tree), under /opt/qemu-7.2 with its own -L directory.
 ANCHOR_QEMU_DATA=(usr/share/qemu/linuxboot_dma.bin usr/share/qemu/linuxboot.bin usr/share/qemu/kvmvapic.bin
@@ -47,6 +49,8 @@ build_root() {
     copy_binary "$root" /usr/bin/iperf3
     copy_binary "$root" /usr/sbin/ethtool
     copy_binary "$root" /usr/bin/qemu-system-x86_64
+    copy_binary "$root" /usr/bin/passt
+    copy_binary "$root" /usr/bin/setpriv
     copy_anchor_qemu "$root"
     # iproute2's ip first in PATH; busybox sh would still prefer its own applet, hence the
     # function in /etc/profile (ENV) for busybox shells.

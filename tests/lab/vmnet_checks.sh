@@ -1,0 +1,277 @@
+#!/bin/bash
+# Runs inside the lab (one lab boot for all of them): hvmm's networks without root (VMnet): the
+# user (NAT) network, the stream and dgram sockets against their real peers (QEMU 7.2, passt),
+# and `hvmm switch` with two hvmm VMs and a QEMU 7.2 VM on it. hvmm and the switch run as an
+# unprivileged user (uid/gid 65534, no capabilities) wherever the feature says "without root";
+# QEMU and passt are the peers. Each check writes $HVMM_LAB_OUT/NAME.result (PASS|FAIL first);
+# every wait is bounded. Exits 0 once every check has run.
+#
+# usage (in the lab): vmnet_checks.sh [SCENARIO...]   (default: user nowarn qemu_stream
+#        qemu_dgram passt switch)
+set -uo pipefail
+
+OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
+WORK=$(mktemp -d)
+chmod 1777 "$WORK"  # the unprivileged user writes its pcap, stats and switch files here
+LIMIT=${HVMM_CHECK_TIMEOUT:-300}
+source "$(dirname "${BASH_SOURCE[0]}")/lab_checks_lib.sh"
+
+# The unprivileged user: no root, no capability, no set-uid helper.
+AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
+# A guest's pcnet on QEMU 7.2 needs no option ROM for a -kernel boot.
+qemu72_guest() { # qemu72_guest NAME MAC COMMAND NETDEV...
+    local name=$1 mac=$2 cmd=$3
+    shift 3
+    start_bg "$name" "$LIMIT" qemu-7.2 -enable-kvm -m 256 -nodefaults -no-reboot -display none \
+        -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
+        -append "console=ttyS0 reboot=k panic=-1 hvmm.run=$(guest_run_arg "$cmd")" \
+        -netdev "$*" -device "pcnet,netdev=n0,mac=$mac,romfile="
+}
+hvmm_guest() { # hvmm_guest NAME NIC COMMAND [HVMM_ARG...]: as the unprivileged user
+    local name=$1 nic=$2 cmd=$3
+    shift 3
+    start_bg "$name" "$LIMIT" "${AS_USER[@]}" env XDG_RUNTIME_DIR="$WORK/xdg" \
+        hvmm run --mem 256 --nic "$nic" --run "$cmd" "$@"
+}
+
+# ---- user: NAT through libslirp, as an unprivileged user ---------------------------------------
+run_user() {
+    local token=lab-token-$RANDOM$RANDOM port=18080
+    mkdir -p "$WORK/www" && echo "$token" >"$WORK/www/token.txt"
+    busybox httpd -p 127.0.0.1:8081 -h "$WORK/www"
+    sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    local cmd="ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
+sed -n 's/^nameserver /dns: /p' /etc/resolv.conf
+ip route | sed -n 's/^default via /gw: /p'
+echo \"fetched: \$(wget -qO- http://10.0.2.2:8081/token.txt)\"
+ping -c 2 -w 15 10.0.2.2 >/dev/null; echo ping-status \$?
+mkdir -p /tmp/www && echo guest-$token >/tmp/www/index.html && httpd -p 80 -h /tmp/www
+echo guest-httpd-ready
+i=0; while [ ! -e /tmp/www/served ] && [ \$i -lt 100 ]; do sleep 0.3; i=\$((i + 1)); done"
+    hvmm_guest user "pcnet,hostfwd=tcp:127.0.0.1:$port-:80,pcap=$WORK/user.pcap" "$cmd" \
+        --stats-json "$WORK/user-stats.json"
+    local fwd=""
+    if wait_for user '^guest-httpd-ready' "$LIMIT"; then
+        fwd=$(wget -qO- "http://127.0.0.1:$port/" 2>&1)
+    fi
+    finish user
+    pkill -f "httpd -p 127.0.0.1:8081" 2>/dev/null
+    local log=$WORK/user.out err=$WORK/user.err
+    cp "$WORK/user.pcap" "$OUT/user.pcap" 2>/dev/null
+
+    if [[ $STATUS == 0 ]] && ! grep -qi 'warning.*ping' "$err"; then
+        record user_unprivileged PASS "hvmm ran as uid 65534 with no capabilities and exited 0" "$err"
+    else
+        record user_unprivileged FAIL "hvmm as uid 65534 exited $STATUS" "$log" "$err"
+    fi
+    if grep -q '^inet: 10.0.2.15/24' <<<"$(console user)" && grep -q '^dns: 10.0.2.3' <<<"$(console user)" &&
+        grep -q '^gw: 10.0.2.2' <<<"$(console user)"; then
+        record user_dhcp PASS "DHCP: $(console user | grep -E '^(inet|dns|gw):' | tr '\n' ' ')"
+    else
+        record user_dhcp FAIL "want 10.0.2.15/24, DNS 10.0.2.3, gateway 10.0.2.2 from DHCP" "$log" "$err"
+    fi
+    if grep -q "^fetched: $token\$" <<<"$(console user)"; then
+        record user_tcp_to_host PASS "wget http://10.0.2.2:8081/ reached the lab's own 127.0.0.1:8081: $token"
+    else
+        record user_tcp_to_host FAIL "the guest did not fetch $token from the lab through NAT" "$log" "$err"
+    fi
+    if grep -q '^ping-status 0' <<<"$(console user)"; then
+        record user_ping PASS "ping 10.0.2.2 answered (unprivileged ICMP sockets allowed)"
+    else
+        record user_ping FAIL "ping 10.0.2.2 from the guest failed" "$log" "$err"
+    fi
+    if [[ $fwd == "guest-$token" ]]; then
+        record user_hostfwd PASS "hostfwd=tcp:127.0.0.1:$port-:80: the lab fetched the guest's page"
+    else
+        record user_hostfwd FAIL "wget 127.0.0.1:$port got '${fwd:0:200}'" "$log" "$err"
+    fi
+    if [[ -s $WORK/user-stats.json ]] && grep -q 'rx_frames' "$WORK/user-stats.json"; then
+        cp "$WORK/user-stats.json" "$OUT/user-stats.json"
+        record user_stats PASS "--stats-json has the backend's counters" "$WORK/user-stats.json"
+    else
+        record user_stats FAIL "no backend counters in --stats-json" "$WORK/user-stats.json" "$err"
+    fi
+}
+
+# ---- nowarn: unprivileged ICMP refused by the host: one clear warning at start ----------------
+run_ping_warning() {
+    sysctl -qw net.ipv4.ping_group_range="1 0"
+    hvmm_guest nowarn "pcnet,net=user" "true"
+    finish nowarn
+    sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    local n
+    n=$(grep -ci 'ping_group_range' "$WORK/nowarn.err")
+    if [[ $STATUS == 0 && $n == 1 ]]; then
+        record user_ping_warning PASS "one warning: $(grep -i -m1 'ping_group_range' "$WORK/nowarn.err")"
+    else
+        record user_ping_warning FAIL "hvmm exited $STATUS with $n warnings naming ping_group_range" "$WORK/nowarn.err"
+    fi
+}
+
+# ping_peer NAME: "ping-status N" from a guest's console ("?" when it never said).
+ping_status() { console "$1" | sed -n 's/^ping-status //p' | tail -n 1; }
+
+# guest_pings ADDRESS: a guest command that configures eth0 as ITS/24 and pings ADDRESS until it
+# answers (up to 60 s, so that the peer's boot time does not matter), then stays up 15 s more for
+# the peer's own pings.
+guest_pings() { # guest_pings OWN PEER
+    echo "ip link set eth0 up && ip addr add $1/24 dev eth0
+i=0; ok=1; while [ \$i -lt 60 ]; do ping -c 1 -W 1 $2 >/dev/null && { ok=0; break; }; i=\$((i + 1)); done
+ping -c 3 -w 10 $2; echo ping-status \$?; sleep 15"
+}
+
+# ---- qemu_stream: hvmm connects to a QEMU 7.2 VM's -netdev stream server ----------------------
+run_qemu_stream() {
+    qemu72_guest q72s 52:54:00:72:00:01 "$(guest_pings 10.0.3.2 10.0.3.1)" \
+        "stream,id=n0,server=on,addr.type=unix,addr.path=$WORK/q72.sock"
+    local i
+    for ((i = 0; i < 150 && ! -S $WORK/q72.sock; i++)); do sleep 0.2; done
+    hvmm_guest hs "pcnet,net=stream:$WORK/q72.sock,reconnect=1" "$(guest_pings 10.0.3.1 10.0.3.2)"
+    finish hs
+    finish q72s
+    if [[ $(ping_status hs) == 0 && $(ping_status q72s) == 0 ]]; then
+        record stream_qemu72 PASS "hvmm (net=stream:) and a QEMU 7.2 VM (-netdev stream server) pinged each other"
+    else
+        record stream_qemu72 FAIL "ping hvmm->QEMU $(ping_status hs), QEMU->hvmm $(ping_status q72s) (hvmm $STATUS)" \
+            "$WORK/hs.out" "$WORK/hs.err" "$WORK/q72s.out" "$WORK/q72s.err"
+    fi
+}
+
+# ---- qemu_dgram: hvmm and a QEMU 7.2 VM over -netdev dgram (Unix datagrams) --------------------
+run_qemu_dgram() {
+    local h=$WORK/hvmm-dgram.sock q=$WORK/qemu-dgram.sock
+    qemu72_guest q72d 52:54:00:72:00:02 "$(guest_pings 10.0.4.2 10.0.4.1)" \
+        "dgram,id=n0,local.type=unix,local.path=$q,remote.type=unix,remote.path=$h"
+    hvmm_guest hd "pcnet,net=dgram:$h,$q" "$(guest_pings 10.0.4.1 10.0.4.2)"
+    finish hd
+    finish q72d
+    if [[ $(ping_status hd) == 0 && $(ping_status q72d) == 0 ]]; then
+        record dgram_qemu72 PASS "hvmm (net=dgram:) and a QEMU 7.2 VM (-netdev dgram) pinged each other"
+    else
+        record dgram_qemu72 FAIL "ping hvmm->QEMU $(ping_status hd), QEMU->hvmm $(ping_status q72d) (hvmm $STATUS)" \
+            "$WORK/hd.out" "$WORK/hd.err" "$WORK/q72d.out" "$WORK/q72d.err"
+    fi
+}
+
+# ---- passt: hvmm on Debian's passt (its Unix socket speaks QEMU's stream framing) --------------
+# passt needs a host interface with a default route to copy: a dummy one; it maps the guest's
+# traffic to that gateway onto the lab's own loopback, where busybox httpd serves a token.
+run_passt() {
+    local token=passt-token-$RANDOM$RANDOM
+    ip link add hvmmdummy0 type dummy 2>/dev/null
+    ip addr add 192.0.2.1/24 dev hvmmdummy0 2>/dev/null
+    ip link set hvmmdummy0 up
+    ip route add default via 192.0.2.254 2>/dev/null
+    mkdir -p "$WORK/pwww" && echo "$token" >"$WORK/pwww/token.txt"
+    busybox httpd -p 8082 -h "$WORK/pwww"
+    start_bg passt "$LIMIT" "${AS_USER[@]}" passt -f -1 -s "$WORK/passt.sock"
+    local i
+    for ((i = 0; i < 150 && ! -S $WORK/passt.sock; i++)); do sleep 0.2; done
+    local cmd="ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
+echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
+    hvmm_guest hp "pcnet,net=stream:$WORK/passt.sock" "$cmd"
+    finish hp
+    pkill -f "httpd -p 8082" 2>/dev/null
+    pkill -x passt 2>/dev/null
+    if grep -q "^fetched: $token\$" <<<"$(console hp)"; then
+        record stream_passt PASS "via passt: DHCP $(console hp | sed -n 's/^inet: //p' | head -n1), fetched $token from the lab"
+    else
+        record stream_passt FAIL "the guest did not fetch $token through passt (hvmm $STATUS)" \
+            "$WORK/hp.out" "$WORK/hp.err" "$WORK/passt.out" "$WORK/passt.err"
+    fi
+    ip route del default via 192.0.2.254 2>/dev/null
+    ip link del hvmmdummy0 2>/dev/null
+}
+
+# ---- switch: two hvmm VMs and a QEMU 7.2 VM on `hvmm switch` with DHCP --------------------------
+run_switch() {
+    local sw=(env XDG_RUNTIME_DIR="$WORK/xdg" hvmm switch)
+    mkdir -p "$WORK/xdg" && chown 65534:65534 "$WORK/xdg" && chmod 700 "$WORK/xdg"
+    if ! "${AS_USER[@]}" "${sw[@]}" start lab0 --subnet 192.168.77.0/24 --dhcp \
+        --reserve 52:54:00:00:77:0a=192.168.77.10 --reserve 52:54:00:00:77:0b=192.168.77.11 \
+        --pcap "$WORK/switch.pcap" >"$WORK/switch-start.out" 2>&1; then
+        record switch_dhcp FAIL "hvmm switch start failed" "$WORK/switch-start.out"
+        return
+    fi
+    # Each guest got its address by DHCP (hvmm asks the image's /init for it on a switch).
+    local own="ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'"
+    local ping_b="$own
+i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.11 >/dev/null && break; i=\$((i + 1)); done
+ping -c 3 -w 10 192.168.77.11; echo ping-status \$?; echo guest-done; sleep 20"
+    local ping_a="$own
+i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; i=\$((i + 1)); done
+ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20"
+    hvmm_guest swa "pcnet,net=switch:lab0,mac=52:54:00:00:77:0a" "$ping_b"
+    hvmm_guest swb "pcnet,net=switch:lab0,mac=52:54:00:00:77:0b" "$ping_a"
+    local sock
+    sock=$(find "$WORK/xdg" -name 'lab0*.sock' -o -name 'lab0' -type s 2>/dev/null | head -n1)
+    qemu72_guest swq 52:54:00:00:77:0c "ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+$own
+i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; i=\$((i + 1)); done
+ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" \
+        "stream,id=n0,server=off,addr.type=unix,addr.path=$sock"
+    wait_for swa '^guest-done' "$LIMIT"
+    wait_for swq '^guest-done' 120
+    "${AS_USER[@]}" "${sw[@]}" status lab0 --json >"$WORK/switch-status.json" 2>&1
+    "${AS_USER[@]}" "${sw[@]}" list >"$WORK/switch-list.out" 2>&1
+    finish swa
+    finish swb
+    finish swq
+    "${AS_USER[@]}" "${sw[@]}" stop lab0 >"$WORK/switch-stop.out" 2>&1
+    local stop_status=$?
+    cp "$WORK/switch-status.json" "$WORK/switch.pcap" "$OUT/" 2>/dev/null
+
+    local a b q
+    a=$(console swa | sed -n 's/^inet: //p' | head -n1)
+    b=$(console swb | sed -n 's/^inet: //p' | head -n1)
+    q=$(console swq | sed -n 's/^inet: //p' | head -n1)
+    if [[ $a == 192.168.77.10/24* && $b == 192.168.77.11/24* && $q == 192.168.77.1[2-9][0-9]/24* || $q == 192.168.77.2[0-5][0-9]/24* ]]; then
+        record switch_dhcp PASS "leases: hvmm A $a, hvmm B $b (reserved), QEMU 7.2 $q (pool)"
+    else
+        record switch_dhcp FAIL "leases: A '$a' B '$b' QEMU '$q'" "$WORK/swa.out" "$WORK/swb.out" "$WORK/swq.out"
+    fi
+    if [[ $(ping_status swa) == 0 && $(ping_status swb) == 0 ]]; then
+        record switch_ping_between_vms PASS "two hvmm VMs on switch lab0 pinged each other"
+    else
+        record switch_ping_between_vms FAIL "A->B $(ping_status swa), B->A $(ping_status swb)" \
+            "$WORK/swa.out" "$WORK/swa.err" "$WORK/swb.out" "$WORK/swb.err"
+    fi
+    if [[ $(ping_status swq) == 0 ]]; then
+        record switch_qemu72_joins PASS "a QEMU 7.2 VM (-netdev stream client) on lab0 pinged hvmm A"
+    else
+        record switch_qemu72_joins FAIL "QEMU->A $(ping_status swq)" "$WORK/swq.out" "$WORK/swq.err"
+    fi
+    if grep -q '52:54:00:00:77:0a' "$WORK/switch-status.json" && grep -q '52:54:00:00:77:0c' "$WORK/switch-status.json"; then
+        record switch_status_json PASS "status --json lists the VMs' MACs" "$WORK/switch-status.json"
+    else
+        record switch_status_json FAIL "status --json lacks the VMs' MACs" "$WORK/switch-status.json"
+    fi
+    if [[ $stop_status == 0 && -z $(find "$WORK/xdg" -type s 2>/dev/null) ]] && ! grep -q lab0 <<<"$("${AS_USER[@]}" "${sw[@]}" list 2>&1)"; then
+        record switch_stop PASS "stop removed the socket; list no longer shows lab0"
+    else
+        record switch_stop FAIL "stop exited $stop_status; left: $(find "$WORK/xdg" 2>/dev/null | tr '\n' ' ')" "$WORK/switch-stop.out"
+    fi
+}
+
+main() {
+    command -v hvmm >/dev/null || { echo "no hvmm in the lab" >&2; exit 1; }
+    chmod 666 /dev/kvm
+    local scenario
+    for scenario in ${*:-user nowarn qemu_stream qemu_dgram passt switch}; do
+        case $scenario in
+            user) run_user ;;
+            nowarn) run_ping_warning ;;
+            qemu_stream) run_qemu_stream ;;
+            qemu_dgram) run_qemu_dgram ;;
+            passt) run_passt ;;
+            switch) run_switch ;;
+            *) echo "vmnet_checks.sh: no scenario '$scenario'" >&2 ;;
+        esac
+    done
+    cp "$WORK"/*.out "$WORK"/*.err "$OUT/" 2>/dev/null
+    rm -rf "$WORK"
+    ls "$OUT"
+}
+
+main "$@"
