@@ -281,6 +281,23 @@ TEST(SlirpBackend, GuestTcpReachesTheHostsLoopbackThroughTheGateway) {
     EXPECT_EQ(data->seq, syn_ack->seq + 1);
 }
 
+// Connects (without waiting) to `port` on the host's loopback, IPv4 or IPv6.
+UniqueFd connect_to_loopback(bool ipv6, uint16_t port) {
+    UniqueFd client(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (ipv6) {
+        sockaddr_in6 address{.sin6_family = AF_INET6, .sin6_port = htons(port)};
+        address.sin6_addr = in6addr_loopback;
+        ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+    } else {
+        sockaddr_in address{.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
+        ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
+    }
+    return client;
+}
+
+// A connection to the forwarded host port becomes libslirp's SYN to the guest's address and
+// port (the guest address left out: the DHCP one, .15).
 TEST(SlirpBackend, HostForwardBecomesASynToTheGuest) {
     const uint16_t port = free_port();
     net::UserNetConfig config;
@@ -289,11 +306,7 @@ TEST(SlirpBackend, HostForwardBecomesASynToTheGuest) {
     ASSERT_TRUE(guest.backend);
     guest.settle();
 
-    UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    sockaddr_in address{.sin_family = AF_INET, .sin_port = htons(port),
-                        .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
-    ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
-
+    const UniqueFd client = connect_to_loopback(false, port);
     // libslirp does not know the guest's MAC yet: it asks, as a router would, and the guest
     // answers.
     const auto who_has = guest.take(testing::read_arp, [](const Arp& arp) {
@@ -310,9 +323,37 @@ TEST(SlirpBackend, HostForwardBecomesASynToTheGuest) {
     ASSERT_TRUE(syn);
     EXPECT_TRUE(syn->checksums_ok);
     EXPECT_EQ(syn->flags & tcp_flag::kAck, 0);
-    EXPECT_EQ(syn->destination_ip, kGuestIp);  // the default guest address: the DHCP one
+    EXPECT_EQ(syn->destination_ip, kGuestIp);
     EXPECT_EQ(syn->destination_port, 2222);
     EXPECT_EQ(syn->destination_mac, kGuestMac);
+}
+
+// An IPv6 host address forwards to the guest's IPv6 address, which libslirp learns from the
+// guest's neighbour discovery (here a router solicitation from its fec0:: address).
+TEST(SlirpBackend, HostForwardOnAnIpv6HostAddressReachesTheGuestsIpv6Address) {
+    UniqueFd probe(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in6 loopback{.sin6_family = AF_INET6, .sin6_port = 0};
+    loopback.sin6_addr = in6addr_loopback;
+    if (!probe || ::bind(probe.get(), reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) != 0) {
+        GTEST_SKIP() << "this host has no IPv6 loopback";
+    }
+    const uint16_t port = free_port();
+    net::UserNetConfig config;
+    config.forwards.push_back(forward_of(fmt::format("tcp:[::1]:{}-:2222", port)));
+    Guest guest(config);
+    ASSERT_TRUE(guest.backend);
+    const std::array<uint8_t, 16> guest_ipv6{0xfe, 0xc0, 0, 0, 0, 0, 0, 0,
+                                             0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56};
+    guest.backend->send(testing::router_solicitation(kGuestMac, guest_ipv6));
+    guest.settle();
+
+    const UniqueFd client = connect_to_loopback(true, port);
+    const auto syn = guest.take(testing::read_tcp6, [](const testing::Tcp6Header& h) {
+        return (h.flags & tcp_flag::kSyn) != 0;
+    });
+    ASSERT_TRUE(syn);
+    EXPECT_EQ(syn->destination, guest_ipv6);
+    EXPECT_EQ(syn->destination_port, 2222);
 }
 
 TEST(SlirpBackend, RestrictKeepsTheGuestFromTheOutside) {

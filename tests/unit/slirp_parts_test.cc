@@ -152,28 +152,58 @@ TEST(SlirpConfig, FollowsTheOptions) {
 TEST(SlirpConfig, ForwardAddressesFillInQemusDefaults) {
     UserNetConfig options;
     ASSERT_TRUE(apply_user_net_option(options, "hostfwd", "tcp::8080-:80"));
-    ASSERT_TRUE(apply_user_net_option(options, "hostfwd", "udp:[::1]:5353-10.0.2.20:53"));
+    ASSERT_TRUE(apply_user_net_option(options, "hostfwd", "udp:127.0.0.1:5353-10.0.2.20:53"));
     EXPECT_EQ(describe_user_net(options),
-              "user 10.0.2.0/24 (NAT, hostfwd tcp::8080-:80, hostfwd udp:[::1]:5353-10.0.2.20:53)");
+              "user 10.0.2.0/24 (NAT, hostfwd tcp::8080-:80, hostfwd udp:127.0.0.1:5353-10.0.2.20:53)");
 
-    const ForwardAddresses any = forward_addresses(options, options.forwards[0]);
-    ASSERT_EQ(any.host_length, sizeof(sockaddr_in));
-    const auto* host = reinterpret_cast<const sockaddr_in*>(&any.host);
+    const auto any = forward_addresses(options, options.forwards[0]);
+    ASSERT_TRUE(any) << any.error().message;
+    ASSERT_EQ(any->host_length, sizeof(sockaddr_in));
+    const auto* host = reinterpret_cast<const sockaddr_in*>(&any->host);
     EXPECT_EQ(host->sin_family, AF_INET);
     EXPECT_EQ(ntohs(host->sin_port), 8080);
     EXPECT_EQ(host->sin_addr.s_addr, htonl(INADDR_ANY));
-    EXPECT_EQ(ipv4_text(any.guest.sin_addr), "10.0.2.15");
-    EXPECT_EQ(ntohs(any.guest.sin_port), 80);
-    EXPECT_EQ(any.flags, 0);
+    ASSERT_EQ(any->guest_length, sizeof(sockaddr_in));
+    const auto* guest = reinterpret_cast<const sockaddr_in*>(&any->guest);
+    EXPECT_EQ(ipv4_text(guest->sin_addr), "10.0.2.15");
+    EXPECT_EQ(ntohs(guest->sin_port), 80);
+    EXPECT_EQ(any->flags, 0);
 
-    const ForwardAddresses v6 = forward_addresses(options, options.forwards[1]);
-    ASSERT_EQ(v6.host_length, sizeof(sockaddr_in6));
-    const auto* host6 = reinterpret_cast<const sockaddr_in6*>(&v6.host);
-    EXPECT_EQ(host6->sin6_family, AF_INET6);
-    EXPECT_EQ(ntohs(host6->sin6_port), 5353);
-    EXPECT_EQ(ipv6_text(host6->sin6_addr), "::1");
-    EXPECT_EQ(ipv4_text(v6.guest.sin_addr), "10.0.2.20");
-    EXPECT_EQ(v6.flags, SLIRP_HOSTFWD_UDP);
+    const auto udp = forward_addresses(options, options.forwards[1]);
+    ASSERT_TRUE(udp);
+    EXPECT_EQ(ipv4_text(reinterpret_cast<const sockaddr_in*>(&udp->host)->sin_addr), "127.0.0.1");
+    EXPECT_EQ(ipv4_text(reinterpret_cast<const sockaddr_in*>(&udp->guest)->sin_addr), "10.0.2.20");
+    EXPECT_EQ(udp->flags, SLIRP_HOSTFWD_UDP);
+}
+
+TEST(SlirpConfig, AnIpv6HostAddressForwardsToTheGuestsIpv6Address) {
+    UserNetConfig options;
+    ASSERT_TRUE(apply_user_net_option(options, "hostfwd", "tcp:[::1]:2222-:22"));
+    const auto v6 = forward_addresses(options, options.forwards[0]);
+    ASSERT_TRUE(v6) << v6.error().message;
+    ASSERT_EQ(v6->host_length, sizeof(sockaddr_in6));
+    const auto* host = reinterpret_cast<const sockaddr_in6*>(&v6->host);
+    EXPECT_EQ(host->sin6_family, AF_INET6);
+    EXPECT_EQ(ntohs(host->sin6_port), 2222);
+    EXPECT_EQ(ipv6_text(host->sin6_addr), "::1");
+    // The guest's address is left to libslirp, which learns it from neighbour discovery.
+    ASSERT_EQ(v6->guest_length, sizeof(sockaddr_in6));
+    const auto* guest = reinterpret_cast<const sockaddr_in6*>(&v6->guest);
+    EXPECT_EQ(guest->sin6_family, AF_INET6);
+    EXPECT_EQ(ipv6_text(guest->sin6_addr), "::");
+    EXPECT_EQ(ntohs(guest->sin6_port), 22);
+
+    // libslirp cannot forward across families, nor to IPv6 with it off.
+    UserNetConfig mixed;
+    ASSERT_TRUE(apply_user_net_option(mixed, "hostfwd", "tcp:[::1]:2222-10.0.2.15:22"));
+    const auto refused = forward_addresses(mixed, mixed.forwards[0]);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("hostfwd=tcp:[::1]:2222-10.0.2.15:22"),
+              std::string::npos);
+    options.ipv6 = false;
+    const auto off = forward_addresses(options, options.forwards[0]);
+    ASSERT_FALSE(off);
+    EXPECT_NE(off.error().message.find("ipv6=on"), std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // byte (RFC 826, RFC 791, RFC 9293) so the tests check libslirp's wire output independently.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -65,6 +66,54 @@ inline std::optional<Arp> read_arp(std::span<const uint8_t> f) {
                .sender_ip = Ipv4Address{be32_at(f, 28)},
                .target_mac = mac_at(f, 32),
                .target_ip = Ipv4Address{be32_at(f, 38)}};
+}
+
+inline constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
+
+// An ICMPv6 Router Solicitation from `source` (RFC 4861 4.1), with the source link-layer option:
+// how a guest's IPv6 stack first speaks, and how libslirp learns the guest's IPv6 address.
+inline std::vector<uint8_t> router_solicitation(const MacAddress& mac,
+                                                const std::array<uint8_t, 16>& source) {
+    const std::array<uint8_t, 16> all_routers{0xff, 0x02, 0, 0, 0, 0, 0, 0,
+                                              0, 0, 0, 0, 0, 0, 0, 0x02};
+    std::vector<uint8_t> icmp{133, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+    icmp.insert(icmp.end(), mac.bytes.begin(), mac.bytes.end());
+    std::vector<uint8_t> pseudo(source.begin(), source.end());
+    pseudo.insert(pseudo.end(), all_routers.begin(), all_routers.end());
+    put32(pseudo, uint32_t(icmp.size()));
+    put32(pseudo, 58);
+    const uint16_t checksum = net::checksum_finish(
+        net::checksum_accumulate(net::checksum_accumulate(0, pseudo), icmp));
+    icmp[2] = uint8_t(checksum >> 8);
+    icmp[3] = uint8_t(checksum);
+
+    std::vector<uint8_t> f{0x33, 0x33, 0, 0, 0, 0x02};
+    put_mac(f, mac);
+    put16(f, kEtherTypeIpv6);
+    f.insert(f.end(), {0x60, 0, 0, 0});
+    put16(f, uint16_t(icmp.size()));
+    f.insert(f.end(), {58, 255});  // ICMPv6, hop limit 255 as NDP requires
+    f.insert(f.end(), source.begin(), source.end());
+    f.insert(f.end(), all_routers.begin(), all_routers.end());
+    f.insert(f.end(), icmp.begin(), icmp.end());
+    return f;
+}
+
+// An IPv6 TCP segment's destination and flags (no extension headers, as libslirp sends).
+struct Tcp6Header {
+    std::array<uint8_t, 16> destination{};
+    uint16_t destination_port = 0;
+    uint8_t flags = 0;
+};
+
+inline std::optional<Tcp6Header> read_tcp6(std::span<const uint8_t> f) {
+    if (f.size() < 14 + 40 + 20 || be16_at(f, 12) != kEtherTypeIpv6 || f[14 + 6] != 6)
+        return std::nullopt;
+    Tcp6Header header;
+    for (size_t i = 0; i < 16; ++i) header.destination[i] = f[14 + 24 + i];
+    header.destination_port = be16_at(f, 14 + 40 + 2);
+    header.flags = f[14 + 40 + 13];
+    return header;
 }
 
 namespace tcp_flag {

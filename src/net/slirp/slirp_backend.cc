@@ -35,6 +35,8 @@ std::mutex& SlirpBackend::libslirp_mutex() {
 Result<std::unique_ptr<SlirpBackend>> SlirpBackend::open(const net::UserNetConfig& config,
                                                          const MacAddress& guest_mac,
                                                          SlirpBackendLimits limits) {
+    // Checked again here so no caller can hand libslirp a DNS address outside its network.
+    HVMM_TRY_VOID(net::check_user_net_config(config));
     const std::string network = to_string(config.network);
     UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll) {
@@ -102,12 +104,12 @@ Result<void> SlirpBackend::watch(int fd, Source source, uint32_t events) {
 Result<void> SlirpBackend::add_forwards(const net::UserNetConfig& config) {
     std::lock_guard lock(libslirp_mutex());
     for (const net::HostForward& forward : config.forwards) {
-        const net::ForwardAddresses addresses = net::forward_addresses(config, forward);
+        const net::ForwardAddresses addresses = HVMM_TRY(net::forward_addresses(config, forward));
         errno = 0;
         if (slirp_add_hostxfwd(slirp_, reinterpret_cast<const sockaddr*>(&addresses.host),
                                addresses.host_length,
                                reinterpret_cast<const sockaddr*>(&addresses.guest),
-                               sizeof addresses.guest, addresses.flags) != 0) {
+                               addresses.guest_length, addresses.flags) != 0) {
             const int error = errno;
             return fail("user network: cannot set up hostfwd={}: {}", net::to_string(forward),
                         error != 0 ? std::strerror(error) : "libslirp refused it");

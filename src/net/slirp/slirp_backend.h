@@ -62,7 +62,7 @@ struct SlirpBackendStats {
 
 class SlirpBackend final : public NetBackend {
   public:
-    // Starts libslirp for `config` (already checked by check_user_net_config) and sets up every
+    // Starts libslirp for `config` (checked again with check_user_net_config) and sets up every
     // forward; a forward that cannot bind fails the whole open with a line naming it. libslirp
     // learns the guest's MAC from its frames; guest_mac only names the NIC in the log.
     static Result<std::unique_ptr<SlirpBackend>> open(const net::UserNetConfig& config,

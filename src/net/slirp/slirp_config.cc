@@ -41,28 +41,47 @@ SlirpConfig make_slirp_config(const UserNetConfig& config) {
     return slirp;
 }
 
-ForwardAddresses forward_addresses(const UserNetConfig& config, const HostForward& forward) {
+Result<ForwardAddresses> forward_addresses(const UserNetConfig& config,
+                                           const HostForward& forward) {
     ForwardAddresses addresses;
+    addresses.flags = forward.protocol == HostForward::Protocol::kUdp ? SLIRP_HOSTFWD_UDP : 0;
     if (forward.host_ipv6) {
+        if (!config.ipv6) {
+            return fail("user network: hostfwd={}: an IPv6 host address needs ipv6=on",
+                        to_string(forward));
+        }
+        if (forward.guest_address) {
+            return fail("user network: hostfwd={}: an IPv6 host address forwards to the guest's "
+                        "IPv6 address; leave the guest address out",
+                        to_string(forward));
+        }
         sockaddr_in6 host{};
         host.sin6_family = AF_INET6;
         host.sin6_port = htons(forward.host_port);
         std::memcpy(&host.sin6_addr, forward.host_ipv6->data(), sizeof host.sin6_addr);
         std::memcpy(&addresses.host, &host, sizeof host);
         addresses.host_length = sizeof host;
-    } else {
-        sockaddr_in host{};
-        host.sin_family = AF_INET;
-        host.sin_port = htons(forward.host_port);
-        host.sin_addr = to_in_addr(forward.host_ipv4.value_or(Ipv4Address{}));
-        std::memcpy(&addresses.host, &host, sizeof host);
-        addresses.host_length = sizeof host;
+        // "::": libslirp fills in the guest's address from its neighbour table when a
+        // connection comes.
+        sockaddr_in6 guest{};
+        guest.sin6_family = AF_INET6;
+        guest.sin6_port = htons(forward.guest_port);
+        std::memcpy(&addresses.guest, &guest, sizeof guest);
+        addresses.guest_length = sizeof guest;
+        return addresses;
     }
-    addresses.guest.sin_family = AF_INET;
-    addresses.guest.sin_port = htons(forward.guest_port);
-    addresses.guest.sin_addr =
-        to_in_addr(forward.guest_address.value_or(config.first_dhcp_address()));
-    addresses.flags = forward.protocol == HostForward::Protocol::kUdp ? SLIRP_HOSTFWD_UDP : 0;
+    sockaddr_in host{};
+    host.sin_family = AF_INET;
+    host.sin_port = htons(forward.host_port);
+    host.sin_addr = to_in_addr(forward.host_ipv4.value_or(Ipv4Address{}));
+    std::memcpy(&addresses.host, &host, sizeof host);
+    addresses.host_length = sizeof host;
+    sockaddr_in guest{};
+    guest.sin_family = AF_INET;
+    guest.sin_port = htons(forward.guest_port);
+    guest.sin_addr = to_in_addr(forward.guest_address.value_or(config.first_dhcp_address()));
+    std::memcpy(&addresses.guest, &guest, sizeof guest);
+    addresses.guest_length = sizeof guest;
     return addresses;
 }
 

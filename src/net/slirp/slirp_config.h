@@ -27,13 +27,17 @@ SlirpConfig make_slirp_config(const UserNetConfig& config);
 struct ForwardAddresses {
     sockaddr_storage host{};
     socklen_t host_length = 0;
-    sockaddr_in guest{};
+    sockaddr_storage guest{};
+    socklen_t guest_length = 0;
     int flags = 0;  // SLIRP_HOSTFWD_UDP
 };
 
 // The host side: the forward's IPv4 or IPv6 address, or (neither given) every IPv4 address, as
 // QEMU binds it. The guest side: its address, or (none given) the network's first DHCP address.
-ForwardAddresses forward_addresses(const UserNetConfig& config, const HostForward& forward);
+// libslirp forwards within one address family: an IPv6 host address reaches the guest's IPv6
+// address, which libslirp learns from the guest's neighbour discovery (so the forward needs
+// ipv6=on and no IPv4 guest address; either mistake is a one-line error naming the forward).
+Result<ForwardAddresses> forward_addresses(const UserNetConfig& config, const HostForward& forward);
 
 // "user 10.0.2.0/24 (NAT, hostfwd tcp::8080-:80)", with restrict=on and ipv6=off when set.
 std::string describe_user_net(const UserNetConfig& config);
