@@ -37,15 +37,17 @@ struct HostListener {
     uint16_t port = 0;
 
     HostListener() : fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
-        sockaddr_in address{.sin_family = AF_INET, .sin_port = 0,
-                            .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
+        sockaddr_in address{
+            .sin_family = AF_INET, .sin_port = 0, .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
         EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
         EXPECT_EQ(::listen(fd.get(), 4), 0);
         socklen_t length = sizeof address;
         ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
         port = ntohs(address.sin_port);
     }
-    UniqueFd accept() const { return UniqueFd(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC)); }
+    UniqueFd accept() const {
+        return UniqueFd(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    }
 };
 
 // A port nothing listens on now (picked by the kernel, then released).
@@ -76,9 +78,11 @@ class Guest {
     bool pump_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 3s) {
         const auto deadline = std::chrono::steady_clock::now() + limit;
         while (!done()) {
-            if (std::chrono::steady_clock::now() > deadline) return false;
+            if (std::chrono::steady_clock::now() > deadline)
+                return false;
             pollfd entry{.fd = backend->receive_fd(), .events = POLLIN, .revents = 0};
-            if (::poll(&entry, 1, 20) > 0) backend->poll_receive();
+            if (::poll(&entry, 1, 20) > 0)
+                backend->poll_receive();
         }
         return true;
     }
@@ -86,7 +90,8 @@ class Guest {
     void settle(std::chrono::milliseconds quiet = 100ms) {
         for (;;) {
             pollfd entry{.fd = backend->receive_fd(), .events = POLLIN, .revents = 0};
-            if (::poll(&entry, 1, static_cast<int>(quiet.count())) <= 0) return;
+            if (::poll(&entry, 1, static_cast<int>(quiet.count())) <= 0)
+                return;
             backend->poll_receive();
         }
     }
@@ -97,7 +102,7 @@ class Guest {
 
     // The first frame from the network `match` accepts, taken out of the sink's record.
     template <class Read>
-    auto take(Read read, std::function<bool(const decltype(*read({})) &)> match,
+    auto take(Read read, std::function<bool(const decltype(*read({}))&)> match,
               std::chrono::milliseconds limit = 3s) -> decltype(read({})) {
         decltype(read({})) found;
         pump_until(
@@ -117,13 +122,11 @@ class Guest {
     }
 
     std::optional<Arp> arp_reply_for(Ipv4Address target) {
-        backend->send(testing::arp_frame(net::kBroadcastMac, Arp{.op = 1,
-                                                                  .sender_mac = kGuestMac,
-                                                                  .sender_ip = kGuestIp,
-                                                                  .target_ip = target}));
-        return take(testing::read_arp, [&](const Arp& arp) {
-            return arp.op == 2 && arp.sender_ip == target;
-        });
+        backend->send(testing::arp_frame(
+            net::kBroadcastMac,
+            Arp{.op = 1, .sender_mac = kGuestMac, .sender_ip = kGuestIp, .target_ip = target}));
+        return take(testing::read_arp,
+                    [&](const Arp& arp) { return arp.op == 2 && arp.sender_ip == target; });
     }
 
     std::optional<testing::Reply> dhcp(const testing::ClientMessage& message) {
@@ -200,8 +203,8 @@ TEST(SlirpBackend, DhcpOffersAndAcksQemusAddresses) {
     EXPECT_EQ(offer->address(54), kGatewayIp);
     EXPECT_TRUE(offer->ip_checksum_ok);
 
-    testing::ClientMessage request{.type = 3, .mac = kGuestMac, .xid = 0x1002,
-                                   .requested = kGuestIp, .server_id = kGatewayIp};
+    testing::ClientMessage request{
+        .type = 3, .mac = kGuestMac, .xid = 0x1002, .requested = kGuestIp, .server_id = kGatewayIp};
     const auto ack = guest.dhcp(request);
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->type(), 5);
@@ -231,10 +234,14 @@ TEST(SlirpBackend, GuestTcpReachesTheHostsLoopbackThroughTheGateway) {
     const auto gateway = guest.arp_reply_for(kGatewayIp);
     ASSERT_TRUE(gateway);
 
-    TcpSegment out{.destination_mac = gateway->sender_mac, .source_mac = kGuestMac,
-                   .source_ip = kGuestIp, .destination_ip = kGatewayIp,
-                   .source_port = 40000, .destination_port = host.port,
-                   .seq = 1000, .flags = tcp_flag::kSyn};
+    TcpSegment out{.destination_mac = gateway->sender_mac,
+                   .source_mac = kGuestMac,
+                   .source_ip = kGuestIp,
+                   .destination_ip = kGatewayIp,
+                   .source_port = 40000,
+                   .destination_port = host.port,
+                   .seq = 1000,
+                   .flags = tcp_flag::kSyn};
     guest.backend->send(testing::tcp_frame(out));
 
     // The SYN became a connection to the host's listener, and libslirp answers the guest.
@@ -283,13 +290,15 @@ TEST(SlirpBackend, GuestTcpReachesTheHostsLoopbackThroughTheGateway) {
 
 // Connects (without waiting) to `port` on the host's loopback, IPv4 or IPv6.
 UniqueFd connect_to_loopback(bool ipv6, uint16_t port) {
-    UniqueFd client(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    UniqueFd client(
+        ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (ipv6) {
         sockaddr_in6 address{.sin6_family = AF_INET6, .sin6_port = htons(port)};
         address.sin6_addr = in6addr_loopback;
         ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
     } else {
-        sockaddr_in address{.sin_family = AF_INET, .sin_port = htons(port),
+        sockaddr_in address{.sin_family = AF_INET,
+                            .sin_port = htons(port),
                             .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
         ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
     }
@@ -309,15 +318,15 @@ TEST(SlirpBackend, HostForwardBecomesASynToTheGuest) {
     const UniqueFd client = connect_to_loopback(false, port);
     // libslirp does not know the guest's MAC yet: it asks, as a router would, and the guest
     // answers.
-    const auto who_has = guest.take(testing::read_arp, [](const Arp& arp) {
-        return arp.op == 1 && arp.target_ip == kGuestIp;
-    });
+    const auto who_has = guest.take(
+        testing::read_arp, [](const Arp& arp) { return arp.op == 1 && arp.target_ip == kGuestIp; });
     ASSERT_TRUE(who_has);
-    guest.backend->send(testing::arp_frame(who_has->sender_mac,
-                                           Arp{.op = 2, .sender_mac = kGuestMac,
-                                               .sender_ip = kGuestIp,
-                                               .target_mac = who_has->sender_mac,
-                                               .target_ip = who_has->sender_ip}));
+    guest.backend->send(
+        testing::arp_frame(who_has->sender_mac, Arp{.op = 2,
+                                                    .sender_mac = kGuestMac,
+                                                    .sender_ip = kGuestIp,
+                                                    .target_mac = who_has->sender_mac,
+                                                    .target_ip = who_has->sender_ip}));
 
     const auto syn = guest.tcp([](const TcpSegment& s) { return s.flags & tcp_flag::kSyn; });
     ASSERT_TRUE(syn);
@@ -334,7 +343,8 @@ TEST(SlirpBackend, HostForwardOnAnIpv6HostAddressReachesTheGuestsIpv6Address) {
     UniqueFd probe(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in6 loopback{.sin6_family = AF_INET6, .sin6_port = 0};
     loopback.sin6_addr = in6addr_loopback;
-    if (!probe || ::bind(probe.get(), reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) != 0) {
+    if (!probe ||
+        ::bind(probe.get(), reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) != 0) {
         GTEST_SKIP() << "this host has no IPv6 loopback";
     }
     const uint16_t port = free_port();
@@ -342,7 +352,7 @@ TEST(SlirpBackend, HostForwardOnAnIpv6HostAddressReachesTheGuestsIpv6Address) {
     config.forwards.push_back(forward_of(fmt::format("tcp:[::1]:{}-:2222", port)));
     Guest guest(config);
     ASSERT_TRUE(guest.backend);
-    const std::array<uint8_t, 16> guest_ipv6{0xfe, 0xc0, 0, 0, 0, 0, 0, 0,
+    const std::array<uint8_t, 16> guest_ipv6{0xfe, 0xc0, 0,    0,    0,    0,    0,    0,
                                              0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56};
     guest.backend->send(testing::router_solicitation(kGuestMac, guest_ipv6));
     guest.settle();
@@ -364,10 +374,14 @@ TEST(SlirpBackend, RestrictKeepsTheGuestFromTheOutside) {
     ASSERT_TRUE(guest.backend);
     const auto gateway = guest.arp_reply_for(kGatewayIp);
     ASSERT_TRUE(gateway);
-    guest.backend->send(testing::tcp_frame(TcpSegment{
-        .destination_mac = gateway->sender_mac, .source_mac = kGuestMac, .source_ip = kGuestIp,
-        .destination_ip = kGatewayIp, .source_port = 40001, .destination_port = host.port,
-        .seq = 5000, .flags = tcp_flag::kSyn}));
+    guest.backend->send(testing::tcp_frame(TcpSegment{.destination_mac = gateway->sender_mac,
+                                                      .source_mac = kGuestMac,
+                                                      .source_ip = kGuestIp,
+                                                      .destination_ip = kGatewayIp,
+                                                      .source_port = 40001,
+                                                      .destination_port = host.port,
+                                                      .seq = 5000,
+                                                      .flags = tcp_flag::kSyn}));
 
     // Refused on the spot, and nothing reached the host.
     const auto reset = guest.tcp([](const TcpSegment& s) { return s.flags & tcp_flag::kRst; });
@@ -413,10 +427,9 @@ TEST(SlirpBackend, QueueToTheGuestIsBoundedAndItsDropsCounted) {
     guest.settle();
     guest.sink.accepting = false;
     for (int i = 0; i < 10; ++i) {
-        guest.backend->send(testing::arp_frame(net::kBroadcastMac,
-                                               Arp{.op = 1, .sender_mac = kGuestMac,
-                                                   .sender_ip = kGuestIp,
-                                                   .target_ip = kGatewayIp}));
+        guest.backend->send(testing::arp_frame(
+            net::kBroadcastMac,
+            Arp{.op = 1, .sender_mac = kGuestMac, .sender_ip = kGuestIp, .target_ip = kGatewayIp}));
     }
     EXPECT_EQ(guest.backend->poll_receive(), 0u);
     auto stats = guest.backend->slirp_stats();
@@ -449,10 +462,11 @@ TEST(SlirpBackend, SendsFromAnotherThreadWhileTheIoThreadPolls) {
     constexpr size_t kFrames = 300;
     std::thread vcpu([&] {
         for (size_t i = 0; i < kFrames; ++i) {
-            guest.backend->send(testing::arp_frame(net::kBroadcastMac,
-                                                   Arp{.op = 1, .sender_mac = kGuestMac,
-                                                       .sender_ip = kGuestIp,
-                                                       .target_ip = kGatewayIp}));
+            guest.backend->send(
+                testing::arp_frame(net::kBroadcastMac, Arp{.op = 1,
+                                                           .sender_mac = kGuestMac,
+                                                           .sender_ip = kGuestIp,
+                                                           .target_ip = kGatewayIp}));
         }
     });
     const bool all = guest.pump_until([&] { return guest.sink.frames.size() == kFrames; }, 5s);

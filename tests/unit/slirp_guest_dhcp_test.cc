@@ -42,7 +42,8 @@ std::string udhcpc_script_from_init() {
 
 std::string busybox_path() {
     for (const char* path : {"/bin/busybox", "/usr/bin/busybox"}) {
-        if (::access(path, X_OK) == 0) return path;
+        if (::access(path, X_OK) == 0)
+            return path;
     }
     return {};
 }
@@ -56,16 +57,21 @@ struct Forward final : FrameSink {
 // In the forked child, inside fresh network and mount namespaces: a TAP "eth0" bridged to a
 // SlirpBackend while `command` runs; returns the command's exit status (or 100+ on set-up).
 int run_on_user_network(const std::string& dir, const std::string& command) {
-    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) return 101;
+    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0)
+        return 101;
     // The guest's resolv.conf goes to a file of the test's, not the host's.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 102;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        return 102;
     const std::string resolv = dir + "/resolv.conf";
     std::ofstream(resolv).flush();
-    if (::mount(resolv.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) return 103;
+    if (::mount(resolv.c_str(), "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0)
+        return 103;
     auto tap = TapBackend::open("eth0");
-    if (!tap) return 104;
+    if (!tap)
+        return 104;
     auto slirp = SlirpBackend::open(net::UserNetConfig{}, MacAddress{});
-    if (!slirp) return 105;
+    if (!slirp)
+        return 105;
     Forward to_slirp, to_guest;
     to_slirp.to = slirp->get();
     to_guest.to = tap->get();

@@ -153,8 +153,9 @@ TEST(SlirpConfig, ForwardAddressesFillInQemusDefaults) {
     UserNetConfig options;
     ASSERT_TRUE(apply_user_net_option(options, "hostfwd", "tcp::8080-:80"));
     ASSERT_TRUE(apply_user_net_option(options, "hostfwd", "udp:127.0.0.1:5353-10.0.2.20:53"));
-    EXPECT_EQ(describe_user_net(options),
-              "user 10.0.2.0/24 (NAT, hostfwd tcp::8080-:80, hostfwd udp:127.0.0.1:5353-10.0.2.20:53)");
+    EXPECT_EQ(
+        describe_user_net(options),
+        "user 10.0.2.0/24 (NAT, hostfwd tcp::8080-:80, hostfwd udp:127.0.0.1:5353-10.0.2.20:53)");
 
     const auto any = forward_addresses(options, options.forwards[0]);
     ASSERT_TRUE(any) << any.error().message;

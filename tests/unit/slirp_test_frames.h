@@ -60,7 +60,8 @@ inline std::vector<uint8_t> arp_frame(const MacAddress& destination, const Arp& 
 }
 
 inline std::optional<Arp> read_arp(std::span<const uint8_t> f) {
-    if (f.size() < 42 || be16_at(f, 12) != kEtherTypeArp) return std::nullopt;
+    if (f.size() < 42 || be16_at(f, 12) != kEtherTypeArp)
+        return std::nullopt;
     return Arp{.op = be16_at(f, 20),
                .sender_mac = mac_at(f, 22),
                .sender_ip = Ipv4Address{be32_at(f, 28)},
@@ -75,15 +76,15 @@ inline constexpr uint16_t kEtherTypeIpv6 = 0x86DD;
 inline std::vector<uint8_t> router_solicitation(const MacAddress& mac,
                                                 const std::array<uint8_t, 16>& source) {
     const std::array<uint8_t, 16> all_routers{0xff, 0x02, 0, 0, 0, 0, 0, 0,
-                                              0, 0, 0, 0, 0, 0, 0, 0x02};
+                                              0,    0,    0, 0, 0, 0, 0, 0x02};
     std::vector<uint8_t> icmp{133, 0, 0, 0, 0, 0, 0, 0, 1, 1};
     icmp.insert(icmp.end(), mac.bytes.begin(), mac.bytes.end());
     std::vector<uint8_t> pseudo(source.begin(), source.end());
     pseudo.insert(pseudo.end(), all_routers.begin(), all_routers.end());
     put32(pseudo, uint32_t(icmp.size()));
     put32(pseudo, 58);
-    const uint16_t checksum = net::checksum_finish(
-        net::checksum_accumulate(net::checksum_accumulate(0, pseudo), icmp));
+    const uint16_t checksum =
+        net::checksum_finish(net::checksum_accumulate(net::checksum_accumulate(0, pseudo), icmp));
     icmp[2] = uint8_t(checksum >> 8);
     icmp[3] = uint8_t(checksum);
 
@@ -178,7 +179,8 @@ inline std::vector<uint8_t> tcp_frame(const TcpSegment& s) {
 }
 
 inline std::optional<TcpSegment> read_tcp(std::span<const uint8_t> f) {
-    if (f.size() < 14 + 20 + 20 || be16_at(f, 12) != kEtherTypeIpv4) return std::nullopt;
+    if (f.size() < 14 + 20 + 20 || be16_at(f, 12) != kEtherTypeIpv4)
+        return std::nullopt;
     const size_t ip = 14;
     const size_t ip_header = size_t{f[ip] & 0x0Fu} * 4;
     const size_t total = be16_at(f, ip + 2);
@@ -192,7 +194,8 @@ inline std::optional<TcpSegment> read_tcp(std::span<const uint8_t> f) {
     s.destination_ip = Ipv4Address{be32_at(f, ip + 16)};
     const auto segment = f.subspan(ip + ip_header, total - ip_header);
     const size_t tcp_header = size_t(segment[12] >> 4) * 4;
-    if (tcp_header < 20 || tcp_header > segment.size()) return std::nullopt;
+    if (tcp_header < 20 || tcp_header > segment.size())
+        return std::nullopt;
     s.source_port = be16_at(segment, 0);
     s.destination_port = be16_at(segment, 2);
     s.seq = be32_at(segment, 4);

@@ -47,8 +47,8 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::open(const net::UserNetConfi
         return fail_errno("user network {}: cannot create a timerfd", network);
     }
     EventFd wake = HVMM_TRY(EventFd::create());
-    auto backend = std::unique_ptr<SlirpBackend>(new SlirpBackend(
-        config, limits, std::move(epoll), std::move(timer), std::move(wake)));
+    auto backend = std::unique_ptr<SlirpBackend>(
+        new SlirpBackend(config, limits, std::move(epoll), std::move(timer), std::move(wake)));
     HVMM_TRY_VOID(backend->watch(backend->wake_.fd(), Source::kWake, EPOLLIN));
     HVMM_TRY_VOID(backend->watch(backend->timer_.get(), Source::kTimer, EPOLLIN));
 

@@ -2,7 +2,8 @@
 // VMM (Debian's libslirp) that gives the guest DHCP, DNS and a gateway and turns the guest's
 // connections into ordinary sockets of this process. No root, no TAP, no bridge.
 //
-// Driven by hvmm's I/O-thread event loop, with no thread of its own and no wakeups while idle:
+// Driven by hvmm's I/O-thread event loop, with no thread of its own and no ticking while idle
+// (libslirp's own idle timer is its IPv6 router advertisement, every 200-600 s with ipv6=on):
 // receive_fd() is an epoll fd the backend owns holding
 //   - the sockets libslirp wants watched, each with the events it wants now (kept in step with
 //     slirp_pollfds_fill after every round),
@@ -136,10 +137,10 @@ class SlirpBackend final : public NetBackend {
     Slirp* slirp_ = nullptr;
     net::SlirpTimers timers_;
     net::GuestFrameQueue queue_;
-    std::vector<pollfd> pollfds_;          // the round's slirp_pollfds_fill
-    std::map<int, uint32_t> watched_;      // each libslirp socket in epoll_ and its events
-    int64_t armed_deadline_ns_ = 0;        // the timerfd's absolute deadline; 0: disarmed
-    std::vector<uint8_t> gather_;          // a multi-part guest frame made contiguous
+    std::vector<pollfd> pollfds_;      // the round's slirp_pollfds_fill
+    std::map<int, uint32_t> watched_;  // each libslirp socket in epoll_ and its events
+    int64_t armed_deadline_ns_ = 0;    // the timerfd's absolute deadline; 0: disarmed
+    std::vector<uint8_t> gather_;      // a multi-part guest frame made contiguous
 
     std::mutex io_mutex_;  // serialises poll_receive() and set_sink()
     FrameSink* sink_ = nullptr;

@@ -26,30 +26,43 @@ constexpr size_t kEventsPerPoll = 16;
 
 short to_poll_events(int slirp_events) {
     short events = 0;
-    if (slirp_events & SLIRP_POLL_IN) events |= POLLIN;
-    if (slirp_events & SLIRP_POLL_OUT) events |= POLLOUT;
-    if (slirp_events & SLIRP_POLL_PRI) events |= POLLPRI;
-    if (slirp_events & SLIRP_POLL_ERR) events |= POLLERR;
-    if (slirp_events & SLIRP_POLL_HUP) events |= POLLHUP;
+    if (slirp_events & SLIRP_POLL_IN)
+        events |= POLLIN;
+    if (slirp_events & SLIRP_POLL_OUT)
+        events |= POLLOUT;
+    if (slirp_events & SLIRP_POLL_PRI)
+        events |= POLLPRI;
+    if (slirp_events & SLIRP_POLL_ERR)
+        events |= POLLERR;
+    if (slirp_events & SLIRP_POLL_HUP)
+        events |= POLLHUP;
     return events;
 }
 
 int to_slirp_events(short poll_events) {
     int events = 0;
-    if (poll_events & POLLIN) events |= SLIRP_POLL_IN;
-    if (poll_events & POLLOUT) events |= SLIRP_POLL_OUT;
-    if (poll_events & POLLPRI) events |= SLIRP_POLL_PRI;
-    if (poll_events & (POLLERR | POLLNVAL)) events |= SLIRP_POLL_ERR;
-    if (poll_events & POLLHUP) events |= SLIRP_POLL_HUP;
+    if (poll_events & POLLIN)
+        events |= SLIRP_POLL_IN;
+    if (poll_events & POLLOUT)
+        events |= SLIRP_POLL_OUT;
+    if (poll_events & POLLPRI)
+        events |= SLIRP_POLL_PRI;
+    if (poll_events & (POLLERR | POLLNVAL))
+        events |= SLIRP_POLL_ERR;
+    if (poll_events & POLLHUP)
+        events |= SLIRP_POLL_HUP;
     return events;
 }
 
 // epoll reports errors and hang-ups whether asked or not.
 uint32_t to_epoll_events(short poll_events) {
     uint32_t events = 0;
-    if (poll_events & POLLIN) events |= EPOLLIN;
-    if (poll_events & POLLOUT) events |= EPOLLOUT;
-    if (poll_events & POLLPRI) events |= EPOLLPRI;
+    if (poll_events & POLLIN)
+        events |= EPOLLIN;
+    if (poll_events & POLLOUT)
+        events |= EPOLLOUT;
+    if (poll_events & POLLPRI)
+        events |= EPOLLPRI;
     return events;
 }
 

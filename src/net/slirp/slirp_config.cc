@@ -51,9 +51,10 @@ Result<ForwardAddresses> forward_addresses(const UserNetConfig& config,
                         to_string(forward));
         }
         if (forward.guest_address) {
-            return fail("user network: hostfwd={}: an IPv6 host address forwards to the guest's "
-                        "IPv6 address; leave the guest address out",
-                        to_string(forward));
+            return fail(
+                "user network: hostfwd={}: an IPv6 host address forwards to the guest's "
+                "IPv6 address; leave the guest address out",
+                to_string(forward));
         }
         sockaddr_in6 host{};
         host.sin6_family = AF_INET6;
