@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(cmake g++ make pkg-config libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-          libbenchmark-dev libslirp-dev liburing-dev libseccomp-dev busybox-static
+          libbenchmark-dev libslirp-dev libglib2.0-dev liburing-dev libseccomp-dev busybox-static
           cpio iperf3 ethtool iproute2 python3)
 
 # The rule of src/lab/host_assessment.cc (which `hvmm doctor` reports): without a /dev/kvm,

@@ -12,6 +12,7 @@
 #include "cli/base64.h"
 #include "cli/default_image.h"
 #include "memory/guest_memory.h"
+#include "vmm/nic_dhcp.h"
 #include "vmm/nic_spec.h"
 
 namespace hvmm::cli {
@@ -88,8 +89,17 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     return options;
 }
 
-std::string kernel_cmdline(const RunOptions& options) {
+std::string kernel_cmdline(const RunOptions& options,
+                           std::span<const std::string> dhcp_interfaces) {
     std::string cmdline = options.append.value_or(std::string(kDefaultKernelCmdline));
+    if (!dhcp_interfaces.empty()) {
+        if (!cmdline.empty())
+            cmdline += ' ';
+        cmdline += "hvmm.dhcp=";
+        for (size_t i = 0; i < dhcp_interfaces.size(); ++i) {
+            cmdline += (i == 0 ? "" : ",") + dhcp_interfaces[i];
+        }
+    }
     if (options.run_command) {
         if (!cmdline.empty())
             cmdline += ' ';
@@ -146,7 +156,7 @@ Result<MachineConfig> make_machine_config(const RunOptions& options) {
     }
     HVMM_TRY_VOID(check_nic_specs(config.nics));
     config.nic_optimizations = options.nic_optimizations;
-    config.cmdline = kernel_cmdline(options);
+    config.cmdline = kernel_cmdline(options, dhcp_interfaces(config.nics));
     if (const char* vcpu_cpus = std::getenv("HVMM_VCPU_CPUS"); vcpu_cpus != nullptr && *vcpu_cpus) {
         auto parsed = parse_cpu_list(vcpu_cpus);
         if (!parsed) {

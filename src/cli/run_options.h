@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,12 @@ struct RunOptions {
 Result<RunOptions> parse_run_options(int argc, const char* const* argv);
 
 // Checks the files (the kernel must be a bzImage), sizes and NIC specs, and builds the command
-// line: --append replaces the default; --run appends hvmm.run=<base64 of the command>.
+// line: --append replaces the default; --run appends hvmm.run=<base64 of the command>; NICs on a
+// network with a DHCP server (vmm/nic_dhcp.h) append hvmm.dhcp=eth0[,eth1...].
 Result<MachineConfig> make_machine_config(const RunOptions& options);
 
-std::string kernel_cmdline(const RunOptions& options);
+// dhcp_interfaces: the guest interfaces the default image's /init configures by DHCP.
+std::string kernel_cmdline(const RunOptions& options,
+                           std::span<const std::string> dhcp_interfaces = {});
 
 }  // namespace hvmm::cli

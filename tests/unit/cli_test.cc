@@ -9,6 +9,7 @@
 #include "cli/base64.h"
 #include "cli/default_image.h"
 #include "cli/run_options.h"
+#include "vmm/nic_dhcp.h"
 
 namespace hvmm::cli {
 namespace {
@@ -50,6 +51,30 @@ TEST(Cli, AppendReplacesTheDefaultCmdline) {
     auto options = parse({"--append", "console=ttyS0 quiet", "--run", "true"});
     ASSERT_TRUE(options);
     EXPECT_EQ(kernel_cmdline(*options), "console=ttyS0 quiet hvmm.run=dHJ1ZQ==");
+}
+
+TEST(Cli, DhcpInterfacesGoOnTheCmdlineForTheDefaultImagesInit) {
+    auto options = parse({"--run", "true"});
+    ASSERT_TRUE(options);
+    const std::vector<std::string> one{"eth0"};
+    EXPECT_EQ(kernel_cmdline(*options, one),
+              "console=ttyS0 reboot=k panic=-1 quiet hvmm.dhcp=eth0 hvmm.run=dHJ1ZQ==");
+    const std::vector<std::string> two{"eth0", "eth2"};
+    EXPECT_EQ(kernel_cmdline(*options, two),
+              "console=ttyS0 reboot=k panic=-1 quiet hvmm.dhcp=eth0,eth2 hvmm.run=dHJ1ZQ==");
+    // Without a DHCP network the line is exactly what it was.
+    EXPECT_EQ(kernel_cmdline(*options, {}), kernel_cmdline(*options));
+    EXPECT_EQ(kernel_cmdline(*options).find("hvmm.dhcp"), std::string::npos);
+}
+
+TEST(Cli, TapNicsAskForNoDhcp) {
+    KernelFile kernel;
+    auto options = parse({"--kernel", kernel.path.c_str(), "--nic", "pcnet,net=tap:hvmm0"});
+    ASSERT_TRUE(options);
+    const auto config = make_machine_config(*options);
+    ASSERT_TRUE(config) << config.error().message;
+    EXPECT_EQ(config->cmdline.find("hvmm.dhcp"), std::string::npos);
+    EXPECT_TRUE(dhcp_interfaces(config->nics).empty());
 }
 
 TEST(Cli, UnknownOptionIsOneLineNamingIt) {
