@@ -167,7 +167,7 @@ run_passt() {
     start_bg passt "$LIMIT" "${AS_USER[@]}" passt -f -1 -s "$WORK/passt.sock"
     local i
     for ((i = 0; i < 150 && ! -S $WORK/passt.sock; i++)); do sleep 0.2; done
-    local cmd="ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+    local cmd="ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1
 ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
 echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
     hvmm_guest hp "pcnet,net=stream:$WORK/passt.sock" "$cmd"
@@ -206,7 +206,7 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20"
     hvmm_guest swb "pcnet,net=switch:lab0,mac=52:54:00:00:77:0b" "$ping_a"
     local sock
     sock=$(find "$WORK/xdg" -name 'lab0*.sock' -o -name 'lab0' -type s 2>/dev/null | head -n1)
-    qemu72_guest swq 52:54:00:00:77:0c "ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+    qemu72_guest swq 52:54:00:00:77:0c "ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1
 $own
 i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; i=\$((i + 1)); done
 ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" \
