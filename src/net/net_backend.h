@@ -58,6 +58,10 @@ public:
     virtual void refresh_link() {}
     virtual std::string_view describe() const = 0;
     virtual NetBackendStats stats() const = 0;
+    // True when receive_fd() goes quiet by itself while the sink refuses frames, and also wakes
+    // for work on the sending side (a full socket that drained): the event loop should then keep
+    // watching it rather than pause its watch until the sink has room.
+    virtual bool receive_fd_pauses_itself() const { return false; }
 };
 
 }  // namespace hvmm

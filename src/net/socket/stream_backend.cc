@@ -118,6 +118,11 @@ StreamBackendStats StreamBackend::stream_stats() const {
                               .connect_failures = load(d.connect_failures)};
 }
 
+size_t StreamBackend::queued_bytes() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
 // Connecting, accepting and closing: on the I/O thread, or in the factory before there is one.
 
 Result<bool> StreamBackend::try_connect() {
