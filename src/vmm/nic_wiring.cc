@@ -12,6 +12,7 @@
 #include "devices/pcnet/pcnet_pci.h"
 #include "irq/irqfd_line.h"
 #include "stats/syscall_count.h"
+#include "vmm/nic_backend_stats.h"
 #include "vmm/transmit_poll_pacer.h"
 
 namespace hvmm {
@@ -203,6 +204,7 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
     stats.add_counter(prefix + "tx_batches", [&chip] { return chip.counters().tx_batches; });
     stats.add_counter(prefix + "rx_frames", [&chip] { return chip.counters().rx_frames; });
     stats.add_counter(prefix + "interrupts", [&chip] { return chip.counters().interrupts; });
+    add_backend_counters(stats, backend, index);
     return {};
 }
 

@@ -92,6 +92,8 @@ class StreamBackend final : public NetBackend {
     std::string_view describe() const override { return description_; }
     NetBackendStats stats() const override { return counters_.snapshot(); }
     StreamBackendStats stream_stats() const;
+    // The totals and every counter of StreamBackendStats, under its field names.
+    std::vector<NamedCount> named_counts() const override;
     // Reading stops while the sink is full, and the connection is watched for EPOLLOUT while
     // the send queue holds bytes: the fd is quiet when idle and wakes when a full socket drains.
     bool receive_fd_pauses_itself() const override { return true; }
