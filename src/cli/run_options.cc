@@ -57,13 +57,28 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     app.add_option("--mem", options.mem_mib, "guest memory in MiB (default 256)");
     app.add_option("--cpus", options.cpus, "vCPUs (default 1)");
     app.add_option("--run", run_command, "shell command for the default image's /init to run");
-    app.add_option("--nic", options.nics, "a NIC: pcnet,net=tap:NAME[,mac=..][,pcap=FILE]");
+    app.add_option("--nic", options.nics,
+                   "a NIC (repeatable): pcnet[,net=NETWORK][,mac=MAC][,pcap=FILE]; networks below");
     app.add_option("--nic-opt", nic_opt,
                    "NIC optimizations: paper (default), all, baseline, or a list of "
                    "ports,combine,notify,kick");
     app.add_flag("--stats", options.stats, "print exit statistics when the guest stops");
     app.add_option("--stats-json", stats_json, "write exit statistics as JSON to FILE");
     app.add_flag("-v,--verbose", options.verbosity, "more messages (-vv: debug)");
+    app.footer(
+        "Networks for --nic net=:\n"
+        "  user (the default)       NAT through libslirp; may be followed by\n"
+        "                           hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT\n"
+        "                           (repeatable), restrict=on|off, dns=ADDR, ipv6=on|off\n"
+        "  ADDR/PREFIX              a user network on that subnet (default 10.0.2.0/24)\n"
+        "  tap:NAME                 a host TAP interface (created if missing)\n"
+        "  stream:PATH              client of a Unix stream socket, QEMU -netdev stream framing;\n"
+        "                           ,reconnect=SECONDS retries while the peer is away\n"
+        "  stream-listen:PATH       the same, listening at PATH for one peer\n"
+        "  dgram:LOCAL,REMOTE       Unix datagram sockets, QEMU -netdev dgram\n"
+        "  switch:NAME              the named hvmm switch (reconnects every second)\n"
+        "Socket paths may not contain ',' or '='.\n"
+        "Example: --nic pcnet,net=10.0.3.0/24,hostfwd=tcp::8080-:80");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 
@@ -36,6 +37,20 @@ struct NetBackendStats {
     uint64_t rx_dropped = 0;
 };
 
+// One of a backend's counters under a stable name ("tx_frames", "rx_oversize"): --stats shows
+// them as netN.NAME. The name is a string literal, the same at every call.
+struct NamedCount {
+    std::string_view name;
+    uint64_t value = 0;
+};
+
+// The six totals under their field names, first in every backend's named_counts().
+inline std::vector<NamedCount> named_totals(const NetBackendStats& stats) {
+    return {{"tx_frames", stats.tx_frames}, {"tx_bytes", stats.tx_bytes},
+            {"tx_dropped", stats.tx_dropped}, {"rx_frames", stats.rx_frames},
+            {"rx_bytes", stats.rx_bytes},   {"rx_dropped", stats.rx_dropped}};
+}
+
 class NetBackend {
 public:
     virtual ~NetBackend() = default;
@@ -58,6 +73,14 @@ public:
     virtual void refresh_link() {}
     virtual std::string_view describe() const = 0;
     virtual NetBackendStats stats() const = 0;
+    // Every counter the backend keeps: the totals of stats(), then its drops by cause and any
+    // other events (connects, ...). The same names in the same order at every call, so a reader
+    // may learn the names once. Any thread.
+    virtual std::vector<NamedCount> named_counts() const { return named_totals(stats()); }
+    // True when receive_fd() goes quiet by itself while the sink refuses frames, and also wakes
+    // for work on the sending side (a full socket that drained): the event loop should then keep
+    // watching it rather than pause its watch until the sink has room.
+    virtual bool receive_fd_pauses_itself() const { return false; }
 };
 
 }  // namespace hvmm

@@ -24,6 +24,8 @@ class RecordingBackend final : public NetBackend, private FrameSink {
     void refresh_link() override { inner_->refresh_link(); }
     std::string_view describe() const override { return inner_->describe(); }
     NetBackendStats stats() const override { return inner_->stats(); }
+    std::vector<NamedCount> named_counts() const override { return inner_->named_counts(); }
+    bool receive_fd_pauses_itself() const override { return inner_->receive_fd_pauses_itself(); }
 
     NetBackend& inner() { return *inner_; }
 

@@ -46,6 +46,7 @@ struct UserNetConfig {
     Ipv4Address gateway() const { return network.host(2); }
     Ipv4Address dns_address() const { return dns.value_or(network.host(3)); }
     Ipv4Address first_dhcp_address() const { return network.host(15); }
+    bool operator==(const UserNetConfig&) const = default;
 };
 
 // Applies one key=value of a NIC's options (the caller splits them); an unknown key is an

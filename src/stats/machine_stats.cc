@@ -105,6 +105,20 @@ Snapshot MachineStats::snapshot(bool include_tables) const {
     return result;
 }
 
+std::string backend_counter_name(unsigned nic_index, std::string_view counter) {
+    return fmt::format("net{}.{}", nic_index, counter);
+}
+
+bool is_backend_counter(std::string_view name) {
+    if (!name.starts_with("net")) {
+        return false;
+    }
+    const size_t dot = name.find('.');
+    const std::string_view index = name.substr(3, dot == std::string_view::npos ? 0 : dot - 3);
+    return !index.empty() && std::all_of(index.begin(), index.end(),
+                                         [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string format_table(const Snapshot& snapshot) {
     const double tps = snapshot.ticks_per_second;
     std::string out = fmt::format("hvmm exit statistics ({} vCPU(s), {} exits)\n",
@@ -163,7 +177,8 @@ std::map<std::string, PacketCosts> packet_costs(const Snapshot& snapshot) {
     constexpr std::string_view kSuffix = ".tx_frames";
     std::map<std::string, PacketCosts> result;
     for (const auto& [name, tx_frames] : snapshot.counters) {
-        if (name.size() <= kSuffix.size() || !name.ends_with(kSuffix)) {
+        if (name.size() <= kSuffix.size() || !name.ends_with(kSuffix) ||
+            is_backend_counter(name)) {
             continue;
         }
         const std::string nic = name.substr(0, name.size() - kSuffix.size());

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +61,12 @@ class MachineStats {
     std::vector<std::pair<std::string, CounterSource>> interrupt_sources_;
     std::vector<std::pair<std::string, CounterSource>> counter_sources_;
 };
+
+// A NIC's backend (the TAP, socket or NAT behind it) counts under "net<N>.<counter>", as in
+// net0.rx_oversize, apart from the NIC's own "pcnet<N>." counters. packet_costs() is about
+// NICs, so a backend's net<N>.tx_frames does not make a NIC of its own there.
+std::string backend_counter_name(unsigned nic_index, std::string_view counter);
+bool is_backend_counter(std::string_view name);
 
 // A human-readable table, for --stats.
 std::string format_table(const Snapshot& snapshot);

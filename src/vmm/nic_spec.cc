@@ -3,15 +3,13 @@
 #include <set>
 #include <vector>
 
-#include "net/pcap_writer.h"
-#include "net/recording_backend.h"
-#include "net/socketpair/socketpair_backend.h"
-#include "net/tap/tap_backend.h"
+#include "vmm/nic_network.h"
 
 namespace hvmm {
 namespace {
 
-constexpr size_t kMaxInterfaceNameLength = 15;  // IFNAMSIZ - 1
+constexpr std::string_view kKnownKeys =
+    "net, mac, pcap, reconnect, and for a user network hostfwd, restrict, dns, ipv6";
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
@@ -45,28 +43,6 @@ std::optional<uint8_t> parse_hex_byte(std::string_view text) {
         value = static_cast<uint8_t>(value << 4 | digit);
     }
     return value;
-}
-
-Result<void> parse_net(std::string_view value, NicSpec& spec) {
-    if (value.starts_with("tap:")) {
-        const std::string_view name = value.substr(4);
-        if (name.empty() || name.size() > kMaxInterfaceNameLength ||
-            name.find_first_of("/ \t") != std::string_view::npos) {
-            return fail("--nic: bad TAP name '{}' (1 to {} characters, no '/' or spaces)", name,
-                        kMaxInterfaceNameLength);
-        }
-        spec.net = NetKind::kTap;
-        spec.net_name = std::string(name);
-        return {};
-    }
-    if (value == "socketpair") {
-        spec.net = NetKind::kSocketpair;
-        return {};
-    }
-    if (value == "slirp" || value.starts_with("switch:")) {
-        return fail("--nic: net={} is not supported yet (known: tap:NAME, socketpair)", value);
-    }
-    return fail("--nic: unknown network '{}' (known: tap:NAME, socketpair)", value);
 }
 
 }  // namespace
@@ -115,19 +91,36 @@ Result<NicSpec> parse_nic_spec(std::string_view text, unsigned nic_index) {
     spec.model = NicModel::kPcnet;
 
     std::set<std::string_view> seen;
+    std::optional<std::string_view> user_key;   // the first user-network option given
+    std::optional<std::string_view> reconnect;  // checked once the network is known
+    std::string network;                        // net='s text, for messages
     for (size_t i = 1; i < parts.size(); ++i) {
         const std::string_view part = parts[i];
         const size_t equals = part.find('=');
         if (equals == std::string_view::npos) {
-            return fail("--nic: '{}' is not key=value (known keys: net, mac, pcap)", part);
+            return fail("--nic: '{}' is not key=value (known keys: {})", part, kKnownKeys);
         }
         const std::string_view key = part.substr(0, equals);
         const std::string_view value = part.substr(equals + 1);
-        if (!seen.insert(key).second) {
-            return fail("--nic: {}= is given twice", key);
+        if (!seen.insert(key).second && key != "hostfwd") {
+            // QEMU users write net=user and then net=SUBNET: say how ours is spelt.
+            const bool user_subnet = key == "net" && (network == "user" || value == "user");
+            return fail("--nic: {}= is given twice{}", key,
+                        user_subnet ? " (a user network's subnet goes in net= itself: "
+                                      "net=ADDR/PREFIX, without net=user)"
+                                    : "");
         }
         if (key == "net") {
-            HVMM_TRY_VOID(parse_net(value, spec));
+            // dgram's value has a comma of its own: the part right after LOCAL, with no '=',
+            // is REMOTE (which is why socket paths may not contain ',' or '=').
+            std::optional<std::string_view> remote;
+            network = std::string(value);
+            if (value.starts_with("dgram:") && i + 1 < parts.size() &&
+                parts[i + 1].find('=') == std::string_view::npos) {
+                remote = parts[++i];
+                network += fmt::format(",{}", *remote);
+            }
+            HVMM_TRY_VOID(parse_network(value, remote, spec));
         } else if (key == "mac") {
             spec.mac = HVMM_TRY(parse_mac_address(value));
         } else if (key == "pcap") {
@@ -135,15 +128,48 @@ Result<NicSpec> parse_nic_spec(std::string_view text, unsigned nic_index) {
                 return fail("--nic: pcap= needs a file name");
             }
             spec.pcap_path = std::string(value);
+        } else if (key == "reconnect") {
+            reconnect = value;
+        } else if (is_user_network_key(key)) {
+            user_key = user_key.value_or(key);
+            if (auto applied = net::apply_user_net_option(spec.user, key, value); !applied) {
+                return fail("--nic: {}", applied.error().message);
+            }
         } else {
-            return fail("--nic: unknown option '{}' (known: net, mac, pcap)", key);
+            return fail("--nic: unknown option '{}' (known: {})", key, kKnownKeys);
         }
     }
-    if (!seen.contains("net")) {
-        return fail("--nic: '{}' says no network: add net=tap:NAME", text);
-    }
+    // No net= at all is a user network, as QEMU's -nic defaults to one.
+    HVMM_TRY_VOID(finish_network(spec, user_key, reconnect, network));
     return spec;
 }
+
+namespace {
+
+// The socket path a NIC binds (and so owns while it runs), or nullptr.
+const std::string* bound_path(const NicSpec& spec) {
+    return spec.net == NetKind::kStreamListen || spec.net == NetKind::kDgram ? &spec.net_name
+                                                                            : nullptr;
+}
+
+// Two user networks forwarding the same host port would both try to bind it.
+Result<void> check_forwards(const NicSpec& a, const NicSpec& b, size_t ia, size_t ib) {
+    if (a.net != NetKind::kUser || b.net != NetKind::kUser) {
+        return {};
+    }
+    for (const auto& f : a.user.forwards) {
+        for (const auto& g : b.user.forwards) {
+            if (f.protocol == g.protocol && f.host_port == g.host_port &&
+                f.host_ipv4 == g.host_ipv4 && f.host_ipv6 == g.host_ipv6) {
+                return fail("--nic: NICs {} and {} both forward host port {} (hostfwd={})", ia, ib,
+                            f.host_port, net::to_string(g));
+            }
+        }
+    }
+    return {};
+}
+
+}  // namespace
 
 Result<void> check_nic_specs(std::span<const NicSpec> specs) {
     for (size_t i = 0; i < specs.size(); ++i) {
@@ -156,29 +182,18 @@ Result<void> check_nic_specs(std::span<const NicSpec> specs) {
                 specs[i].net_name == specs[j].net_name) {
                 return fail("--nic: NICs {} and {} both use TAP '{}'", j, i, specs[i].net_name);
             }
+            const std::string* bound_i = bound_path(specs[i]);
+            const std::string* bound_j = bound_path(specs[j]);
+            if (bound_i && bound_j && *bound_i == *bound_j) {
+                return fail("--nic: NICs {} and {} both bind the socket '{}'", j, i, *bound_i);
+            }
             if (specs[i].pcap_path && specs[i].pcap_path == specs[j].pcap_path) {
                 return fail("--nic: NICs {} and {} both record to '{}'", j, i, *specs[i].pcap_path);
             }
+            HVMM_TRY_VOID(check_forwards(specs[j], specs[i], j, i));
         }
     }
     return {};
-}
-
-Result<std::unique_ptr<NetBackend>> open_backend(const NicSpec& spec) {
-    std::unique_ptr<NetBackend> backend;
-    switch (spec.net) {
-        case NetKind::kTap:
-            backend = HVMM_TRY(TapBackend::open(spec.net_name));
-            break;
-        case NetKind::kSocketpair:
-            backend = HVMM_TRY(SocketpairBackend::create());
-            break;
-    }
-    if (spec.pcap_path) {
-        PcapWriter writer = HVMM_TRY(PcapWriter::create(*spec.pcap_path));
-        backend = std::make_unique<RecordingBackend>(std::move(backend), std::move(writer));
-    }
-    return backend;
 }
 
 }  // namespace hvmm

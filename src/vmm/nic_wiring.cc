@@ -12,6 +12,7 @@
 #include "devices/pcnet/pcnet_pci.h"
 #include "irq/irqfd_line.h"
 #include "stats/syscall_count.h"
+#include "vmm/nic_backend_stats.h"
 #include "vmm/transmit_poll_pacer.h"
 
 namespace hvmm {
@@ -60,7 +61,11 @@ Result<void> wire_receive(Machine& machine, Receiver& receiver, const NicOptimiz
             // With no receive buffer in the chip the frames stay queued in the backend, whose
             // fd stays readable: a level-triggered watch would call straight back and spin the
             // I/O thread. Stop watching until the chip reports buffers (receive_resumed_hook).
-            if (receiver.poll_backend() == 0 && !receiver.chip.can_receive()) {
+            // A backend whose fd goes quiet by itself stays watched: its fd also says when
+            // frames queued for sending can go (StreamBackend), which must not wait for the
+            // guest's receive buffers.
+            if (receiver.poll_backend() == 0 && !receiver.chip.can_receive() &&
+                !receiver.backend.receive_fd_pauses_itself()) {
                 if (receiver.loop.modify_fd(receiver.fd, 0))
                     receiver.watching = false;
             }
@@ -199,6 +204,7 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
     stats.add_counter(prefix + "tx_batches", [&chip] { return chip.counters().tx_batches; });
     stats.add_counter(prefix + "rx_frames", [&chip] { return chip.counters().rx_frames; });
     stats.add_counter(prefix + "interrupts", [&chip] { return chip.counters().interrupts; });
+    add_backend_counters(stats, backend, index);
     return {};
 }
 

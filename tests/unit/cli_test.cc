@@ -163,6 +163,38 @@ TEST(Cli, BadNicSpecIsRefusedBeforeAnythingRuns) {
     EXPECT_FALSE(make_machine_config(*options));
 }
 
+TEST(Cli, NicWithoutNetworkIsAUserNicAndTwoNicsMayNotBindOneSocket) {
+    KernelFile kernel;
+    auto options = parse({"--kernel", kernel.path.c_str(), "--nic", "pcnet", "--nic",
+                          "pcnet,net=dgram:/tmp/a.sock,/tmp/b.sock"});
+    ASSERT_TRUE(options);
+    auto config = make_machine_config(*options);
+    ASSERT_TRUE(config) << config.error().message;
+    ASSERT_EQ(config->nics.size(), 2u);
+    EXPECT_EQ(config->nics[0].net, NetKind::kUser);
+    EXPECT_EQ(config->nics[1].remote_path, "/tmp/b.sock");
+
+    options = parse({"--kernel", kernel.path.c_str(), "--nic",
+                     "pcnet,net=stream-listen:/tmp/a.sock", "--nic",
+                     "pcnet,net=dgram:/tmp/a.sock,/tmp/b.sock"});
+    ASSERT_TRUE(options);
+    config = make_machine_config(*options);
+    ASSERT_FALSE(config);
+    EXPECT_EQ(config.error().message, "--nic: NICs 0 and 1 both bind the socket '/tmp/a.sock'");
+}
+
+TEST(Cli, RunHelpListsTheNetworks) {
+    auto options = parse({"--help"});
+    ASSERT_TRUE(options);
+    ASSERT_TRUE(options->help_requested);
+    for (const char* form : {"user (the default)", "hostfwd=", "ADDR/PREFIX", "tap:NAME",
+                             "stream:PATH", "reconnect=SECONDS", "stream-listen:PATH",
+                             "dgram:LOCAL,REMOTE", "switch:NAME", "may not contain ',' or '='"}) {
+        EXPECT_NE(options->help_text.find(form), std::string::npos) << form;
+    }
+    EXPECT_EQ(options->help_text.find("net=tap:NAME[,mac"), std::string::npos);
+}
+
 TEST(Cli, DefaultImageLivesUnderHvmmCache) {
     ::setenv("HVMM_CACHE", "/some/cache", 1);
     auto image = default_image_paths();

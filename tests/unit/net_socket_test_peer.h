@@ -87,7 +87,8 @@ bool eventually(Predicate predicate,
 
 // The NIC wiring's receive side (vmm/nic_wiring.cc) around a real EventLoop on its own thread,
 // which plays the I/O thread: a level-triggered watch on receive_fd() that stops watching while
-// the sink is full, a resume eventfd that polls and watches again, and the link timer.
+// the sink is full (unless the backend's fd pauses itself), a resume eventfd that polls and
+// watches again, and the link timer.
 // With pause_watch false the watch stays on while the sink is full, so a test sees whether the
 // backend's fd itself goes quiet.
 class LoopRig {
@@ -104,7 +105,8 @@ class LoopRig {
         const int fd = backend_.receive_fd();
         EXPECT_TRUE(loop_->add_fd(fd, [this, fd, pause_watch](uint32_t) {
             ++wakeups_;
-            if (backend_.poll_receive() == 0 && !sink_.can_receive() && pause_watch) {
+            if (backend_.poll_receive() == 0 && !sink_.can_receive() && pause_watch &&
+                !backend_.receive_fd_pauses_itself()) {
                 if (loop_->modify_fd(fd, 0))
                     watching_ = false;
             }

@@ -438,6 +438,46 @@ TEST(NetStreamBackend, SlowPeerGetsWholeFramesInOrderAndTheRestIsTailDropped) {
     EXPECT_EQ(received, stats.totals.tx_frames);
 }
 
+TEST(NetStreamBackend, QueuedFramesFlushWhenThePeerDrainsWithoutAnotherSend) {
+    TempDir dir;
+    const std::string path = dir.file("net.sock");
+    auto backend = listen_backend(path, {.max_frame = 2000, .send_queue_bytes = 64 * 1024});
+    EXPECT_TRUE(backend->receive_fd_pauses_itself());
+    SharedSink sink;
+    // The wiring's loop, which would stop watching the fd while the sink is full were it not
+    // for receive_fd_pauses_itself(): a flush must not wait for the guest's receive buffers.
+    LoopRig rig(*backend, sink);
+    UniqueFd peer = connect_to(path);
+    ASSERT_TRUE(eventually([&] { return backend->link_up(); }));
+    sink.set_accepting(false);
+    write_all(peer.get(), framed(test_frame(0xEE)));  // held: the sink is full
+    std::this_thread::sleep_for(50ms);
+
+    // The peer reads nothing: the socket fills and frames wait in the queue.
+    uint64_t sent = 0;
+    while (backend->queued_bytes() == 0 && sent < 10000) {
+        auto frame = test_frame(static_cast<uint8_t>(sent), 1500);
+        frame[14] = static_cast<uint8_t>(sent >> 8);
+        backend->send(std::span<const uint8_t>(frame));
+        ++sent;
+    }
+    ASSERT_GT(backend->queued_bytes(), 0u);
+    const uint64_t accepted = backend->stream_stats().totals.tx_frames;
+    EXPECT_EQ(accepted, sent);
+
+    // The peer drains the socket; with no further send() the queue goes out and empties.
+    uint64_t received = 0;
+    while (received < accepted) {
+        const auto frame = testing::read_framed(peer.get(), 2000ms);
+        ASSERT_TRUE(frame) << "after " << received << " of " << accepted << " frames";
+        ASSERT_EQ(((*frame)[14] << 8 | (*frame)[15]) & 0xFFFF, static_cast<int>(received & 0xFFFF));
+        ++received;
+    }
+    EXPECT_TRUE(eventually([&] { return backend->queued_bytes() == 0; }));
+    EXPECT_EQ(backend->stream_stats().totals.tx_dropped, 0u);
+    EXPECT_EQ(sink.frame_count(), 0u);  // and the sink was never pushed
+}
+
 TEST(NetStreamBackend, SendsWhileNoPeerAreCountedAsPeerGone) {
     TempDir dir;
     auto backend = listen_backend(dir.file("net.sock"));

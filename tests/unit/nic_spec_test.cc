@@ -64,25 +64,198 @@ TEST(NicSpec, UnknownModelListsTheKnownOnes) {
 
 TEST(NicSpec, UnknownOrMalformedOptionsAreNamed) {
     EXPECT_EQ(error_of("pcnet,net=tap:t,speed=10"),
-              "--nic: unknown option 'speed' (known: net, mac, pcap)");
+              "--nic: unknown option 'speed' (known: net, mac, pcap, reconnect, and for a user "
+              "network hostfwd, restrict, dns, ipv6)");
     EXPECT_NE(error_of("pcnet,net=tap:t,verbose").find("'verbose' is not key=value"),
               std::string::npos);
     EXPECT_EQ(error_of("pcnet,net=tap:a,net=tap:b"), "--nic: net= is given twice");
+    EXPECT_EQ(error_of("pcnet,net=user,net=10.0.3.0/24"),
+              "--nic: net= is given twice (a user network's subnet goes in net= itself: "
+              "net=ADDR/PREFIX, without net=user)");
+    EXPECT_EQ(error_of("pcnet,restrict=on,restrict=off"), "--nic: restrict= is given twice");
     EXPECT_EQ(error_of("pcnet,net=tap:t,pcap="), "--nic: pcap= needs a file name");
 }
 
-TEST(NicSpec, MissingNetworkIsAnError) {
-    EXPECT_NE(error_of("pcnet").find("add net=tap:NAME"), std::string::npos);
-    EXPECT_NE(error_of("pcnet,mac=52:54:00:00:00:01").find("says no network"), std::string::npos);
+TEST(NicSpec, NoNetworkMeansAUserNetworkWithQemuDefaults) {
+    for (const char* text : {"pcnet", "pcnet,net=user", "pcnet,mac=52:54:00:00:00:01"}) {
+        auto spec = parse_nic_spec(text, 0);
+        ASSERT_TRUE(spec) << text << ": " << spec.error().message;
+        EXPECT_EQ(spec->net, NetKind::kUser) << text;
+        EXPECT_EQ(spec->user, net::UserNetConfig{}) << text;
+        EXPECT_EQ(net::to_string(spec->user.network), "10.0.2.0/24");
+    }
+}
+
+TEST(NicSpec, UserNetworkTakesQemuOptionsAndRepeatedHostfwd) {
+    auto spec = parse_nic_spec(
+        "pcnet,net=user,hostfwd=tcp::8080-:80,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53,"
+        "restrict=on,dns=10.0.2.4,ipv6=off",
+        0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kUser);
+    ASSERT_EQ(spec->user.forwards.size(), 2u);
+    EXPECT_EQ(net::to_string(spec->user.forwards[0]), "tcp::8080-:80");
+    EXPECT_EQ(net::to_string(spec->user.forwards[1]), "udp:127.0.0.1:5353-10.0.2.15:53");
+    EXPECT_TRUE(spec->user.restrict);
+    EXPECT_FALSE(spec->user.ipv6);
+    EXPECT_EQ(net::to_string(spec->user.dns_address()), "10.0.2.4");
+
+    // Without net= at all, the options still make a user network.
+    spec = parse_nic_spec("pcnet,hostfwd=tcp::2222-:22", 1);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kUser);
+    ASSERT_EQ(spec->user.forwards.size(), 1u);
+    EXPECT_EQ(spec->user.forwards[0].host_port, 2222);
+}
+
+TEST(NicSpec, SubnetInNetSelectsAUserNetworkOnIt) {
+    auto spec = parse_nic_spec("pcnet,net=10.0.3.0/24,hostfwd=tcp::8080-:80", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kUser);
+    EXPECT_EQ(net::to_string(spec->user.network), "10.0.3.0/24");
+    EXPECT_EQ(net::to_string(spec->user.gateway()), "10.0.3.2");
+    // A bare address is a /24, as QEMU takes it.
+    spec = parse_nic_spec("pcnet,net=192.168.7.0", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(net::to_string(spec->user.network), "192.168.7.0/24");
+    // dns= is checked against the subnet, wherever it comes in the value.
+    EXPECT_EQ(error_of("pcnet,dns=10.0.2.3,net=10.0.3.0/24"),
+              "--nic: dns=10.0.2.3 is not a host address of net=10.0.3.0/24");
+}
+
+TEST(NicSpec, BadUserOptionsAreNamed) {
+    EXPECT_EQ(error_of("pcnet,hostfwd=tcp::99999-:80"),
+              "--nic: hostfwd: bad host port '99999' (1 to 65535)");
+    EXPECT_EQ(error_of("pcnet,restrict=maybe"), "--nic: restrict=maybe: expected on or off");
+    EXPECT_EQ(error_of("pcnet,dns=ten"), "--nic: dns=ten: not an IPv4 address");
+    EXPECT_EQ(error_of("pcnet,net=10.0.3.1/24"),
+              "--nic: net=10.0.3.1/24: expected a network like 10.0.2.0/24 (host bits zero, /1 "
+              "to /27) (net=ADDR/PREFIX selects a user network on that subnet)");
+    EXPECT_EQ(error_of("pcnet,hostfwd=tcp::80-:80,hostfwd=tcp::80-:81"),
+              "--nic: hostfwd=tcp::80-:80 and hostfwd=tcp::80-:81 use the same host port");
+}
+
+TEST(NicSpec, UserOptionsOnAnotherNetworkAreRefused) {
+    EXPECT_EQ(error_of("pcnet,net=tap:t0,hostfwd=tcp::8080-:80"),
+              "--nic: hostfwd= is an option of a user network (net=user or net=ADDR/PREFIX), not "
+              "of net=tap:t0");
+    // In any order.
+    EXPECT_EQ(error_of("pcnet,restrict=on,net=stream:/tmp/s.sock"),
+              "--nic: restrict= is an option of a user network (net=user or net=ADDR/PREFIX), not "
+              "of net=stream:/tmp/s.sock");
+    EXPECT_NE(error_of("pcnet,net=dgram:/tmp/a,/tmp/b,ipv6=off")
+                  .find("not of net=dgram:/tmp/a,/tmp/b"),
+              std::string::npos);
+}
+
+TEST(NicSpec, StreamAndSwitchForms) {
+    auto spec = parse_nic_spec("pcnet,net=stream:/tmp/peer.sock", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kStream);
+    EXPECT_EQ(spec->net_name, "/tmp/peer.sock");
+    EXPECT_EQ(spec->reconnect.count(), 0);
+
+    spec = parse_nic_spec("pcnet,reconnect=5,net=stream:/tmp/peer.sock", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->reconnect.count(), 5000);
+
+    spec = parse_nic_spec("pcnet,net=stream-listen:/tmp/me.sock", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kStreamListen);
+    EXPECT_EQ(spec->net_name, "/tmp/me.sock");
+
+    spec = parse_nic_spec("pcnet,net=switch:lan-1", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kSwitch);
+    EXPECT_EQ(spec->net_name, "lan-1");
+    EXPECT_EQ(spec->reconnect, kSwitchReconnectPeriod);  // a restarted switch brings it back
+    spec = parse_nic_spec("pcnet,net=switch:lan-1,reconnect=0", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->reconnect.count(), 0);
+}
+
+TEST(NicSpec, ReconnectBelongsToStreamClientsAndSwitches) {
+    EXPECT_EQ(error_of("pcnet,net=tap:t0,reconnect=1"),
+              "--nic: reconnect= is only for net=stream:PATH and net=switch:NAME, not net=tap:t0");
+    EXPECT_NE(error_of("pcnet,net=stream-listen:/tmp/s,reconnect=1")
+                  .find("not net=stream-listen:/tmp/s"),
+              std::string::npos);
+    EXPECT_NE(error_of("pcnet,reconnect=1").find("not a user network"), std::string::npos);
+    EXPECT_EQ(error_of("pcnet,net=stream:/tmp/s,reconnect=soon"),
+              "--nic: reconnect=soon is not a whole number of seconds from 0 to 3600");
+    EXPECT_NE(error_of("pcnet,net=stream:/tmp/s,reconnect=-1").find("reconnect=-1"),
+              std::string::npos);
+    EXPECT_NE(error_of("pcnet,net=stream:/tmp/s,reconnect=3601").find("reconnect=3601"),
+              std::string::npos);
+}
+
+TEST(NicSpec, DgramTakesThePartAfterLocalAsRemote) {
+    auto spec = parse_nic_spec("pcnet,net=dgram:/tmp/a.sock,/tmp/b.sock,mac=02:00:00:00:00:01", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->net, NetKind::kDgram);
+    EXPECT_EQ(spec->net_name, "/tmp/a.sock");
+    EXPECT_EQ(spec->remote_path, "/tmp/b.sock");
+    EXPECT_EQ(format_mac_address(spec->mac), "02:00:00:00:00:01");
+
+    const std::string missing =
+        "--nic: net=dgram:/tmp/a.sock needs ',REMOTE' right after LOCAL: the peer's socket path "
+        "(no ',' or '=' in it)";
+    EXPECT_EQ(error_of("pcnet,net=dgram:/tmp/a.sock"), missing);
+    // A key=value right after LOCAL is not REMOTE.
+    EXPECT_EQ(error_of("pcnet,net=dgram:/tmp/a.sock,mac=02:00:00:00:00:01"), missing);
+    EXPECT_EQ(error_of("pcnet,net=dgram:/tmp/a.sock,/tmp/a.sock"),
+              "--nic: net=dgram: LOCAL and REMOTE are both '/tmp/a.sock'; they must differ");
+    EXPECT_EQ(error_of("pcnet,net=dgram:,/tmp/b"),
+              "--nic: net=dgram:LOCAL,REMOTE needs LOCAL, a socket path");
+    EXPECT_EQ(error_of("pcnet,net=dgram:/tmp/a,"),
+              "--nic: net=dgram:LOCAL,REMOTE needs REMOTE, a socket path");
+}
+
+TEST(NicSpec, BadSocketPathsAndSwitchNamesAreNamed) {
+    EXPECT_EQ(error_of("pcnet,net=stream:"), "--nic: net=stream:PATH needs PATH, a socket path");
+    EXPECT_EQ(error_of("pcnet,net=stream-listen:"),
+              "--nic: net=stream-listen:PATH needs PATH, a socket path");
+    const std::string long_path = "/tmp/" + std::string(120, 'x');
+    EXPECT_NE(error_of("pcnet,net=stream:" + long_path).find("at most 107"), std::string::npos);
+    EXPECT_NE(error_of("pcnet,net=switch:../etc")
+                  .find("--nic: net=switch: bad switch name '../etc'"),
+              std::string::npos);
+    EXPECT_NE(error_of("pcnet,net=switch:").find("bad switch name ''"), std::string::npos);
 }
 
 TEST(NicSpec, BadNetworksAreNamed) {
     EXPECT_EQ(error_of("pcnet,net=vde"),
-              "--nic: unknown network 'vde' (known: tap:NAME, socketpair)");
+              "--nic: unknown network 'vde' (known: user, ADDR/PREFIX, tap:NAME, stream:PATH, "
+              "stream-listen:PATH, dgram:LOCAL,REMOTE, switch:NAME, socketpair)");
     EXPECT_NE(error_of("pcnet,net=tap:").find("bad TAP name ''"), std::string::npos);
     EXPECT_NE(error_of("pcnet,net=tap:sixteen-chars-xx").find("bad TAP name"), std::string::npos);
-    EXPECT_NE(error_of("pcnet,net=slirp").find("not supported yet"), std::string::npos);
-    EXPECT_NE(error_of("pcnet,net=switch:sw0").find("not supported yet"), std::string::npos);
+    EXPECT_NE(error_of("pcnet,net=slirp").find("unknown network 'slirp'"), std::string::npos);
+}
+
+TEST(NicSpec, NicsMustNotBindOneSocketOrForwardOneHostPort) {
+    auto listen_a = parse_nic_spec("pcnet,net=stream-listen:/tmp/a.sock", 0);
+    auto listen_a_again = parse_nic_spec("pcnet,net=stream-listen:/tmp/a.sock", 1);
+    auto dgram_a = parse_nic_spec("pcnet,net=dgram:/tmp/a.sock,/tmp/b.sock", 1);
+    auto client_a = parse_nic_spec("pcnet,net=stream:/tmp/a.sock", 1);
+    ASSERT_TRUE(listen_a && listen_a_again && dgram_a && client_a);
+    auto result = check_nic_specs(std::array{*listen_a, *listen_a_again});
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().message, "--nic: NICs 0 and 1 both bind the socket '/tmp/a.sock'");
+    result = check_nic_specs(std::array{*listen_a, *dgram_a});
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().message, "--nic: NICs 0 and 1 both bind the socket '/tmp/a.sock'");
+    // One NIC listening and another connecting to it is a wire between the two: allowed.
+    EXPECT_TRUE(check_nic_specs(std::array{*listen_a, *client_a}));
+
+    auto user_a = parse_nic_spec("pcnet,hostfwd=tcp::8080-:80", 0);
+    auto user_b = parse_nic_spec("pcnet,net=10.0.3.0/24,hostfwd=tcp::8080-:8080", 1);
+    auto user_c = parse_nic_spec("pcnet,net=10.0.3.0/24,hostfwd=udp::8080-:8080", 1);
+    ASSERT_TRUE(user_a && user_b && user_c);
+    result = check_nic_specs(std::array{*user_a, *user_b});
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().message,
+              "--nic: NICs 0 and 1 both forward host port 8080 (hostfwd=tcp::8080-:8080)");
+    EXPECT_TRUE(check_nic_specs(std::array{*user_a, *user_c}));
 }
 
 TEST(NicSpec, SeveralNicsMustNotShareMacTapOrCapture) {

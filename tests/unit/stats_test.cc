@@ -109,6 +109,25 @@ TEST(Stats, PacketCostsDivideByTransmittedFrames) {
     EXPECT_DOUBLE_EQ(to_json(snapshot)["packets"]["pcnet0"]["exits_per_tx_frame"], 3.0);
 }
 
+TEST(Stats, BackendCountersAreNamedPerNicAndAreNotNics) {
+    EXPECT_EQ(backend_counter_name(0, "rx_oversize"), "net0.rx_oversize");
+    EXPECT_EQ(backend_counter_name(12, "tx_frames"), "net12.tx_frames");
+    EXPECT_TRUE(is_backend_counter("net0.tx_frames"));
+    EXPECT_FALSE(is_backend_counter("pcnet0.tx_frames"));
+    EXPECT_FALSE(is_backend_counter("network.tx_frames"));
+    EXPECT_FALSE(is_backend_counter("net.tx_frames"));
+
+    Snapshot snapshot;
+    snapshot.counters["pcnet0.tx_frames"] = 10;
+    snapshot.counters["net0.tx_frames"] = 10;
+    snapshot.counters["net0.rx_oversize"] = 2;
+    const auto costs = packet_costs(snapshot);
+    EXPECT_EQ(costs.size(), 1u);
+    EXPECT_EQ(costs.count("pcnet0"), 1u);
+    EXPECT_NE(format_table(snapshot).find("net0.rx_oversize"), std::string::npos);
+    EXPECT_EQ(to_json(snapshot)["counters"]["net0.rx_oversize"], 2u);
+}
+
 TEST(Stats, NoFramesMeansZeroNotInfinity) {
     Snapshot snapshot;
     snapshot.counters["pcnet0.tx_frames"] = 0;

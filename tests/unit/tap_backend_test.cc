@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <map>
 
 #include "net_test_sink.h"
 
@@ -222,6 +223,13 @@ TEST_F(TapBackendTest, SendWhileInterfaceIsDownIsDroppedAndCounted) {
     backend->send(std::span<const uint8_t>(test_frame(1)));
     EXPECT_EQ(backend->stats().tx_dropped, 1u);
     EXPECT_EQ(backend->stats().tx_frames, 0u);
+    // By cause, as --stats shows it (net0.tx_link_down).
+    std::map<std::string_view, uint64_t> counts;
+    for (const NamedCount& count : backend->named_counts()) counts[count.name] = count.value;
+    EXPECT_EQ(counts.at("tx_dropped"), 1u);
+    EXPECT_EQ(counts.at("tx_link_down"), 1u);
+    EXPECT_EQ(counts.at("tx_host_busy"), 0u);
+    EXPECT_EQ(counts.at("tx_detached"), 0u);
 }
 
 TEST_F(TapBackendTest, TapDeletedUnderTheBackendTakesTheLinkDownNotTheProcess) {

@@ -77,6 +77,20 @@ DgramBackendStats DgramBackend::dgram_stats() const {
                              .tx_errors = load(d.tx_errors)};
 }
 
+std::vector<NamedCount> DgramBackend::named_counts() const {
+    const DgramBackendStats s = dgram_stats();
+    std::vector<NamedCount> counts = named_totals(s.totals);
+    counts.insert(counts.end(), {{"rx_oversize", s.rx_oversize},
+                                 {"rx_zero_length", s.rx_zero_length},
+                                 {"rx_runts", s.rx_runts},
+                                 {"rx_no_sink", s.rx_no_sink},
+                                 {"tx_no_peer", s.tx_no_peer},
+                                 {"tx_peer_busy", s.tx_peer_busy},
+                                 {"tx_invalid", s.tx_invalid},
+                                 {"tx_errors", s.tx_errors}});
+    return counts;
+}
+
 void DgramBackend::send(std::span<const iovec> frame) {
     const size_t length = net::frame_length(frame);
     if (length == 0 || length > max_frame_) {

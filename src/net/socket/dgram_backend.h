@@ -56,6 +56,8 @@ class DgramBackend final : public NetBackend {
     std::string_view describe() const override { return description_; }
     NetBackendStats stats() const override { return counters_.snapshot(); }
     DgramBackendStats dgram_stats() const;
+    // The totals and every counter of DgramBackendStats, under its field names.
+    std::vector<NamedCount> named_counts() const override;
 
   private:
     struct Detail;

@@ -118,6 +118,30 @@ StreamBackendStats StreamBackend::stream_stats() const {
                               .connect_failures = load(d.connect_failures)};
 }
 
+std::vector<NamedCount> StreamBackend::named_counts() const {
+    const StreamBackendStats s = stream_stats();
+    std::vector<NamedCount> counts = named_totals(s.totals);
+    counts.insert(counts.end(), {{"rx_zero_length", s.rx_zero_length},
+                                 {"rx_oversize", s.rx_oversize},
+                                 {"rx_truncated", s.rx_truncated},
+                                 {"rx_runts", s.rx_runts},
+                                 {"rx_no_sink", s.rx_no_sink},
+                                 {"tx_queue_full", s.tx_queue_full},
+                                 {"tx_peer_gone", s.tx_peer_gone},
+                                 {"tx_invalid", s.tx_invalid},
+                                 {"tx_unsent_bytes", s.tx_unsent_bytes},
+                                 {"connects", s.connects},
+                                 {"disconnects", s.disconnects},
+                                 {"refused_peers", s.refused_peers},
+                                 {"connect_failures", s.connect_failures}});
+    return counts;
+}
+
+size_t StreamBackend::queued_bytes() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
 // Connecting, accepting and closing: on the I/O thread, or in the factory before there is one.
 
 Result<bool> StreamBackend::try_connect() {

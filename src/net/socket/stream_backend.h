@@ -92,6 +92,13 @@ class StreamBackend final : public NetBackend {
     std::string_view describe() const override { return description_; }
     NetBackendStats stats() const override { return counters_.snapshot(); }
     StreamBackendStats stream_stats() const;
+    // The totals and every counter of StreamBackendStats, under its field names.
+    std::vector<NamedCount> named_counts() const override;
+    // Reading stops while the sink is full, and the connection is watched for EPOLLOUT while
+    // the send queue holds bytes: the fd is quiet when idle and wakes when a full socket drains.
+    bool receive_fd_pauses_itself() const override { return true; }
+    // Bytes waiting in the send queue for the socket to take them (0 once flushed).
+    size_t queued_bytes() const;
 
   private:
     enum class Role : uint8_t { kClient, kListener };
@@ -153,7 +160,7 @@ class StreamBackend final : public NetBackend {
     bool listen_paused_ = false;  // listener: out of fds; watched again at the next refresh_link()
     int last_connect_error_ = 0;
 
-    std::mutex mutex_;  // guards connection_ (its replacement), queue_, the interest below
+    mutable std::mutex mutex_;  // guards connection_ (its replacement), queue_, the interest below
     UniqueFd connection_;
     net::StreamSendQueue queue_;
     bool rx_paused_ = false;       // the sink refused: do not read or watch for input

@@ -22,6 +22,10 @@ bool is_detached_error(int error) {
     return error == EBADFD || error == ENODEV || error == ENXIO;
 }
 
+void bump(std::atomic<uint64_t>& counter) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+}
+
 Result<ifreq> interface_request(std::string_view name) {
     ifreq request{};
     if (name.empty() || name.size() >= IFNAMSIZ) {
@@ -95,9 +99,24 @@ TapBackend::TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool cr
       created_(created),
       buffer_(net::kMaxFrameSize) {}
 
+std::vector<NamedCount> TapBackend::named_counts() const {
+    auto load = [](const std::atomic<uint64_t>& counter) {
+        return counter.load(std::memory_order_relaxed);
+    };
+    std::vector<NamedCount> counts = named_totals(counters_.snapshot());
+    counts.insert(counts.end(), {{"tx_link_down", load(causes_.tx_link_down)},
+                                 {"tx_host_busy", load(causes_.tx_host_busy)},
+                                 {"tx_detached", load(causes_.tx_detached)},
+                                 {"tx_errors", load(causes_.tx_errors)},
+                                 {"rx_runts", load(causes_.rx_runts)},
+                                 {"rx_no_sink", load(causes_.rx_no_sink)}});
+    return counts;
+}
+
 void TapBackend::send(std::span<const iovec> frame) {
     if (detached_.load(std::memory_order_relaxed)) {
         counters_.count_tx_dropped();
+        bump(causes_.tx_detached);
         return;
     }
     stats::count_syscall();
@@ -109,8 +128,14 @@ void TapBackend::send(std::span<const iovec> frame) {
         const int error = errno;
         counters_.count_tx_dropped();
         if (is_detached_error(error)) {
+            bump(causes_.tx_detached);
             note_detached();
-        } else if (error != EIO && error != EAGAIN && error != EWOULDBLOCK && error != ENOBUFS) {
+        } else if (error == EIO) {
+            bump(causes_.tx_link_down);
+        } else if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) {
+            bump(causes_.tx_host_busy);
+        } else {
+            bump(causes_.tx_errors);
             static log::RateLimitedWarning warning;
             warning("TAP {}: send failed: {}", name_, std::strerror(error));
         }
@@ -142,6 +167,7 @@ size_t TapBackend::poll_receive() {
         const auto size = static_cast<size_t>(length);
         if (size < net::kEthernetHeaderSize || sink_ == nullptr) {
             counters_.count_rx_dropped();
+            bump(size < net::kEthernetHeaderSize ? causes_.rx_runts : causes_.rx_no_sink);
             continue;
         }
         counters_.count_rx(size);

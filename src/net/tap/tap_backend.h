@@ -41,6 +41,10 @@ class TapBackend final : public NetBackend {
     void refresh_link() override;
     std::string_view describe() const override { return description_; }
     NetBackendStats stats() const override { return counters_.snapshot(); }
+    // The totals, then the drops by cause: tx_link_down (the interface is down), tx_host_busy
+    // (the host's queue was full), tx_detached (the interface is gone), tx_errors (anything
+    // else), rx_runts, rx_no_sink (arrived before a NIC was attached).
+    std::vector<NamedCount> named_counts() const override;
 
   private:
     TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created);
@@ -59,6 +63,16 @@ class TapBackend final : public NetBackend {
     std::atomic<bool> detached_{false};
     bool reported_link_up_ = true;  // what sink_ was last told (or assumes)
     BackendCounters counters_;
+    // Drops by cause (each also in counters_' totals); bumped on the sending or receiving thread.
+    struct Causes {
+        std::atomic<uint64_t> tx_link_down{0};
+        std::atomic<uint64_t> tx_host_busy{0};
+        std::atomic<uint64_t> tx_detached{0};
+        std::atomic<uint64_t> tx_errors{0};
+        std::atomic<uint64_t> rx_runts{0};
+        std::atomic<uint64_t> rx_no_sink{0};
+    };
+    Causes causes_;
 };
 
 }  // namespace hvmm
