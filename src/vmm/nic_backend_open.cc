@@ -6,7 +6,7 @@
 #include "net/socket/stream_backend.h"
 #include "net/socketpair/socketpair_backend.h"
 #include "net/tap/tap_backend.h"
-#include "net/user_backend_factory.h"
+#include "net/slirp/user_backend.h"
 #include "vmm/nic_spec.h"
 
 namespace hvmm {

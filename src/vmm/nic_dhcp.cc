@@ -7,7 +7,15 @@ namespace hvmm {
 bool network_offers_dhcp(const NicSpec& spec) {
     // No default: a new NetKind must say here whether its network answers DHCP.
     switch (spec.net) {
+        case NetKind::kUser:  // libslirp's own DHCP server
+            return true;
+        case NetKind::kSwitch:  // `hvmm switch start --dhcp`; a switch without it costs the
+                                // guest's udhcpc its tries (about 10 s), then the command runs
+            return true;
         case NetKind::kTap:         // the host's own network, unknown to hvmm
+        case NetKind::kStream:      // a peer hvmm knows nothing of (QEMU, passt: the command
+        case NetKind::kStreamListen:  // can run udhcpc itself, /etc/udhcpc.script)
+        case NetKind::kDgram:
         case NetKind::kSocketpair:  // a test's peer
             return false;
     }

@@ -178,6 +178,17 @@ SlirpBackendStats SlirpBackend::slirp_stats() const {
                              .guest_errors = load(detail_.guest_errors)};
 }
 
+std::vector<NamedCount> SlirpBackend::named_counts() const {
+    const SlirpBackendStats s = slirp_stats();
+    std::vector<NamedCount> counts = named_totals(s.totals);
+    counts.insert(counts.end(), {{"rx_queue_full", s.rx_queue_full},
+                                 {"rx_no_sink", s.rx_no_sink},
+                                 {"tx_oversize", s.tx_oversize},
+                                 {"tx_runts", s.tx_runts},
+                                 {"guest_errors", s.guest_errors}});
+    return counts;
+}
+
 // libslirp's callbacks. Each runs inside a libslirp call, so under libslirp_mutex().
 
 ssize_t SlirpBackend::on_send_packet(const void* buffer, size_t length, void* opaque) {

@@ -81,6 +81,7 @@ class SlirpBackend final : public NetBackend {
     std::string_view describe() const override { return description_; }
     NetBackendStats stats() const override { return counters_.snapshot(); }
     SlirpBackendStats slirp_stats() const;
+    std::vector<NamedCount> named_counts() const override;
 
   private:
     // What an event in the backend's epoll is about.
