@@ -215,10 +215,13 @@ int switch_start(int argc, char** argv) {
         (void)!::write(ready[1], &ok, 1);
         ::close(ready[1]);
     }
-    (*virtual_switch)->run();
+    const auto ran = (*virtual_switch)->run();
+    if (!ran) {
+        log::error("switch '{}': {}", config.name, ran.error().message);
+    }
     virtual_switch->reset();  // unbinds the sockets
     vmnet::remove_switch_files(config.paths);  // while the lock is still ours
-    return 0;
+    return ran ? 0 : 1;
 }
 
 }  // namespace hvmm::cli

@@ -55,14 +55,7 @@ Result<std::unique_ptr<VirtualSwitch>> VirtualSwitch::create(SwitchConfig config
     VirtualSwitch& s = *self;
     // A peer that vanishes mid-write must be an EPIPE on that port, never the daemon's death.
     ::signal(SIGPIPE, SIG_IGN);
-    s.signals_ = HVMM_TRY(SignalFd::create({SIGINT, SIGTERM}));
     s.loop_ = HVMM_TRY(EventLoop::create());
-    HVMM_TRY_VOID(s.loop_->add_fd(s.signals_->fd(), [&s](uint32_t) {
-        if (const int signal_number = s.signals_->read_signal(); signal_number != 0) {
-            log::info("switch {}: signal {}, stopping", s.config_.name, signal_number);
-            s.stop();
-        }
-    }));
 
     if (s.config_.pcap_file) {
         s.pcap_ = HVMM_TRY(PcapWriter::create(*s.config_.pcap_file));
@@ -88,10 +81,24 @@ Result<std::unique_ptr<VirtualSwitch>> VirtualSwitch::create(SwitchConfig config
     return self;
 }
 
-void VirtualSwitch::run() {
+Result<void> VirtualSwitch::watch_signals() {
+    signals_ = HVMM_TRY(SignalFd::create({SIGINT, SIGTERM}));
+    return loop_->add_fd(signals_->fd(), [this](uint32_t) {
+        if (const int signal_number = signals_->read_signal(); signal_number != 0) {
+            log::info("switch {}: signal {}, stopping", config_.name, signal_number);
+            stop();
+        }
+    });
+}
+
+Result<void> VirtualSwitch::run() {
+    // Here, not in create(): a signalfd watched by epoll wakes the process that registered it,
+    // and create() runs before the daemon forks away from the command the user started.
+    HVMM_TRY_VOID(watch_signals());
     log::info("switch {}: listening on {}", config_.name, config_.paths.socket);
     loop_->run();
     log::info("switch {}: stopped", config_.name);
+    return {};
 }
 
 Result<void> VirtualSwitch::add_port(PortId id, std::unique_ptr<SwitchPort> port) {

@@ -37,13 +37,13 @@ class VirtualSwitch final : public PortHost {
     static constexpr size_t kMaxControlRequest = 4096;
 
     // Binds the switch's sockets (the caller holds the switch's lock: any file at those paths
-    // is stale), opens the uplink, the capture file and the DHCP server's leases. Blocks
-    // SIGINT/SIGTERM in the calling thread, to read them from the loop.
+    // is stale), opens the uplink, the capture file and the DHCP server's leases.
     static Result<std::unique_ptr<VirtualSwitch>> create(SwitchConfig config);
     ~VirtualSwitch() override;
 
-    // Until stop(), a stop request on the control socket, or SIGINT/SIGTERM.
-    void run();
+    // Until stop(), a stop request on the control socket, or SIGINT/SIGTERM (blocked in the
+    // calling thread and read from the loop).
+    Result<void> run();
     void stop() { loop_->stop(); }
 
     // Everything `hvmm switch status --json` shows.
@@ -78,6 +78,7 @@ class VirtualSwitch final : public PortHost {
     // Registers a port the fabric numbered `id` with the loop.
     Result<void> add_port(PortId id, std::unique_ptr<SwitchPort> port);
 
+    Result<void> watch_signals();
     void forward(PortId in, std::span<const uint8_t> frame);
     void capture(std::span<const uint8_t> frame);
     void on_port_events(PortId port, uint32_t events);
