@@ -30,14 +30,29 @@ void DhcpPort::send(std::span<const uint8_t> frame) {
     const auto& after = server_.counters();
     if (after.acks != before.acks || after.releases != before.releases ||
         after.declines != before.declines) {
-        save_leases();
+        leases_dirty_ = true;
+        if (std::chrono::steady_clock::now() - last_save_ >= kMinSaveInterval) {
+            save_leases();
+        }
     }
     if (reply) {
         host_.ingress(id_, *reply);
     }
 }
 
+DhcpPort::~DhcpPort() {
+    tick();
+}
+
+void DhcpPort::tick() {
+    if (leases_dirty_) {
+        save_leases();
+    }
+}
+
 void DhcpPort::save_leases() {
+    leases_dirty_ = false;
+    last_save_ = std::chrono::steady_clock::now();
     if (auto saved = server_.save_leases_file(leases_file_, std::chrono::system_clock::now());
         !saved) {
         save_warning_("{}", saved.error().message);

@@ -1,8 +1,10 @@
 // The switch's DHCP server as a port: a frame the fabric forwards to it (broadcast DISCOVERs and
 // REQUESTs, ARP for the server, unicast to the server's MAC) goes to DhcpServer, and its reply
 // comes back into the switch as a frame from this port, so the fabric learns the server's MAC
-// like any station's. Leases are written to the lease file whenever a lease is granted, released
-// or declined, so a restarted switch (or a SIGKILLed one) gives every guest its address back.
+// like any station's. Leases are written to the lease file when a lease is granted, released or
+// declined, so a restarted switch (or a SIGKILLed one) gives every guest its address back; at
+// most once a second (each write is an fsync, and a guest can ask for leases as fast as it
+// likes), the rest at the next tick() and when the port goes.
 //
 // Single-threaded (the daemon's loop).
 #pragma once
@@ -28,7 +30,9 @@ class DhcpPort final : public SwitchPort {
     int fd() const override { return -1; }
     void handle_events(uint32_t) override {}
     PortCounters counters() const override { return counters_; }
+    void tick() override;
     nlohmann::json details() const override;
+    ~DhcpPort() override;
 
     const DhcpServer& server() const { return server_; }
 
@@ -37,11 +41,15 @@ class DhcpPort final : public SwitchPort {
         : id_(id), host_(host), server_(std::move(server)), leases_file_(std::move(leases_file)) {}
     void save_leases();
 
+    static constexpr auto kMinSaveInterval = std::chrono::seconds(1);
+
     PortId id_;
     PortHost& host_;
     DhcpServer server_;
     std::string leases_file_;
     PortCounters counters_;
+    bool leases_dirty_ = false;
+    std::chrono::steady_clock::time_point last_save_{};
     log::RateLimitedWarning save_warning_;
 };
 

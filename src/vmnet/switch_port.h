@@ -71,6 +71,8 @@ class SwitchPort {
     virtual PortCounters counters() const = 0;
     // Bytes waiting to be sent: shows a slow peer in the status.
     virtual size_t queued_bytes() const { return 0; }
+    // Once a second, from the daemon's housekeeping timer: for work a port batches.
+    virtual void tick() {}
     // Anything else worth showing about this port kind (may be null).
     virtual nlohmann::json details() const { return nullptr; }
 };

@@ -255,9 +255,22 @@ void VirtualSwitch::housekeeping() {
         listen_paused_ = false;
         (void)loop_->modify_fd(listen_.get(), EPOLLIN);
     }
+    const auto now = std::chrono::steady_clock::now();
     if (++housekeeping_ticks_ % kExpireEveryTicks == 0) {
-        fabric_.mac_table().expire(std::chrono::steady_clock::now());
+        fabric_.mac_table().expire(now);
     }
+    for (const auto& [id, port] : ports_) {
+        port->tick();
+    }
+    for (auto it = controls_.begin(); it != controls_.end();) {
+        if (now - it->second.accepted > kControlRequestTimeout) {
+            loop_->remove_fd(it->first);
+            it = controls_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    reap_closed_ports();
 }
 
 }  // namespace hvmm::vmnet

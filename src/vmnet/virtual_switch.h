@@ -35,6 +35,9 @@ class VirtualSwitch final : public PortHost {
     static constexpr size_t kMaxPendingFrames = 64;
     static constexpr size_t kMaxControlConnections = 8;
     static constexpr size_t kMaxControlRequest = 4096;
+    // A control client that has not sent its request by then is dropped: the few control slots
+    // must not be held by a connection that says nothing.
+    static constexpr auto kControlRequestTimeout = std::chrono::seconds(5);
 
     // Binds the switch's sockets (the caller holds the switch's lock: any file at those paths
     // is stale), opens the uplink, the capture file and the DHCP server's leases.
@@ -58,6 +61,7 @@ class VirtualSwitch final : public PortHost {
     struct ControlConnection {
         UniqueFd fd;
         std::string request;
+        std::chrono::steady_clock::time_point accepted;
     };
     struct PendingFrame {
         PortId port;

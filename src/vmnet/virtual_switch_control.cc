@@ -43,7 +43,8 @@ void VirtualSwitch::accept_control() {
     if (!loop_->add_fd(fd, [this, fd](uint32_t events) { on_control_events(fd, events); })) {
         return;
     }
-    controls_.emplace(fd, ControlConnection{std::move(connection), {}});
+    controls_.emplace(fd, ControlConnection{std::move(connection), {},
+                                            std::chrono::steady_clock::now()});
 }
 
 void VirtualSwitch::on_control_events(int fd, uint32_t) {
