@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: hvmm switch start NAME [--subnet A.B.C.0/24] [--dhcp] [--reserve MAC=IP]...\n"
-    "                         [--uplink tap:NAME] [--pcap FILE] [--foreground] [-v]\n"
+    "                         [--uplink tap:IFACE] [--pcap FILE] [--foreground] [-v]\n"
     "       hvmm switch list\n"
     "       hvmm switch status NAME [--json]\n"
     "       hvmm switch stop NAME\n";

@@ -1,11 +1,14 @@
 // `hvmm switch` with real peers, where this host allows them: a TAP uplink with the host's own
 // IP stack behind it (needs CAP_NET_ADMIN to make the TAP; skipped otherwise), and a QEMU that
-// joins with the command line the README gives (skipped without QEMU 7.2 or later).
+// joins with the command line the README gives (skipped without QEMU 7.2 or later); and hvmm's
+// own stream backend, which `--nic ...,net=switch:NAME` connects to the switch's socket.
 #include <spawn.h>
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
+#include "net/socket/stream_backend.h"
+#include "net_test_sink.h"
 #include "switch_test_fixture.h"
 
 namespace hvmm {
@@ -106,6 +109,29 @@ TEST_F(SwitchCommand, QemuJoinsWithTheReadmeCommandLine) {
     EXPECT_EQ(behind_qemu->read_frame(), back);
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+}
+
+TEST_F(SwitchCommand, HvmmStreamBackendJoins) {
+    start("own");
+    auto backend = StreamBackend::connect(socket("own"));
+    ASSERT_TRUE(backend) << backend.error().message;
+    testing::RecordingSink sink;
+    (*backend)->set_sink(&sink);
+    auto other = client("own");
+    status_with_ports("own", 2);
+
+    const auto out = ethernet_frame(net::kBroadcastMac, station(0x61), 400, 7);
+    (*backend)->send(std::span<const uint8_t>(out));
+    EXPECT_EQ(other.read_frame(), out);
+    const auto back = ethernet_frame(station(0x61), station(0x62), 100, 8);
+    ASSERT_TRUE(other.send_frame(back));
+    for (int i = 0; i < 100 && sink.frames.empty(); ++i) {
+        std::this_thread::sleep_for(milliseconds(10));
+        (*backend)->poll_receive();
+    }
+    ASSERT_EQ(sink.frames.size(), 1u);
+    EXPECT_EQ(sink.frames[0], back);
+    EXPECT_TRUE((*backend)->link_up());
 }
 
 }  // namespace
