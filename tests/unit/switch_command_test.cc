@@ -304,9 +304,7 @@ TEST_F(SwitchCommand, ASigkilledSwitchIsCleanedUpAndStartsAgain) {
     const pid_t pid = pid_of("crash");
     ASSERT_GT(pid, 0);
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) {
-        std::this_thread::sleep_for(milliseconds(20));  // reaped by init, not by us
-    }
+    wait_dead(pid);
     EXPECT_TRUE(exists(socket("crash")));  // left behind
     const auto list = hvmm({"switch", "list"});
     EXPECT_EQ(list.status, 0);
@@ -317,8 +315,9 @@ TEST_F(SwitchCommand, ASigkilledSwitchIsCleanedUpAndStartsAgain) {
     EXPECT_EQ(status_with_ports("crash", 1)["ports"].size(), 1u);
 
     // Killed again, a start right away replaces the stale socket itself.
-    ASSERT_EQ(::kill(pid_of("crash"), SIGKILL), 0);
-    std::this_thread::sleep_for(milliseconds(100));
+    const pid_t second = pid_of("crash");
+    ASSERT_EQ(::kill(second, SIGKILL), 0);
+    wait_dead(second);
     start("crash");
     EXPECT_EQ(hvmm({"switch", "stop", "crash"}).status, 0);
 }

@@ -73,6 +73,17 @@ class SwitchCommand : public ::testing::Test {
         pid_file >> pid;
         return pid;
     }
+    // Waits until pid has exited (a zombie counts: its files and lock are already let go; the
+    // daemon's parent exited, so whoever adopted it reaps it, in its own time).
+    static void wait_dead(pid_t pid) {
+        for (int i = 0; i < 250 && ::kill(pid, 0) == 0; ++i) {
+            std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+            std::string pid_field, comm, state;
+            if (stat >> pid_field >> comm >> state && state == "Z")
+                return;
+            std::this_thread::sleep_for(milliseconds(20));
+        }
+    }
     static nlohmann::json port_of(const nlohmann::json& status, const std::string& peer_kind,
                                   size_t nth) {
         for (const auto& port : status["ports"]) {
