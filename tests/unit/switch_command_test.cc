@@ -363,7 +363,7 @@ TEST_F(SwitchCommand, PcapRecordsEveryForwardedFrame) {
 }
 
 TEST_F(SwitchCommand, BadOptionsAreOneLineErrors) {
-    for (const std::vector<std::string> args :
+    for (const std::vector<std::string>& args :
          {std::vector<std::string>{"switch", "start", "up", "--uplink", "tap:hvmm-no-such0"},
           {"switch", "start", "bad/name"},
           {"switch", "start", "net", "--subnet", "10.0.0.0/16", "--dhcp"},

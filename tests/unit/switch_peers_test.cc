@@ -51,7 +51,7 @@ TEST_F(SwitchCommand, TapUplinkBridgesTheHost) {
 }
 
 std::string find_qemu() {
-    for (const std::string candidate :
+    for (const std::string& candidate :
          {std::string(std::getenv("HVMM_QEMU") ? std::getenv("HVMM_QEMU") : ""),
           std::string(std::getenv("HOME") ? std::getenv("HOME") : "") +
               "/.cache/hvmm/qemu-7.2/usr/bin/qemu-system-x86_64",
