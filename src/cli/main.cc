@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "cli/commands.h"
+#include "cli/switch_command.h"
 #include "cli/version.h"
 #include "lab/lab_launcher.h"
 
@@ -16,6 +17,7 @@ constexpr std::string_view kUsage =
     "usage: hvmm run [--kernel PATH] [--initrd PATH] [--append STR] [--mem MiB] [--cpus N]\n"
     "                [--run 'shell command'] [--nic SPEC]... [--nic-opt LIST] [--stats]\n"
     "                [--stats-json FILE] [-v]\n"
+    "       hvmm switch start|list|status|stop ...   (host-only networks)\n"
     "       hvmm doctor\n"
     "       hvmm lab exec|run|build ...\n"
     "       hvmm --version\n";
@@ -39,6 +41,9 @@ int main(int argc, char** argv) {
     if (command == "doctor") {
         return hvmm::cli::doctor_command();
     }
+    if (command == "switch") {
+        return hvmm::cli::switch_command(argc - 1, argv + 1);
+    }
     if (command == "lab") {
         return hvmm::lab::lab_command(argc - 2, argv + 2);
     }
@@ -50,6 +55,6 @@ int main(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
-    hvmm::log::error("unknown command '{}' (try: run, doctor, lab, --version)", command);
+    hvmm::log::error("unknown command '{}' (try: run, switch, doctor, lab, --version)", command);
     return 1;
 }

@@ -63,7 +63,10 @@ Result<SwitchPaths> switch_paths(std::string_view name, const SwitchEnvironment&
     }
     const std::string base = paths.directory + "/" + std::string(name);
     paths.socket = base + ".sock";
+    paths.control_socket = base + ".ctl";
     paths.pid_file = base + ".pid";
+    paths.lock_file = base + ".lock";
+    paths.log_file = base + ".log";
     paths.leases_file = (cache.empty() ? paths.directory : cache + "/hvmm/switch") + "/" +
                         std::string(name) + ".leases.json";
     if (paths.socket.size() > kMaxSocketPath) {

@@ -4,7 +4,8 @@
 //
 //   runtime directory: $XDG_RUNTIME_DIR/hvmm when set (per-user, mode 0700 by systemd);
 //                      else /run/hvmm for root; else <cache>/hvmm/run for other users
-//   <dir>/NAME.sock, <dir>/NAME.pid
+//   <dir>/NAME.sock (the switch's ports), <dir>/NAME.ctl (its control channel),
+//   <dir>/NAME.pid, <dir>/NAME.lock (held by the running daemon), <dir>/NAME.log
 //   leases:            <cache>/hvmm/switch/NAME.leases.json (kept across reboots, unlike /run),
 //                      or the runtime directory when no cache directory is known
 //   <cache>:           $XDG_CACHE_HOME, else $HOME/.cache
@@ -37,7 +38,12 @@ Result<void> check_switch_name(std::string_view name);
 struct SwitchPaths {
     std::string directory;  // the runtime directory (created 0700 by the daemon)
     std::string socket;
+    std::string control_socket;
     std::string pid_file;
+    // flock()ed by the daemon for its whole life: the kernel drops the lock when it dies, even
+    // by SIGKILL, so "is NAME running" never depends on a pid that may have been reused.
+    std::string lock_file;
+    std::string log_file;  // a detached daemon's stderr
     std::string leases_file;
 };
 
