@@ -30,7 +30,7 @@ qemu72_guest() { # qemu72_guest NAME MAC COMMAND NETDEV...
 hvmm_guest() { # hvmm_guest NAME NIC COMMAND [HVMM_ARG...]: as the unprivileged user
     local name=$1 nic=$2 cmd=$3
     shift 3
-    start_bg "$name" "$LIMIT" "${AS_USER[@]}" env XDG_RUNTIME_DIR="$WORK/xdg" \
+    start_bg "$name" "$LIMIT" "${AS_USER[@]}" env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/xdg" \
         hvmm run --mem 256 --nic "$nic" --run "$cmd" "$@"
 }
 
@@ -186,8 +186,7 @@ echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
 
 # ---- switch: two hvmm VMs and a QEMU 7.2 VM on `hvmm switch` with DHCP --------------------------
 run_switch() {
-    local sw=(env XDG_RUNTIME_DIR="$WORK/xdg" hvmm switch)
-    mkdir -p "$WORK/xdg" && chown 65534:65534 "$WORK/xdg" && chmod 700 "$WORK/xdg"
+    local sw=(env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/xdg" hvmm switch)
     if ! "${AS_USER[@]}" "${sw[@]}" start lab0 --subnet 192.168.77.0/24 --dhcp \
         --reserve 52:54:00:00:77:0a=192.168.77.10 --reserve 52:54:00:00:77:0b=192.168.77.11 \
         --pcap "$WORK/switch.pcap" >"$WORK/switch-start.out" 2>&1; then
@@ -204,8 +203,7 @@ i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; 
 ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20"
     hvmm_guest swa "pcnet,net=switch:lab0,mac=52:54:00:00:77:0a" "$ping_b"
     hvmm_guest swb "pcnet,net=switch:lab0,mac=52:54:00:00:77:0b" "$ping_a"
-    local sock
-    sock=$(find "$WORK/xdg" -name 'lab0*.sock' -o -name 'lab0' -type s 2>/dev/null | head -n1)
+    local sock=$WORK/xdg/hvmm/lab0.sock
     qemu72_guest swq 52:54:00:00:77:0c "ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1
 $own
 i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; i=\$((i + 1)); done
@@ -257,6 +255,9 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" 
 main() {
     command -v hvmm >/dev/null || { echo "no hvmm in the lab" >&2; exit 1; }
     chmod 666 /dev/kvm
+    # The unprivileged user's own home and runtime directory, as a login would give them.
+    mkdir -p "$WORK/home" "$WORK/xdg"
+    chown 65534:65534 "$WORK/home" "$WORK/xdg" && chmod 700 "$WORK/xdg"
     local scenario
     for scenario in ${*:-user nowarn qemu_stream qemu_dgram passt switch}; do
         case $scenario in
