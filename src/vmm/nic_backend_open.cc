@@ -33,11 +33,11 @@ Result<std::unique_ptr<NetBackend>> open_network(const NicSpec& spec,
                 return fail("--nic: switch '{}': {}", spec.net_name, backend.error().message);
             }
             if (!(*backend)->link_up()) {
-                // Not fatal (the link comes up when the switch starts), but worth a word: it
-                // is the likeliest reason for a guest without network.
-                log::warn("switch '{}' is not running (nothing at {}); the link stays down until "
-                          "it starts",
-                          spec.net_name, paths.socket);
+                // A switch that stops later takes the link down and the VM reconnects when it is
+                // back; one that is not running at start is most likely a typo or a forgotten
+                // start, and a VM without network would hide it.
+                return fail("no switch '{}': start it with `hvmm switch start {}`", spec.net_name,
+                            spec.net_name);
             }
             return std::move(*backend);
         }

@@ -6,7 +6,7 @@
 # QEMU and passt are the peers. Each check writes $HVMM_LAB_OUT/NAME.result (PASS|FAIL first);
 # every wait is bounded. Exits 0 once every check has run.
 #
-# usage (in the lab): vmnet_checks.sh [SCENARIO...]   (default: user nowarn qemu_stream
+# usage (in the lab): vmnet_checks.sh [--flood FRAME_FLOOD] [SCENARIO...]   (default: user nowarn qemu_stream
 #        qemu_dgram passt switch)
 set -uo pipefail
 
@@ -27,7 +27,7 @@ qemu72_guest() { # qemu72_guest NAME MAC COMMAND NETDEV...
         -append "console=ttyS0 reboot=k panic=-1 hvmm.run=$(guest_run_arg "$cmd")" \
         -netdev "$*" -device "pcnet,netdev=n0,mac=$mac,romfile="
 }
-hvmm_guest() { # hvmm_guest NAME NIC COMMAND [HVMM_ARG...]: as the unprivileged user
+hvmm_guest() { # hvmm_guest NAME NIC COMMAND [HVMM_ARG...]: as the unprivileged user (LIMIT s)
     local name=$1 nic=$2 cmd=$3
     shift 3
     start_bg "$name" "$LIMIT" "${AS_USER[@]}" env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/xdg" \
@@ -185,34 +185,69 @@ echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
 }
 
 # ---- switch: two hvmm VMs and a QEMU 7.2 VM on `hvmm switch` with DHCP --------------------------
+# A and B (hvmm, unprivileged) get reserved addresses by DHCP, ping each other and run iperf3
+# while a hostile peer floods the switch with random source MACs; the QEMU 7.2 VM takes a pool
+# address and pings A. Then the switch is SIGKILLed and started again: A and B see their carrier
+# go down and come back, and ping each other again.
+SWITCH_ARGS=(lab0 --subnet 192.168.77.0/24 --dhcp --reserve 52:54:00:00:77:0a=192.168.77.10
+             --reserve 52:54:00:00:77:0b=192.168.77.11)
+
+# switch_guest PEER ROLE: A serves iperf3, B runs the client; both then follow their carrier
+# through the switch's restart and ping the peer again.
+switch_guest() {
+    local peer=$1 role=$2 iperf
+    if [[ $role == server ]]; then iperf="iperf3 -s -1 -D"; else iperf="echo iperf-starting; iperf3 -c $peer -t 6 2>&1 | grep -E 'sender|receiver|error' | sed 's/^/iperf: /'"; fi
+    cat <<GUEST
+ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
+$([[ $role == server ]] && echo "$iperf")
+i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 $peer >/dev/null && break; i=\$((i + 1)); done
+ping -c 3 -w 10 $peer; echo ping-status \$?
+$([[ $role == client ]] && echo "sleep 2; $iperf")
+echo phase1-done
+c() { cat /sys/class/net/eth0/carrier 2>/dev/null || echo x; }
+i=0; while [ \$i -lt 300 ] && [ "\$(c)" = 1 ]; do sleep 0.3; i=\$((i + 1)); done; echo carrier-now \$(c)
+i=0; while [ \$i -lt 300 ] && [ "\$(c)" != 1 ]; do sleep 0.3; i=\$((i + 1)); done; echo carrier-now \$(c)
+i=0; while [ \$i -lt 60 ]; do ping -c 1 -W 1 $peer >/dev/null && break; i=\$((i + 1)); done
+ping -c 3 -w 10 $peer; echo ping2-status \$?
+sleep 8
+GUEST
+}
+
 run_switch() {
     local sw=(env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/xdg" hvmm switch)
-    if ! "${AS_USER[@]}" "${sw[@]}" start lab0 --subnet 192.168.77.0/24 --dhcp \
-        --reserve 52:54:00:00:77:0a=192.168.77.10 --reserve 52:54:00:00:77:0b=192.168.77.11 \
-        --pcap "$WORK/switch.pcap" >"$WORK/switch-start.out" 2>&1; then
+    local sock=$WORK/xdg/hvmm/lab0.sock
+    if ! "${AS_USER[@]}" "${sw[@]}" start "${SWITCH_ARGS[@]}" --pcap "$WORK/switch.pcap" \
+        >"$WORK/switch-start.out" 2>&1; then
         record switch_dhcp FAIL "hvmm switch start failed" "$WORK/switch-start.out"
         return
     fi
-    # Each guest got its address by DHCP (hvmm asks the image's /init for it on a switch).
-    local own="ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'"
-    local ping_b="$own
-i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.11 >/dev/null && break; i=\$((i + 1)); done
-ping -c 3 -w 10 192.168.77.11; echo ping-status \$?; echo guest-done; sleep 20"
-    local ping_a="$own
-i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; i=\$((i + 1)); done
-ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20"
-    hvmm_guest swa "pcnet,net=switch:lab0,mac=52:54:00:00:77:0a" "$ping_b"
-    hvmm_guest swb "pcnet,net=switch:lab0,mac=52:54:00:00:77:0b" "$ping_a"
-    local sock=$WORK/xdg/hvmm/lab0.sock
+    LIMIT=480 hvmm_guest swa "pcnet,net=switch:lab0,mac=52:54:00:00:77:0a" "$(switch_guest 192.168.77.11 server)"
+    LIMIT=480 hvmm_guest swb "pcnet,net=switch:lab0,mac=52:54:00:00:77:0b" "$(switch_guest 192.168.77.10 client)"
     qemu72_guest swq 52:54:00:00:77:0c "ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1
-$own
+ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
 i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 192.168.77.10 >/dev/null && break; i=\$((i + 1)); done
-ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" \
+ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 5" \
         "stream,id=n0,server=off,addr.type=unix,addr.path=$sock"
-    wait_for swa '^guest-done' "$LIMIT"
-    wait_for swq '^guest-done' 120
+
+    # The MAC flood, while B's iperf3 runs.
+    local flooded="no flood tool" flood_status=1
+    if wait_for swb '^iperf-starting' 400 && [[ -n $FLOOD ]]; then
+        "${AS_USER[@]}" "$FLOOD" "$sock" 20000 >"$WORK/flood.out" 2>&1
+        flood_status=$?
+        flooded=$(cat "$WORK/flood.out")
+    fi
+    wait_for swa '^phase1-done' 200
+    wait_for swb '^phase1-done' 200
+    wait_for swq '^guest-done' 200
     "${AS_USER[@]}" "${sw[@]}" status lab0 --json >"$WORK/switch-status.json" 2>&1
     "${AS_USER[@]}" "${sw[@]}" list >"$WORK/switch-list.out" 2>&1
+
+    # SIGKILL, then the same start again: the VMs' links go down and come back.
+    local pid restarted=1
+    pid=$(cat "$WORK/xdg/hvmm/lab0.pid" 2>/dev/null)
+    [[ -n $pid ]] && kill -KILL "$pid"
+    sleep 3
+    "${AS_USER[@]}" "${sw[@]}" start "${SWITCH_ARGS[@]}" >"$WORK/switch-restart.out" 2>&1 && restarted=0
     finish swa
     finish swb
     finish swq
@@ -224,7 +259,10 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" 
     a=$(console swa | sed -n 's/^inet: //p' | head -n1)
     b=$(console swb | sed -n 's/^inet: //p' | head -n1)
     q=$(console swq | sed -n 's/^inet: //p' | head -n1)
-    if [[ $a == 192.168.77.10/24* && $b == 192.168.77.11/24* && $q == 192.168.77.1[2-9][0-9]/24* || $q == 192.168.77.2[0-5][0-9]/24* ]]; then
+    local q_host=${q#192.168.77.}
+    q_host=${q_host%%/*}
+    if [[ $a == 192.168.77.10/24* && $b == 192.168.77.11/24* && $q == 192.168.77.* ]] &&
+        ((q_host >= 128 && q_host <= 253)); then
         record switch_dhcp PASS "leases: hvmm A $a, hvmm B $b (reserved), QEMU 7.2 $q (pool)"
     else
         record switch_dhcp FAIL "leases: A '$a' B '$b' QEMU '$q'" "$WORK/swa.out" "$WORK/swb.out" "$WORK/swq.out"
@@ -234,6 +272,27 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" 
     else
         record switch_ping_between_vms FAIL "A->B $(ping_status swa), B->A $(ping_status swb)" \
             "$WORK/swa.out" "$WORK/swa.err" "$WORK/swb.out" "$WORK/swb.err"
+    fi
+    local rate
+    rate=$(console swb | grep -m1 '^iperf: .*receiver' | grep -oE '[0-9.]+ [KMG]bits/sec' || true)
+    if [[ -n $rate ]]; then
+        record switch_iperf3 PASS "iperf3 B -> A across the switch, during the MAC flood: $rate" "$WORK/swb.out"
+    else
+        record switch_iperf3 FAIL "no iperf3 result from B" "$WORK/swb.out" "$WORK/swb.err" "$WORK/swa.out"
+    fi
+    local size per_port_cap
+    size=$(grep -oE '"size": ?[0-9]+' "$WORK/switch-status.json" | head -n1 | grep -oE '[0-9]+$')
+    if [[ $flood_status == 0 && -n $size && -n $rate ]] && ((size <= 4096)); then
+        record switch_mac_flood_bounded PASS "$flooded; the MAC table holds $size entries (cap 4096) and iperf3 ran through it: $rate" "$WORK/switch-status.json"
+    else
+        record switch_mac_flood_bounded FAIL "flood: $flooded (status $flood_status); table size '${size:-?}'; iperf3 '${rate:-none}'" "$WORK/switch-status.json"
+    fi
+    if [[ $restarted == 0 ]] && console swa | grep -q '^carrier-now 0' && console swa | grep -q '^carrier-now 1' &&
+        [[ $(console swa | sed -n 's/^ping2-status //p') == 0 && $(console swb | sed -n 's/^ping2-status //p') == 0 ]]; then
+        record switch_restart_relinks PASS "after SIGKILL and a new start: carrier down, up, and A and B ping again"
+    else
+        record switch_restart_relinks FAIL "restart status $restarted; A: $(console swa | grep -E '^(carrier-now|ping2-status)' | tr '\n' ' ') B: $(console swb | grep -E '^(carrier-now|ping2-status)' | tr '\n' ' ')" \
+            "$WORK/switch-restart.out" "$WORK/swa.out" "$WORK/swb.out"
     fi
     if [[ $(ping_status swq) == 0 ]]; then
         record switch_qemu72_joins PASS "a QEMU 7.2 VM (-netdev stream client) on lab0 pinged hvmm A"
@@ -246,14 +305,17 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 20" 
         record switch_status_json FAIL "status --json lacks the VMs' MACs" "$WORK/switch-status.json"
     fi
     if [[ $stop_status == 0 && -z $(find "$WORK/xdg" -type s 2>/dev/null) ]] && ! grep -q lab0 <<<"$("${AS_USER[@]}" "${sw[@]}" list 2>&1)"; then
-        record switch_stop PASS "stop removed the socket; list no longer shows lab0"
+        record switch_stop PASS "stop removed the sockets; list no longer shows lab0"
     else
         record switch_stop FAIL "stop exited $stop_status; left: $(find "$WORK/xdg" 2>/dev/null | tr '\n' ' ')" "$WORK/switch-stop.out"
     fi
 }
 
+FLOOD=""  # --flood PATH: tests/lab/tools/frame_flood, the switch check's hostile peer
+
 main() {
     command -v hvmm >/dev/null || { echo "no hvmm in the lab" >&2; exit 1; }
+    if [[ ${1:-} == --flood ]]; then FLOOD=$2; shift 2; fi
     chmod 666 /dev/kvm
     # The unprivileged user's own home and runtime directory, as a login would give them.
     mkdir -p "$WORK/home" "$WORK/xdg"

@@ -130,19 +130,34 @@ TEST(NicBackendOpen, SwitchConnectsToTheNamedSwitchSocket) {
     EXPECT_EQ(read_pcap(dir.file("port.pcap")).size(), 2u);
 }
 
-TEST(NicBackendOpen, SwitchNotRunningYetLeavesTheLinkDownAndRetries) {
+TEST(NicBackendOpen, SwitchNotRunningAtStartIsOneLineNamingTheStartCommand) {
     TempDir dir;
     const vmnet::SwitchEnvironment environment{.xdg_runtime_dir = dir.file("run")};
-    auto port = open("pcnet,net=switch:lan", 0, environment);
-    ASSERT_TRUE(port);
-    EXPECT_FALSE(port->link_up());
-    // The switch starts later: the port finds it within its reconnect period.
+    auto spec = parse_nic_spec("pcnet,net=switch:lan0", 0);
+    ASSERT_TRUE(spec);
+    auto port = open_backend(*spec, environment);
+    ASSERT_FALSE(port);
+    EXPECT_EQ(port.error().message, "no switch 'lan0': start it with `hvmm switch start lan0`");
+}
+
+TEST(NicBackendOpen, SwitchThatStopsTakesTheLinkDownAndBackUpWhenItReturns) {
+    TempDir dir;
+    const vmnet::SwitchEnvironment environment{.xdg_runtime_dir = dir.file("run")};
     ::mkdir(dir.file("run").c_str(), 0700);
     ::mkdir(dir.file("run/hvmm").c_str(), 0700);
-    auto fake_switch = StreamBackend::listen(dir.file("run/hvmm/lan.sock"));
+    const std::string socket = dir.file("run/hvmm/lan.sock");
+    auto fake_switch = StreamBackend::listen(socket);
     ASSERT_TRUE(fake_switch) << fake_switch.error().message;
+    auto port = open("pcnet,net=switch:lan", 0, environment);
+    ASSERT_TRUE(port);
     SharedSink sink;
     LoopRig rig(*port, sink);
+    EXPECT_TRUE(eventually([&] { return port->link_up(); }));
+    fake_switch->reset();  // the switch stops (its socket file goes with it)
+    EXPECT_TRUE(eventually([&] { return !port->link_up(); }));
+    // It comes back: the port finds it within its reconnect period.
+    auto again = StreamBackend::listen(socket);
+    ASSERT_TRUE(again) << again.error().message;
     EXPECT_TRUE(eventually([&] { return port->link_up(); }));
 }
 
