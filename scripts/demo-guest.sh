@@ -23,7 +23,7 @@ cleanup() {
 as_user() {
     if [[ $(id -u) == 0 && -n ${HVMM_IN_LAB:-} ]]; then
         [[ -c /dev/kvm ]] && chmod o+rw /dev/kvm
-        setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"
+        /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"
     else
         "$@"
     fi

@@ -16,8 +16,9 @@ chmod 1777 "$WORK"  # the unprivileged user writes its pcap, stats and switch fi
 LIMIT=${HVMM_CHECK_TIMEOUT:-300}
 source "$(dirname "${BASH_SOURCE[0]}")/lab_checks_lib.sh"
 
-# The unprivileged user: no root, no capability, no set-uid helper.
-AS_USER=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
+# The unprivileged user: no root, no capability, no set-uid helper. (util-linux's setpriv: the
+# lab's busybox has an applet of that name without these options.)
+AS_USER=(/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --)
 # A guest's pcnet on QEMU 7.2 needs no option ROM for a -kernel boot.
 qemu72_guest() { # qemu72_guest NAME MAC COMMAND NETDEV...
     local name=$1 mac=$2 cmd=$3
@@ -125,7 +126,7 @@ run_qemu_stream() {
     qemu72_guest q72s 52:54:00:72:00:01 "$(guest_pings 10.0.3.2 10.0.3.1)" \
         "stream,id=n0,server=on,addr.type=unix,addr.path=$WORK/q72.sock"
     local i
-    for ((i = 0; i < 150 && ! -S $WORK/q72.sock; i++)); do sleep 0.2; done
+    for ((i = 0; i < 150; i++)); do [[ -S $WORK/q72.sock ]] && break; sleep 0.2; done
     hvmm_guest hs "pcnet,net=stream:$WORK/q72.sock,reconnect=1" "$(guest_pings 10.0.3.1 10.0.3.2)"
     finish hs
     finish q72s
@@ -166,7 +167,7 @@ run_passt() {
     busybox httpd -p 8082 -h "$WORK/pwww"
     start_bg passt "$LIMIT" "${AS_USER[@]}" passt -f -1 -s "$WORK/passt.sock"
     local i
-    for ((i = 0; i < 150 && ! -S $WORK/passt.sock; i++)); do sleep 0.2; done
+    for ((i = 0; i < 150; i++)); do [[ -S $WORK/passt.sock ]] && break; sleep 0.2; done
     local cmd="ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1
 ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
 echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
