@@ -3,7 +3,8 @@
 // administered unicast), in QEMU's stream framing (a 4-byte big-endian length before each frame).
 // A learning switch must keep its MAC table bounded and the other ports' traffic flowing.
 //
-// usage: frame_flood SOCKET COUNT
+// usage: frame_flood SOCKET COUNT [HOLD_SECONDS]   (stays connected that long after the flood,
+//        so the switch's table can be looked at while the flooding port is still there)
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -34,8 +35,8 @@ bool write_all(int fd, const uint8_t* data, size_t size) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::fprintf(stderr, "usage: frame_flood SOCKET COUNT\n");
+    if (argc != 3 && argc != 4) {
+        std::fprintf(stderr, "usage: frame_flood SOCKET COUNT [HOLD_SECONDS]\n");
         return 2;
     }
     const std::string path = argv[1];
@@ -69,7 +70,9 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    ::close(fd);
     std::printf("frame_flood: sent %ld frames from random source MACs\n", count);
+    std::fflush(stdout);
+    if (argc == 4) ::sleep(static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10)));
+    ::close(fd);
     return 0;
 }
