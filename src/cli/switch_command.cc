@@ -21,7 +21,8 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: hvmm switch start NAME [--subnet A.B.C.0/24] [--dhcp] [--reserve MAC=IP]...\n"
-    "                         [--nat [--hostfwd tcp|udp:[HOSTADDR]:HOSTPORT-GUESTADDR:GUESTPORT]...]\n"
+    "                         [--nat [--hostfwd tcp|udp:[HOSTADDR]:HOSTPORT-GUESTADDR:GUESTPORT]"
+    "...]\n"
     "                         [--uplink tap:IFACE] [--pcap FILE] [--foreground] [-v]\n"
     "       hvmm switch list\n"
     "       hvmm switch status NAME [--json]\n"

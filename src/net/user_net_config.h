@@ -42,12 +42,12 @@ struct UserNetConfig {
     bool restrict = false;           // on: the guest reaches only the host's forwards, no outside
     bool ipv6 = true;
     std::vector<HostForward> forwards;
-    // Neither is an option of net=user (QEMU's layout keeps both as they are); a switch's NAT
-    // port (vmnet/nat_port.h) sets both for VMware's layout, where the switch's own DHCP server
-    // gives the addresses and names the gateway as DNS:
-    // - libslirp's DHCP server; off, every forward needs its guest address (no default guest).
+    // The next two are no options of net=user, which keeps QEMU's layout. A switch's NAT port
+    // (vmnet/nat_port.h) changes both for VMware's, where the switch's DHCP server gives the
+    // addresses and names the gateway as the DNS.
+    // libslirp's own DHCP server. Off, a forward has no default guest and must name one.
     bool dhcp = true;
-    // DNS answered at the gateway's address rather than at dns (which must then be unset).
+    // DNS answered at the gateway's address instead of at `dns` (which must then be unset).
     bool dns_at_gateway = false;
 
     Ipv4Address gateway() const { return network.host(2); }
