@@ -21,6 +21,8 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: hvmm switch start NAME [--subnet A.B.C.0/24] [--dhcp] [--reserve MAC=IP]...\n"
+    "                         [--nat [--hostfwd tcp|udp:[HOSTADDR]:HOSTPORT-GUESTADDR:GUESTPORT]"
+    "...]\n"
     "                         [--uplink tap:IFACE] [--pcap FILE] [--foreground] [-v]\n"
     "       hvmm switch list\n"
     "       hvmm switch status NAME [--json]\n"
@@ -51,13 +53,25 @@ std::string counters_line(const nlohmann::json& object) {
     return line.empty() ? "none" : line;
 }
 
+void print_nat(const nlohmann::json& nat) {
+    fmt::print("nat {}: gateway and DNS {}", nat.value("network", ""), nat.value("gateway", ""));
+    if (const std::string mac = nat.value("mac", ""); !mac.empty()) {
+        fmt::print(" at {}", mac);
+    }
+    fmt::print("\n");
+    for (const auto& forward : nat["forwards"]) {
+        fmt::print("  hostfwd {}\n", forward.get<std::string>());
+    }
+    fmt::print("  libslirp: {}\n", counters_line(nat["counters"]));
+}
+
 void print_status(const nlohmann::json& s) {
     fmt::print("switch {}  pid {}  up {} s  socket {}\n", s.value("name", ""), s.value("pid", 0),
                s.value("uptime_seconds", 0), s.value("socket", ""));
-    fmt::print("ports:\n  {:>4}  {:<6}  {:<34}  {:>10}  {:>10}  {:>9}  {:>5}\n", "id", "kind",
+    fmt::print("ports:\n  {:>4}  {:<6}  {:<46}  {:>10}  {:>10}  {:>9}  {:>5}\n", "id", "kind",
                "peer", "rx frames", "tx frames", "tail drop", "macs");
     for (const auto& port : s["ports"]) {
-        fmt::print("  {:>4}  {:<6}  {:<34}  {:>10}  {:>10}  {:>9}  {:>5}\n",
+        fmt::print("  {:>4}  {:<6}  {:<46}  {:>10}  {:>10}  {:>9}  {:>5}\n",
                    port.value("id", 0), port.value("kind", ""), port.value("peer", ""),
                    port.value("rx_frames", 0), port.value("tx_frames", 0),
                    port.value("tx_queue_full", 0), port.value("macs", 0));
@@ -77,6 +91,11 @@ void print_status(const nlohmann::json& s) {
             fmt::print("  {}  {}  {}  {} s left\n", lease.value("address", ""),
                        lease.value("mac", ""), lease.value("state", ""),
                        lease.value("expires_in_seconds", 0));
+        }
+    }
+    for (const auto& port : s["ports"]) {
+        if (port.value("kind", "") == "nat" && port.contains("details")) {
+            print_nat(port["details"]);
         }
     }
     fmt::print("drops: {}\n", counters_line(s["drops"]));

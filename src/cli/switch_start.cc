@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "cli/switch_command.h"
+#include "vmnet/nat_port.h"
 #include "vmnet/switch_instance.h"
 #include "vmnet/virtual_switch.h"
 
@@ -52,14 +53,17 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
     CLI::App app{"Start a host-only network (a switch VMs join by its socket)",
                  "hvmm switch start"};
     std::string name, subnet, uplink, pcap;
-    std::vector<std::string> reservations;
+    std::vector<std::string> reservations, forwards;
     StartOptions options;
-    bool dhcp = false;
+    bool dhcp = false, nat = false;
     int verbosity = 0;
     app.add_option("NAME", name, "the network's name")->required();
-    app.add_option("--subnet", subnet, "the DHCP server's /24 (default 192.168.76.0/24)");
+    app.add_option("--subnet", subnet, "the network's /24 (default 192.168.76.0/24)");
     app.add_flag("--dhcp", dhcp, "serve DHCP: .1 host, .2 gateway, .128-.253 pool, .254 server");
     app.add_option("--reserve", reservations, "MAC=IP: a fixed address for one MAC (repeatable)");
+    app.add_flag("--nat", nat, "a NAT gateway and DNS at .2 (user-mode, libslirp)");
+    app.add_option("--hostfwd", forwards,
+                   "tcp|udp:[HOSTADDR]:HOSTPORT-GUESTADDR:GUESTPORT into the NAT (repeatable)");
     app.add_option("--uplink", uplink, "tap:NAME: bridge the switch to an existing TAP");
     app.add_option("--pcap", pcap, "record every forwarded frame in FILE");
     app.add_flag("--foreground", options.foreground, "stay attached (log to stderr)");
@@ -79,19 +83,26 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
     SwitchConfig& config = options.config;
     config.name = name;
     config.paths = HVMM_TRY(vmnet::switch_paths(name, vmnet::current_switch_environment()));
-    if (!dhcp && (!subnet.empty() || !reservations.empty())) {
-        return fail("--subnet and --reserve configure the DHCP server: add --dhcp");
+    if (!dhcp && !reservations.empty()) {
+        return fail("--reserve configures the DHCP server: add --dhcp");
+    }
+    if (!dhcp && !nat && !subnet.empty()) {
+        return fail("--subnet is the network of --dhcp or --nat: add one");
+    }
+    if (!nat && !forwards.empty()) {
+        return fail("--hostfwd forwards into the NAT: add --nat");
+    }
+    net::Ipv4Address network = vmnet::kDefaultSwitchNetwork;
+    if (!subnet.empty()) {
+        const auto parsed = net::parse_ipv4_subnet(subnet);
+        if (!parsed || parsed->prefix != 24) {
+            return fail("--subnet '{}': expected a /24 such as 192.168.76.0/24", subnet);
+        }
+        network = parsed->network;
     }
     if (dhcp) {
         vmnet::DhcpServerConfig server;
-        server.network = vmnet::kDefaultSwitchNetwork;
-        if (!subnet.empty()) {
-            const auto parsed = net::parse_ipv4_subnet(subnet);
-            if (!parsed || parsed->prefix != 24) {
-                return fail("--subnet '{}': expected a /24 such as 192.168.76.0/24", subnet);
-            }
-            server.network = parsed->network;
-        }
+        server.network = network;
         for (const std::string& text : reservations) {
             server.reservations.push_back(HVMM_TRY(parse_reservation(text)));
         }
@@ -99,6 +110,15 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
         // own one line; checked here so the error comes before anything is created.
         HVMM_TRY(vmnet::DhcpServer::create(server));
         config.dhcp = std::move(server);
+    }
+    if (nat) {
+        std::vector<net::HostForward> parsed;
+        for (const std::string& text : forwards) {
+            parsed.push_back(HVMM_TRY(net::parse_host_forward(text)));
+        }
+        // The DHCP server's router and DNS (.2, its dns left empty) are the NAT's address.
+        config.nat = vmnet::switch_nat_config(network, std::move(parsed));
+        HVMM_TRY_VOID(net::check_user_net_config(*config.nat));
     }
     if (!uplink.empty()) {
         if (!uplink.starts_with("tap:") || uplink.size() == 4) {

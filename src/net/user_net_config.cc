@@ -175,11 +175,22 @@ Result<void> check_user_net_config(const UserNetConfig& config) {
         return fail("dns={} is not a host address of net={}", to_string(config.dns_address()),
                     to_string(net));
     }
-    if (config.dns_address() == config.gateway()) {
+    if (config.dns_at_gateway && config.dns) {
+        return fail("dns={}: the DNS is the gateway's address here", to_string(*config.dns));
+    }
+    if (!config.dns_at_gateway && config.dns_address() == config.gateway()) {
         return fail("dns={} is the gateway's address", to_string(config.dns_address()));
     }
     for (size_t i = 0; i < config.forwards.size(); ++i) {
         const HostForward& f = config.forwards[i];
+        if (!config.dhcp && (f.host_ipv6 || !f.guest_address)) {
+            // libslirp's default guest is its first DHCP address (IPv4) or the first guest its
+            // neighbour discovery met (IPv6): with its DHCP off neither names a guest.
+            return fail(
+                "hostfwd={}: give the guest's address (HOSTADDR:HOSTPORT-GUESTADDR:GUESTPORT, "
+                "HOSTADDR IPv4 or empty): no DHCP of this network picks one",
+                to_string(f));
+        }
         if (f.guest_address && !usable(*f.guest_address)) {
             return fail("hostfwd={}: the guest address is not a host address of net={}",
                         to_string(f), to_string(net));

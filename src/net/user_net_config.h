@@ -42,9 +42,18 @@ struct UserNetConfig {
     bool restrict = false;           // on: the guest reaches only the host's forwards, no outside
     bool ipv6 = true;
     std::vector<HostForward> forwards;
+    // The next two are no options of net=user, which keeps QEMU's layout. A switch's NAT port
+    // (vmnet/nat_port.h) changes both for VMware's, where the switch's DHCP server gives the
+    // addresses and names the gateway as the DNS.
+    // libslirp's own DHCP server. Off, a forward has no default guest and must name one.
+    bool dhcp = true;
+    // DNS answered at the gateway's address instead of at `dns` (which must then be unset).
+    bool dns_at_gateway = false;
 
     Ipv4Address gateway() const { return network.host(2); }
-    Ipv4Address dns_address() const { return dns.value_or(network.host(3)); }
+    Ipv4Address dns_address() const {
+        return dns_at_gateway ? gateway() : dns.value_or(network.host(3));
+    }
     Ipv4Address first_dhcp_address() const { return network.host(15); }
     bool operator==(const UserNetConfig&) const = default;
 };
@@ -54,7 +63,8 @@ struct UserNetConfig {
 Result<void> apply_user_net_option(UserNetConfig& config, std::string_view key,
                                    std::string_view value);
 // Checks the options together once all are applied: dns= and forward guest addresses inside
-// net=, no two forwards on one host port.
+// net=, no two forwards on one host port, and without libslirp's DHCP a guest address in every
+// forward.
 Result<void> check_user_net_config(const UserNetConfig& config);
 
 }  // namespace hvmm::net

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/ipv4.h"
+#include "net/user_net_config.h"
 #include "vmnet/dhcp_server.h"
 #include "vmnet/mac_table.h"
 #include "vmnet/stream_port.h"
@@ -26,6 +27,7 @@ struct SwitchConfig {
     std::string name;
     SwitchPaths paths;
     std::optional<DhcpServerConfig> dhcp;  // --dhcp
+    std::optional<net::UserNetConfig> nat;  // --nat [--hostfwd RULE]...: vmnet/nat_port.h
     std::optional<std::string> uplink_tap;  // --uplink tap:NAME
     std::optional<std::string> pcap_file;   // --pcap FILE
     MacTableConfig mac_table;

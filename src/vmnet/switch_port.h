@@ -1,7 +1,7 @@
 // A port of `hvmm switch`: something frames come in from and go out to. The daemon does not
-// care what is behind a port (a VM's stream connection, the DHCP server, a TAP uplink, later a
-// NAT engine); each kind is one class implementing SwitchPort, and talks back to the daemon only
-// through PortHost. So a NAT port is one more class, not a change to the forwarding code.
+// care what is behind a port (a VM's stream connection, the DHCP server, a TAP uplink, the NAT);
+// each kind is one class implementing SwitchPort, and talks back to the daemon only through
+// PortHost. So the NAT port (nat_port.h) is one more class, not a change to the forwarding code.
 //
 // Single-threaded: the daemon's one event-loop thread calls everything here.
 #pragma once
@@ -57,7 +57,7 @@ class SwitchPort {
   public:
     virtual ~SwitchPort() = default;
 
-    // "stream", "dhcp", "tap", ...
+    // "stream", "dhcp", "tap", "nat"
     virtual std::string_view kind() const = 0;
     // Who is on the other side, for `hvmm switch status`.
     virtual std::string peer() const = 0;

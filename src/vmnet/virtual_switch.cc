@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "vmnet/dhcp_port.h"
+#include "vmnet/nat_port.h"
 #include "vmnet/stream_port.h"
 #include "vmnet/switch_instance.h"
 #include "vmnet/tap_port.h"
@@ -67,6 +68,12 @@ Result<std::unique_ptr<VirtualSwitch>> VirtualSwitch::create(SwitchConfig config
         const PortId id = s.fabric_.add_port();
         HVMM_TRY_VOID(s.add_port(
             id, HVMM_TRY(DhcpPort::create(id, s, std::move(server), s.config_.paths.leases_file))));
+    }
+    if (s.config_.nat) {
+        // Here, before the daemon detaches: a forward's host port in use fails the start.
+        const PortId id = s.fabric_.add_port();
+        HVMM_TRY_VOID(
+            s.add_port(id, HVMM_TRY(NatPort::open(id, s, *s.config_.nat, s.config_.name))));
     }
     if (s.config_.uplink_tap) {
         const PortId id = s.fabric_.add_port();

@@ -40,7 +40,8 @@ class VirtualSwitch final : public PortHost {
     static constexpr auto kControlRequestTimeout = std::chrono::seconds(5);
 
     // Binds the switch's sockets (the caller holds the switch's lock: any file at those paths
-    // is stale), opens the uplink, the capture file and the DHCP server's leases.
+    // is stale), opens the uplink, the capture file, the DHCP server's leases and the NAT (its
+    // forwards' host ports bound).
     static Result<std::unique_ptr<VirtualSwitch>> create(SwitchConfig config);
     ~VirtualSwitch() override;
 

@@ -117,5 +117,28 @@ TEST(NetUserNetConfig, CheckRefusesOptionsThatDoNotFitTogether) {
     EXPECT_TRUE(check_user_net_config(config)) << "different host addresses";
 }
 
+// A switch's NAT: no DHCP of libslirp's to pick a forward's guest, and DNS at the gateway.
+TEST(NetUserNetConfig, WithoutItsDhcpEveryForwardNamesItsGuest) {
+    UserNetConfig config;
+    config.dhcp = false;
+    config.forwards = {forward("tcp::8080-10.0.2.130:80")};
+    EXPECT_TRUE(check_user_net_config(config));
+    config.forwards = {forward("tcp::8080-:80")};
+    const auto missing = check_user_net_config(config);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message.find("guest's address"), std::string::npos);
+    config.forwards = {forward("tcp:[::1]:8080-:80")};
+    EXPECT_FALSE(check_user_net_config(config)) << "libslirp's first IPv6 guest is no choice";
+}
+
+TEST(NetUserNetConfig, DnsAtTheGatewayTakesNoOtherDns) {
+    UserNetConfig config;
+    config.dns_at_gateway = true;
+    EXPECT_EQ(config.dns_address(), Ipv4Address::of(10, 0, 2, 2));
+    EXPECT_TRUE(check_user_net_config(config));
+    config.dns = Ipv4Address::of(10, 0, 2, 3);
+    EXPECT_FALSE(check_user_net_config(config));
+}
+
 }  // namespace
 }  // namespace hvmm::net

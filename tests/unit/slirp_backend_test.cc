@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "dhcp_test_client.h"
+#include "host_test_sockets.h"
 #include "net/slirp/user_backend.h"
 #include "net_test_sink.h"
 #include "slirp_test_frames.h"
@@ -23,6 +24,9 @@ namespace {
 using namespace std::chrono_literals;
 using net::Ipv4Address;
 using testing::Arp;
+using testing::connect_to_loopback;
+using testing::free_port;
+using testing::HostListener;
 using testing::TcpSegment;
 namespace tcp_flag = testing::tcp_flag;
 
@@ -30,31 +34,6 @@ constexpr MacAddress kGuestMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
 const Ipv4Address kGuestIp = Ipv4Address::of(10, 0, 2, 15);
 const Ipv4Address kGatewayIp = Ipv4Address::of(10, 0, 2, 2);
 const Ipv4Address kDnsIp = Ipv4Address::of(10, 0, 2, 3);
-
-// A listening TCP socket on 127.0.0.1 at a port the kernel picked.
-struct HostListener {
-    UniqueFd fd;
-    uint16_t port = 0;
-
-    HostListener() : fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {
-        sockaddr_in address{
-            .sin_family = AF_INET, .sin_port = 0, .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
-        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-        EXPECT_EQ(::listen(fd.get(), 4), 0);
-        socklen_t length = sizeof address;
-        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
-        port = ntohs(address.sin_port);
-    }
-    UniqueFd accept() const {
-        return UniqueFd(::accept4(fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    }
-};
-
-// A port nothing listens on now (picked by the kernel, then released).
-uint16_t free_port() {
-    HostListener listener;
-    return listener.port;
-}
 
 net::HostForward forward_of(std::string_view text) {
     auto forward = net::parse_host_forward(text);
@@ -286,23 +265,6 @@ TEST(SlirpBackend, GuestTcpReachesTheHostsLoopbackThroughTheGateway) {
     ASSERT_TRUE(data);
     EXPECT_EQ(std::string(data->payload.begin(), data->payload.end()), "world");
     EXPECT_EQ(data->seq, syn_ack->seq + 1);
-}
-
-// Connects (without waiting) to `port` on the host's loopback, IPv4 or IPv6.
-UniqueFd connect_to_loopback(bool ipv6, uint16_t port) {
-    UniqueFd client(
-        ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (ipv6) {
-        sockaddr_in6 address{.sin6_family = AF_INET6, .sin6_port = htons(port)};
-        address.sin6_addr = in6addr_loopback;
-        ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
-    } else {
-        sockaddr_in address{.sin_family = AF_INET,
-                            .sin_port = htons(port),
-                            .sin_addr = {.s_addr = htonl(INADDR_LOOPBACK)}};
-        ::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address);
-    }
-    return client;
 }
 
 // A connection to the forwarded host port becomes libslirp's SYN to the guest's address and

@@ -35,6 +35,12 @@ std::mutex& SlirpBackend::libslirp_mutex() {
 Result<std::unique_ptr<SlirpBackend>> SlirpBackend::open(const net::UserNetConfig& config,
                                                          const MacAddress& guest_mac,
                                                          SlirpBackendLimits limits) {
+    return open(config, "the NIC " + net::to_string(guest_mac), limits);
+}
+
+Result<std::unique_ptr<SlirpBackend>> SlirpBackend::open(const net::UserNetConfig& config,
+                                                         std::string_view user,
+                                                         SlirpBackendLimits limits) {
     // Checked again here so no caller can hand libslirp a DNS address outside its network.
     HVMM_TRY_VOID(net::check_user_net_config(config));
     const std::string network = to_string(config.network);
@@ -74,7 +80,7 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::open(const net::UserNetConfi
             log::warn("{}", *warning);
         }
     });
-    log::info("{} for the NIC {}", backend->description_, net::to_string(guest_mac));
+    log::info("{} for {}", backend->description_, user);
     return backend;
 }
 

@@ -69,6 +69,11 @@ class SlirpBackend final : public NetBackend {
     static Result<std::unique_ptr<SlirpBackend>> open(const net::UserNetConfig& config,
                                                       const MacAddress& guest_mac,
                                                       SlirpBackendLimits limits = {});
+    // The same for a network several guests share (a switch's NAT port): `user` names it in the
+    // log ("switch lan").
+    static Result<std::unique_ptr<SlirpBackend>> open(const net::UserNetConfig& config,
+                                                      std::string_view user,
+                                                      SlirpBackendLimits limits = {});
     ~SlirpBackend() override;
 
     using NetBackend::send;

@@ -37,7 +37,8 @@ SlirpConfig make_slirp_config(const UserNetConfig& config) {
     slirp.vhost6 = ipv6(kUserNetIpv6Host);
     slirp.vnameserver6 = ipv6(kUserNetIpv6Dns);
     slirp.disable_host_loopback = false;
-    // if_mtu/if_mru 0: libslirp's 1500. No TFTP, no boot file, no emulation hacks, DNS and DHCP on.
+    slirp.disable_dhcp = !config.dhcp;
+    // if_mtu/if_mru 0: libslirp's 1500. No TFTP, no boot file, no emulation hacks, DNS on.
     return slirp;
 }
 
@@ -93,6 +94,12 @@ std::string describe_user_net(const UserNetConfig& config) {
     }
     if (!config.ipv6) {
         text += ", ipv6=off";
+    }
+    if (config.dns_at_gateway) {
+        text += ", DNS at the gateway";
+    }
+    if (!config.dhcp) {
+        text += ", no DHCP";
     }
     for (const HostForward& forward : config.forwards) {
         text += ", hostfwd " + to_string(forward);

@@ -20,8 +20,10 @@ inline constexpr const char* kUserNetIpv6Host = "fec0::2";
 inline constexpr const char* kUserNetIpv6Dns = "fec0::3";
 
 // Version 4 (libslirp 4.7's newest): IPv4 always, IPv6 when config.ipv6; host at .2, DHCP from
-// .15, DNS at config's address (libslirp relays it to the host's resolver). The host's loopback
-// stays reachable at the gateway address, as in QEMU. No strings point into anything.
+// .15 (unless config.dhcp is off), DNS at config's address (libslirp relays it to the host's
+// resolver). The host's loopback stays reachable at the gateway address, as in QEMU, unless
+// the DNS is there too (dns_at_gateway): libslirp 4.7 then sends everything for that address to
+// the host's resolver. No strings point into anything.
 SlirpConfig make_slirp_config(const UserNetConfig& config);
 
 struct ForwardAddresses {
