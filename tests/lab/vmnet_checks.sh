@@ -191,8 +191,11 @@ echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
 # while a hostile peer floods the switch with random source MACs; the QEMU 7.2 VM takes a pool
 # address and pings A. Then the switch is SIGKILLed and started again: A and B see their carrier
 # go down and come back, and ping each other again.
-SWITCH_ARGS=(lab0 --subnet 192.168.77.0/24 --dhcp --reserve 52:54:00:00:77:0a=192.168.77.10
+SWITCH_ARGS=(lab0 --subnet 192.168.77.0/24 --dhcp --nat --reserve 52:54:00:00:77:0a=192.168.77.10
              --reserve 52:54:00:00:77:0b=192.168.77.11)
+# With --nat, VMs reach the lab host by its own addresses (libslirp's .2 is the gateway and DNS,
+# not the host's loopback): a dummy interface gives the lab one, with a web server on it.
+NAT_HOST=198.51.100.1
 
 # switch_guest PEER ROLE: A serves iperf3, B runs the client; both then follow their carrier
 # through the switch's restart and ping the peer again.
@@ -202,6 +205,7 @@ switch_guest() {
     cat <<GUEST
 ip -4 addr show eth0 | sed -n 's/^ *inet /inet: /p'
 $([[ $role == server ]] && echo "$iperf")
+$([[ $role == server ]] && echo "echo \"nat-fetched: \$(wget -qO- http://$NAT_HOST:8083/token.txt)\"")
 i=0; while [ \$i -lt 90 ]; do ping -c 1 -W 1 $peer >/dev/null && break; i=\$((i + 1)); done
 ping -c 3 -w 10 $peer; echo ping-status \$?
 $([[ $role == client ]] && echo "sleep 2; $iperf")
@@ -217,7 +221,12 @@ GUEST
 
 run_switch() {
     local sw=(env HOME="$WORK/home" XDG_RUNTIME_DIR="$WORK/xdg" hvmm switch)
-    local sock=$WORK/xdg/hvmm/lab0.sock
+    local sock=$WORK/xdg/hvmm/lab0.sock token=nat-token-$RANDOM$RANDOM
+    ip link add hvmmnat0 type dummy 2>/dev/null
+    ip addr add "$NAT_HOST/24" dev hvmmnat0 2>/dev/null
+    ip link set hvmmnat0 up
+    mkdir -p "$WORK/nwww" && echo "$token" >"$WORK/nwww/token.txt"
+    busybox httpd -p "$NAT_HOST:8083" -h "$WORK/nwww"
     if ! "${AS_USER[@]}" "${sw[@]}" start "${SWITCH_ARGS[@]}" --pcap "$WORK/switch.pcap" \
         >"$WORK/switch-start.out" 2>&1; then
         record switch_dhcp FAIL "hvmm switch start failed" "$WORK/switch-start.out"
@@ -260,6 +269,8 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 5" \
     finish swq
     "${AS_USER[@]}" "${sw[@]}" stop lab0 >"$WORK/switch-stop.out" 2>&1
     local stop_status=$?
+    pkill -f "httpd -p $NAT_HOST:8083" 2>/dev/null
+    ip link del hvmmnat0 2>/dev/null
     cp "$WORK/switch-status.json" "$WORK/switch-flooded.json" "$WORK/switch.pcap" "$OUT/" 2>/dev/null
 
     local a b q
@@ -301,6 +312,11 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 5" \
     else
         record switch_restart_relinks FAIL "restart status $restarted; A: $(console swa | grep -E '^(carrier-now|ping2-status)' | tr '\n' ' ') B: $(console swb | grep -E '^(carrier-now|ping2-status)' | tr '\n' ' ')" \
             "$WORK/switch-restart.out" "$WORK/swa.out" "$WORK/swb.out"
+    fi
+    if grep -q "^nat-fetched: $token\$" <<<"$(console swa)"; then
+        record switch_nat PASS "VM A on the switch's NAT (--nat, gateway .2 by DHCP) fetched $token from the lab's $NAT_HOST"
+    else
+        record switch_nat FAIL "VM A did not fetch $token through the switch's NAT" "$WORK/swa.out" "$WORK/switch-status.json"
     fi
     if [[ $(ping_status swq) == 0 ]]; then
         record switch_qemu72_joins PASS "a QEMU 7.2 VM (-netdev stream client) on lab0 pinged hvmm A"
