@@ -21,7 +21,7 @@
 #          that runs the lab, default qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use
 #          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
 #          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0),
-#          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 150, 0 = off:
+#          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 90, 0 = off:
 #          the lab is taken for stalled, see watch_heartbeat), HVMM_LAB_WAKE (seconds without
 #          one before the watchdog records the lab's CPU state and sends it an NMI, default 30)
 # status:  the inner command's; 124 the lab timed out; 125 the lab failed (panic, QEMU error,
@@ -66,7 +66,7 @@ parse_args() {
     LAB_MEM=${HVMM_LAB_MEM:-2048}
     LAB_CPUS=${HVMM_LAB_CPUS:-$(default_lab_cpus)}
     TIMEOUT=${HVMM_LAB_TIMEOUT:-3600}
-    STALL=${HVMM_LAB_STALL:-150}
+    STALL=${HVMM_LAB_STALL:-90}
     WAKE=${HVMM_LAB_WAKE:-30}
     while [[ $# -gt 0 ]]; do
         case $1 in
