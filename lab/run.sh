@@ -21,6 +21,7 @@
 #          that runs the lab, default qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use
 #          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
 #          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0),
+#          HVMM_LAB_CPU_MODEL (the lab's -cpu, default EPYC,+svm; for experiments),
 #          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 90, 0 = off:
 #          the lab is taken for stalled, see watch_heartbeat), HVMM_LAB_WAKE (seconds without
 #          one before the watchdog records the lab's CPU state and sends it an NMI, default 30)
@@ -47,7 +48,8 @@ if [[ -z ${HVMM_LAB_QEMU:-} ]]; then
     export QEMU_MODULE_DIR=$DEBIAN_QEMU/usr/lib/x86_64-linux-gnu/qemu
 fi
 LAB_ACCEL=tcg,thread=multi
-LAB_CPU_MODEL=EPYC,+svm
+# HVMM_LAB_CPU_MODEL: another -cpu for the lab, for experiments (e.g. without vGIF: EPYC,+svm,-vgif).
+LAB_CPU_MODEL=${HVMM_LAB_CPU_MODEL:-EPYC,+svm}
 
 die_usage() { echo "hvmm lab: $*" >&2; exit 2; }
 lab_fail() { echo "hvmm lab: $*" >&2; exit "$LAB_FAILED"; }
