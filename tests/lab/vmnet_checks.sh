@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs inside the lab (one lab boot for all of them): hvmm's networks without root (VMnet): the
+# Runs inside the lab (one lab boot for the scenarios given; ctest runs two): hvmm's networks without root (VMnet): the
 # user (NAT) network, the stream and dgram sockets against their real peers (QEMU 7.2, passt),
 # and `hvmm switch` with two hvmm VMs and a QEMU 7.2 VM on it. hvmm and the switch run as an
 # unprivileged user (uid/gid 65534, no capabilities) wherever the feature says "without root";
