@@ -2,6 +2,7 @@
 // slirp_backend_poll.cc.
 #include "net/slirp/slirp_backend.h"
 
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -43,6 +44,10 @@ Result<std::unique_ptr<SlirpBackend>> SlirpBackend::open(const net::UserNetConfi
                                                          SlirpBackendLimits limits) {
     // Checked again here so no caller can hand libslirp a DNS address outside its network.
     HVMM_TRY_VOID(net::check_user_net_config(config));
+    // libslirp writes to its sockets without MSG_NOSIGNAL: a host peer that closed its end (an
+    // iperf3 test ending) would raise SIGPIPE and kill hvmm with status 141. Ignored process-
+    // wide, as QEMU does; every write of ours already handles EPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     const std::string network = to_string(config.network);
     UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll) {
