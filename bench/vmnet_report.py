@@ -235,11 +235,14 @@ def main():
               "guests, the VMMs, the switch and iperf3 take turns on one emulated CPU, so a ratio "
               "here measures the lab's scheduler as much as the VMMs (lab/README.md, \"What the "
               "lab's figures measure\"; README.md, \"Benchmarks\").\n")
-    if "v2v-qemu72-stream" not in asked and any(n.startswith("v2v-") for n in asked):
-        md.append("`v2v-qemu72-stream` (two QEMU 7.2 VMs on -netdev stream) is left out of the default "
-                  "rows: it stalled the one-CPU lab both times it ran on 2026-12-02 (no heartbeat about "
-                  "20 s after both guests booted), which loses the whole boot; `bench/vmnet.sh N SECS "
-                  "v2v-qemu72-stream` runs it alone.\n")
+    left = [n for n in ("v2v-qemu72-stream", "v2v-qemu72-dgram") if n not in asked]
+    if left and any(n.startswith("v2v-") for n in asked):
+        md.append(f"Not run here: {', '.join('`' + n + '`' for n in left)}. Two QEMU 7.2 VMs talking "
+                  "to each other stalled the one-CPU lab all three times they ran on 2026-12-02 "
+                  "(-netdev stream twice, dgram once; no heartbeat 20-30 s after both guests booted, "
+                  "evidence under $HVMM_CACHE/lab/stalls/), which loses the whole boot, so they are "
+                  "left out of the default rows; `bench/vmnet.sh N SECS v2v-qemu72-dgram` runs one "
+                  "alone.\n")
     if failed:
         md.append("**Failed or not run:** " + "; ".join(f"`{n}` {s}" for n, s in failed.items()) + "\n")
 
