@@ -378,7 +378,11 @@ watch_heartbeat() {
         if ((woken_at < 0 && WAKE > 0 && SECONDS - since >= WAKE && WAKE < STALL)); then
             stalls=$((stalls + 1))
             record_cpu_state "$TMP/stall-$stalls"
-            python3 "$HERE/qmp.py" "$TMP/qmp.sock" inject-nmi >>"$TMP/stall-$stalls/cpu-state.txt" 2>&1 || true
+            # An NMI wakes the CPU whatever its IF; a key press (IRQ 1 through the IOAPIC) makes
+            # QEMU's local APIC re-evaluate what it has pending, in case the timer's vector sits
+            # in IRR without the CPU having been told (the state the stalls so far recorded).
+            python3 "$HERE/qmp.py" "$TMP/qmp.sock" inject-nmi "hmp:sendkey shift" "hmp:info lapic" \
+                >>"$TMP/stall-$stalls/cpu-state.txt" 2>&1 || true
             woken_at=$SECONDS
         fi
         if ((SECONDS - since >= STALL)); then
