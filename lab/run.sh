@@ -444,7 +444,7 @@ report_wakes() {
     count=$(wc -l <"$TMP/woken")
     for stall in "$TMP"/stall-*; do cpu_was_halted "$stall" && halted=$((halted + 1)); done
     echo "hvmm lab: warning: the lab stopped $count time(s) for $(awk '{s += $1} END {print s}' "$TMP/woken") s in all" \
-        "(its CPU found halted: $halted of $count), and an NMI woke it; timings from this run" \
+        "(its CPU found halted: $halted of $count), and an NMI and a key press woke it; timings from this run" \
         "are not figures (evidence in $(keep_stall_evidence))" >&2
 }
 
@@ -460,7 +460,7 @@ report() {
     if [[ -f $TMP/stalled ]]; then
         local how="its CPU running"
         cpu_was_halted "$TMP/stall-final" && how="its CPU left halted"
-        lab_fail "the lab stalled: no heartbeat from inside it for ${STALL}s, $how, an NMI did not wake it (evidence in $(keep_stall_evidence))"
+        lab_fail "the lab stalled: no heartbeat from inside it for ${STALL}s, $how, an NMI and a key press did not wake it (evidence in $(keep_stall_evidence))"
     fi
     if [[ -f $TMP/timed-out ]]; then
         echo "hvmm lab: timed out after ${TIMEOUT}s" >&2; return "$LAB_TIMEOUT"

@@ -34,7 +34,7 @@ cat "$tmp/err"
 dir=$(evidence_of "$tmp/err")
 [[ -n $dir ]] && evidence+=("$dir")
 check "a lab woken by the NMI keeps its command's status (7, got $status)" test "$status" = 7
-check "one warning says the lab stopped once and was woken" grep -q "warning: the lab stopped 1 time(s).*an NMI woke it" "$tmp/err"
+check "one warning says the lab stopped once and was woken" grep -q "warning: the lab stopped 1 time(s).*an NMI and a key press woke it" "$tmp/err"
 check "the evidence holds the lab CPU's registers and local APIC" \
     grep -q "^== info lapic" "${dir:-/nonexistent}/stall-1/cpu-state.txt"
 check "the evidence records the NMI sent" grep -q "^== inject-nmi: done" "${dir:-/nonexistent}/stall-1/cpu-state.txt"

@@ -119,7 +119,7 @@ ping_status() { console "$1" | sed -n 's/^ping-status //p' | tail -n 1; }
 guest_pings() { # guest_pings OWN PEER
     echo "ip link set eth0 up && ip addr add $1/24 dev eth0
 i=0; ok=1; while [ \$i -lt 60 ]; do ping -c 1 -W 1 $2 >/dev/null && { ok=0; break; }; i=\$((i + 1)); done
-ping -c 3 -w 10 $2; echo ping-status \$?; sleep 15"
+ping -c 3 -W 3 $2; echo ping-status \$?; sleep 15"
 }
 
 # ---- qemu_stream: hvmm connects to a QEMU 7.2 VM's -netdev stream server ----------------------
