@@ -35,7 +35,7 @@ demo_nat() {
     busybox httpd -p "127.0.0.1:$PAGE_PORT" -h "$WWW"
     local guest_commands="
 echo '--- kernel:'; uname -r
-echo '--- NIC:'; dmesg | grep -iE 'pcnet32.*79C970A' | head -n 1
+echo '--- NIC:'; dmesg | grep -iE 'pcnet32|eth0' | head -n 3
 echo '--- address by DHCP:'; ip -4 addr show eth0 | grep inet
 echo '--- a page from the host (http://10.0.2.2:$PAGE_PORT/):'; wget -qO- http://10.0.2.2:$PAGE_PORT/"
     echo "=== 1. the user (NAT) network, as uid $(as_user id -u): --nic pcnet"
