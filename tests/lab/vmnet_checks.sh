@@ -249,10 +249,13 @@ ping -c 3 -w 10 192.168.77.10; echo ping-status \$?; echo guest-done; sleep 5" \
     # port is still connected (a port's entries go with it).
     local flooded="no flood tool" flood_status=1
     if wait_for swb '^flood-now' 400 && [[ -n $FLOOD ]]; then
-        start_bg flood 120 "${AS_USER[@]}" "$FLOOD" "$sock" 20000 15
+        # The flooder holds its port until released (a fixed hold once ran out before a busy
+        # lab's switch answered the status request, and the port's entries went with it).
+        start_bg flood 200 "${AS_USER[@]}" "$FLOOD" "$sock" 20000 180
         if wait_for flood '^frame_flood: sent' 100; then
             "${AS_USER[@]}" "${sw[@]}" status lab0 --json >"$WORK/switch-flooded.json" 2>&1
         fi
+        pkill -TERM -x "$(basename "$FLOOD")" 2>/dev/null
         finish flood
         flood_status=$STATUS
         flooded=$(console flood; cat "$WORK/flood.err")

@@ -3,8 +3,10 @@
 // administered unicast), in QEMU's stream framing (a 4-byte big-endian length before each frame).
 // A learning switch must keep its MAC table bounded and the other ports' traffic flowing.
 //
-// usage: frame_flood SOCKET COUNT [HOLD_SECONDS]   (stays connected that long after the flood,
-//        so the switch's table can be looked at while the flooding port is still there)
+// usage: frame_flood SOCKET COUNT [HOLD_SECONDS]   (stays connected that long after the flood, or
+//        until SIGTERM, so the switch's table can be looked at while the flooding port is still
+//        there however slowly a busy lab answers; a SIGTERM during the hold is a normal end)
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -39,6 +41,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: frame_flood SOCKET COUNT [HOLD_SECONDS]\n");
         return 2;
     }
+    // SIGTERM is taken synchronously in the hold below, never as a kill mid-flood.
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, nullptr);
     const std::string path = argv[1];
     const long count = std::strtol(argv[2], nullptr, 10);
     sockaddr_un address{};
@@ -72,7 +79,11 @@ int main(int argc, char** argv) {
     }
     std::printf("frame_flood: sent %ld frames from random source MACs\n", count);
     std::fflush(stdout);
-    if (argc == 4) ::sleep(static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10)));
+    if (argc == 4) {
+        const timespec hold{.tv_sec = static_cast<time_t>(std::strtoul(argv[3], nullptr, 10)), .tv_nsec = 0};
+        while (sigtimedwait(&term, nullptr, &hold) < 0 && errno == EINTR) {
+        }
+    }
     ::close(fd);
     return 0;
 }
