@@ -119,7 +119,7 @@ TEST_F(SwitchCommand, NatGivesALeasedVmTheGatewayAndTheHostsLoopback) {
     EXPECT_EQ(syn_ack->destination_ip, address);
     EXPECT_EQ(syn_ack->ack, 1001u);
     UniqueFd accepted;
-    for (int i = 0; i < 100 && !(accepted = host.accept()).valid(); ++i) {
+    for (int i = 0; i < 1500 && !(accepted = host.accept()).valid(); ++i) {
         std::this_thread::sleep_for(milliseconds(20));
     }
     ASSERT_TRUE(accepted.valid());

@@ -37,7 +37,7 @@ TEST_F(SwitchCommand, TapUplinkBridgesTheHost) {
     shell("python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
           ".sendto(b'x', ('10.213.76.254', 9))\"");
     bool resolved = false;
-    for (int i = 0; i < 50 && !resolved; ++i) {
+    for (int i = 0; i < 1500 && !resolved; ++i) {
         std::this_thread::sleep_for(milliseconds(20));
         resolved = shell("ip neigh show dev " + tap + " | grep -q '02:68:76:6d:00:fe'");
     }
@@ -84,7 +84,7 @@ TEST_F(SwitchCommand, QemuJoinsWithTheReadmeCommandLine) {
     pid_t pid = 0;
     ASSERT_EQ(::posix_spawn(&pid, qemu.c_str(), nullptr, nullptr, argv.data(), environ), 0);
     std::optional<SwitchClient> behind_qemu;
-    for (int i = 0; i < 250 && !behind_qemu; ++i) {
+    for (int i = 0; i < 1500 && !behind_qemu; ++i) {
         std::this_thread::sleep_for(milliseconds(20));
         behind_qemu = SwitchClient::connect(qemu_server);
     }
@@ -125,7 +125,7 @@ TEST_F(SwitchCommand, HvmmStreamBackendJoins) {
     EXPECT_EQ(other.read_frame(), out);
     const auto back = ethernet_frame(station(0x61), station(0x62), 100, 8);
     ASSERT_TRUE(other.send_frame(back));
-    for (int i = 0; i < 100 && sink.frames.empty(); ++i) {
+    for (int i = 0; i < 3000 && sink.frames.empty(); ++i) {
         std::this_thread::sleep_for(milliseconds(10));
         (*backend)->poll_receive();
     }

@@ -75,14 +75,18 @@ class SwitchCommand : public ::testing::Test {
     }
     // Waits until pid has exited (a zombie counts: its files and lock are already let go; the
     // daemon's parent exited, so whoever adopted it reaps it, in its own time).
-    static void wait_dead(pid_t pid) {
-        for (int i = 0; i < 250 && ::kill(pid, 0) == 0; ++i) {
+    // Bounded only so a daemon that never exits fails the test instead of hanging it: 30 s, far
+    // beyond what a loaded CI host needs (a 2 s bound once failed under a load average of 11).
+    // True once pid has exited (gone, or a zombie nobody reaped yet).
+    static bool wait_dead(pid_t pid) {
+        for (int i = 0; i < 1500 && ::kill(pid, 0) == 0; ++i) {
             std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
             std::string pid_field, comm, state;
             if (stat >> pid_field >> comm >> state && state == "Z")
-                return;
+                return true;
             std::this_thread::sleep_for(milliseconds(20));
         }
+        return ::kill(pid, 0) != 0;
     }
     static nlohmann::json port_of(const nlohmann::json& status, const std::string& peer_kind,
                                   size_t nth) {
@@ -95,7 +99,7 @@ class SwitchCommand : public ::testing::Test {
     // The status once the switch has seen `ports` stream ports (connections are accepted
     // asynchronously).
     nlohmann::json status_with_ports(const std::string& name, size_t ports) {
-        for (int i = 0; i < 100; ++i) {
+        for (int i = 0; i < 1500; ++i) {
             auto s = status(name);
             size_t streams = 0;
             for (const auto& port : s["ports"]) streams += port["kind"] == "stream";
