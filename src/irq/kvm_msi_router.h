@@ -68,7 +68,7 @@ class KvmMsiRouter final : public pci::MsiRouter {
     Counters counters() const;
 
   private:
-    // Hands the allocator's table to KVM; false (counted, warned) when KVM refused it.
+    // Hands the allocator's table to KVM; the error (already counted and warned) if refused.
     Result<void> push_table();
     void count_failure(const Error& error);
 

@@ -18,11 +18,15 @@ class MmioBarFunction final : public pci::ConfigSpaceFunction {
     static constexpr uint32_t kBarSize = 0x4000;
     MmioBarFunction() : ConfigSpaceFunction(identity()) {
         EXPECT_TRUE(config_.define_bar(0, {pci::BarKind::kMmio, kBarSize, false}));
+        EXPECT_TRUE(config_.define_bar(1, {pci::BarKind::kIo, 0x20, false}));
     }
-    BusDevice* bar_device(int index) override { return index == 0 ? &window : nullptr; }
+    BusDevice* bar_device(int index) override {
+        return index == 0 ? &window : index == 1 ? &io_window : nullptr;
+    }
     std::string_view name() const override { return "mmio-bar-function"; }
 
     test::RecordingDevice window{"notify-window"};
+    test::RecordingDevice io_window{"io-window"};
 
   private:
     static pci::FunctionIdentity identity() {
@@ -74,6 +78,28 @@ TEST(MachineBarEventfd, AnMmioBindingFollowsTheBarTheBridgePlacesAndTheDecodeBit
 
     (*machine)->unbind_bar_eventfd(function.window, kick->fd());
     EXPECT_EQ(registry.registered_eventfds(), 0u);
+    EXPECT_EQ(registry.counters().refusals, 0u);
+}
+
+TEST(MachineBarEventfd, AnIoPortBindingIsPlacedWithTheBarAndMovedWithinIt) {
+    // The PCnet's silent transmit demand: bound before the BARs are placed, re-bound at another
+    // offset when the driver switches the register layout.
+    MmioBarFunction function;
+    MachineConfig config;
+    config.memory_bytes = 64ull << 20;
+    config.console_input = false;
+    auto machine = Machine::create(config);
+    ASSERT_TRUE(machine) << machine.error().message;
+    ASSERT_TRUE((*machine)->add_pci_function(function));
+    auto demand = EventFd::create();
+    ASSERT_TRUE(demand);
+    (*machine)->bind_io_eventfd(function.io_window, demand->fd(), 0x10, 2, 0x48);
+    auto& registry = (*machine)->bar_eventfds();
+    EXPECT_EQ(registry.registered_eventfds(), 0u);
+    ASSERT_TRUE((*machine)->pci_host().assign_initial_resources());
+    EXPECT_EQ(registry.registered_eventfds(), 1u);
+    (*machine)->bind_io_eventfd(function.io_window, demand->fd(), 0x10, 4, 0x48);  // DWIO
+    EXPECT_EQ(registry.registered_eventfds(), 1u);
     EXPECT_EQ(registry.counters().refusals, 0u);
 }
 
