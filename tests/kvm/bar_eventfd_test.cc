@@ -3,6 +3,8 @@
 // BAR is unmapped; a port binding with a value signals only for that value.
 #include <gtest/gtest.h>
 
+#include <linux/kvm.h>
+
 #include <initializer_list>
 #include <variant>
 #include <vector>
@@ -118,6 +120,21 @@ TEST_F(BarEventfdKvmTest, AWriteOfAnotherWidthStillExitsToTheWindow) {
     EXPECT_EQ(kick->consume(), 0u);
     ASSERT_EQ(window.accesses().size(), 1u);
     EXPECT_EQ(window.accesses()[0].offset, kNotifyOffset);
+}
+
+TEST_F(BarEventfdKvmTest, AnAnyWidthMmioBindingCatchesWritesOfEveryWidth) {
+    start(program({write16(kBarA + kNotifyOffset, 0), write32(kBarA + kNotifyOffset, 0)}));
+    if (guest->vm().check_extension(KVM_CAP_IOEVENTFD_ANY_LENGTH) <= 0) {
+        GTEST_SKIP() << "host capability missing: KVM_CAP_IOEVENTFD_ANY_LENGTH";
+    }
+    ASSERT_TRUE(
+        registry->bind_eventfd(window, BarKind::kMmio, kick->fd(), kNotifyOffset, 0, std::nullopt));
+    map_mmio(std::nullopt, kBarA);
+    ASSERT_EQ(registry->registered_eventfds(), 1u);
+    run_to_halt();
+    EXPECT_EQ(kick->consume(), 2u);
+    EXPECT_TRUE(window.accesses().empty());
+    EXPECT_EQ(mmio_write_exits(), 0u);
 }
 
 TEST_F(BarEventfdKvmTest, TheBindingFollowsABarMove) {
