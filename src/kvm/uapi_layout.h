@@ -1,7 +1,7 @@
 // Linux 6.1's uapi headers declare flexible array members with __DECLARE_FLEX_ARRAY, which in
 // C++ wraps them next to an empty struct: sizeof(kvm_cpuid2) becomes 12 instead of 8 and the
 // entries move, so the ioctl numbers derived from those structs (KVM_GET_SUPPORTED_CPUID,
-// KVM_SET_CPUID2, KVM_SET_MSRS) are numbers KVM does not know and it answers EINVAL. Here are the
+// KVM_SET_CPUID2, KVM_SET_MSRS, KVM_SET_GSI_ROUTING) are numbers KVM does not know and it answers EINVAL. Here are the
 // kernel's own layouts and numbers, spelled out.
 #pragma once
 
@@ -31,6 +31,9 @@ constexpr unsigned long kGetSupportedCpuid =
     _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, kListHeaderSize);
 constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, kListHeaderSize);
 constexpr unsigned long kSetMsrs = _IOC(_IOC_WRITE, KVMIO, 0x89, kListHeaderSize);
+// kvm_irq_routing is the same shape (nr, flags, entries), so KVM_SET_GSI_ROUTING is too.
+static_assert(sizeof(kvm_irq_routing_entry) == 48);
+constexpr unsigned long kSetGsiRouting = _IOC(_IOC_WRITE, KVMIO, 0x6a, kListHeaderSize);
 
 // kvm_coalesced_mmio_ring: first and last indexes, then the entries, filling one page.
 struct CoalescedRing {

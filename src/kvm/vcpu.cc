@@ -166,11 +166,23 @@ Result<void> Vcpu::set_mp_state(uint32_t state) const {
     return {};
 }
 
-Result<void> Vcpu::configure_lapic_lints() const {
+Result<kvm_lapic_state> Vcpu::get_lapic() const {
     kvm_lapic_state lapic{};
     if (::ioctl(fd_.get(), KVM_GET_LAPIC, &lapic) != 0) {
         return fail_errno("KVM_GET_LAPIC on vCPU {} failed", id_);
     }
+    return lapic;
+}
+
+Result<void> Vcpu::set_lapic(const kvm_lapic_state& lapic) const {
+    if (::ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) != 0) {
+        return fail_errno("KVM_SET_LAPIC on vCPU {} failed", id_);
+    }
+    return {};
+}
+
+Result<void> Vcpu::configure_lapic_lints() const {
+    kvm_lapic_state lapic = HVMM_TRY(get_lapic());
     auto set_mode = [&lapic](size_t offset, uint32_t mode) {
         uint32_t value;
         std::memcpy(&value, lapic.regs + offset, sizeof(value));
@@ -179,10 +191,7 @@ Result<void> Vcpu::configure_lapic_lints() const {
     };
     set_mode(kApicLvt0, kDeliveryModeExtInt);
     set_mode(kApicLvt1, kDeliveryModeNmi);
-    if (::ioctl(fd_.get(), KVM_SET_LAPIC, &lapic) != 0) {
-        return fail_errno("KVM_SET_LAPIC on vCPU {} failed", id_);
-    }
-    return {};
+    return set_lapic(lapic);
 }
 
 }  // namespace hvmm::kvm

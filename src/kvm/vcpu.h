@@ -42,6 +42,9 @@ class Vcpu {
     Result<void> set_cpuid(const std::vector<kvm_cpuid_entry2>& entries) const;
     Result<void> set_msrs(const std::vector<std::pair<uint32_t, uint64_t>>& msrs) const;
     Result<void> set_mp_state(uint32_t state) const;
+    // The local APIC's register page (in-kernel irqchip only).
+    Result<kvm_lapic_state> get_lapic() const;
+    Result<void> set_lapic(const kvm_lapic_state& lapic) const;
     // LINT0 as ExtINT and LINT1 as NMI, as PC firmware leaves them (in-kernel irqchip only).
     Result<void> configure_lapic_lints() const;
 

@@ -3,6 +3,11 @@
 
 #include <sys/ioctl.h>
 
+#include <cstring>
+#include <vector>
+
+#include "kvm/uapi_layout.h"
+
 namespace hvmm::kvm {
 
 Result<Vm> Vm::create(const Kvm& kvm, const VmOptions& options) {
@@ -62,12 +67,72 @@ Result<void> Vm::set_irq_line(uint32_t gsi, bool level) const {
     return {};
 }
 
+int Vm::check_extension(int capability) const {
+    const int answer = ::ioctl(fd_.get(), KVM_CHECK_EXTENSION, capability);
+    return answer < 0 ? 0 : answer;
+}
+
+Result<void> Vm::set_gsi_routing(std::span<const GsiRoute> routes) const {
+    // nr, flags, then the entries (uapi_layout.h: C++ sees kvm_irq_routing's header at the wrong
+    // size). 64-bit words keep the entries aligned; zeroed so flags and padding are 0.
+    static_assert(sizeof(kvm_irq_routing_entry) % sizeof(uint64_t) == 0);
+    constexpr size_t kEntryWords = sizeof(kvm_irq_routing_entry) / sizeof(uint64_t);
+    std::vector<uint64_t> buffer(1 + routes.size() * kEntryWords, 0);
+    const auto count = static_cast<uint32_t>(routes.size());
+    std::memcpy(buffer.data(), &count, sizeof(count));  // nr; flags stay 0
+    for (size_t i = 0; i < routes.size(); ++i) {
+        const GsiRoute& route = routes[i];
+        kvm_irq_routing_entry entry{};
+        entry.gsi = route.gsi;
+        if (route.kind == GsiRoute::Kind::kIrqchip) {
+            entry.type = KVM_IRQ_ROUTING_IRQCHIP;
+            entry.u.irqchip.irqchip = route.irqchip;
+            entry.u.irqchip.pin = route.pin;
+        } else {
+            entry.type = KVM_IRQ_ROUTING_MSI;
+            entry.u.msi.address_lo = static_cast<uint32_t>(route.msi_address);
+            entry.u.msi.address_hi = static_cast<uint32_t>(route.msi_address >> 32);
+            entry.u.msi.data = route.msi_data;
+        }
+        // In bounds: the buffer holds the header word plus routes.size() entries.
+        std::memcpy(buffer.data() + 1 + i * kEntryWords, &entry, sizeof(entry));
+    }
+    stats::count_syscall();
+    if (::ioctl(fd_.get(), uapi::kSetGsiRouting, buffer.data()) != 0) {
+        return fail_errno("KVM_SET_GSI_ROUTING with {} routes failed", routes.size());
+    }
+    return {};
+}
+
+Result<bool> Vm::signal_msi(uint64_t address, uint32_t data) const {
+    kvm_msi msi{};
+    msi.address_lo = static_cast<uint32_t>(address);
+    msi.address_hi = static_cast<uint32_t>(address >> 32);
+    msi.data = data;
+    stats::count_syscall();
+    const int delivered = ::ioctl(fd_.get(), KVM_SIGNAL_MSI, &msi);
+    if (delivered < 0) {
+        return fail_errno("KVM_SIGNAL_MSI to {:#x} data {:#x} failed", address, data);
+    }
+    return delivered > 0;
+}
+
 Result<void> Vm::register_coalesced_mmio(uint64_t address, uint32_t size) const {
     kvm_coalesced_mmio_zone zone{};
     zone.addr = address;
     zone.size = size;
     if (::ioctl(fd_.get(), KVM_REGISTER_COALESCED_MMIO, &zone) != 0) {
         return fail_errno("KVM_REGISTER_COALESCED_MMIO at {:#x} failed", address);
+    }
+    return {};
+}
+
+Result<void> Vm::unregister_coalesced_mmio(uint64_t address, uint32_t size) const {
+    kvm_coalesced_mmio_zone zone{};
+    zone.addr = address;
+    zone.size = size;
+    if (::ioctl(fd_.get(), KVM_UNREGISTER_COALESCED_MMIO, &zone) != 0) {
+        return fail_errno("KVM_UNREGISTER_COALESCED_MMIO at {:#x} failed", address);
     }
     return {};
 }

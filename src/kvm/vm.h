@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -11,6 +12,20 @@
 #include "memory/guest_memory.h"
 
 namespace hvmm::kvm {
+
+// One entry of KVM's GSI routing table (KVM_SET_GSI_ROUTING): a GSI routed to an irqchip pin
+// (KVM_IRQCHIP_PIC_MASTER, _PIC_SLAVE, _IOAPIC) or to an MSI message. Plain data, so the table
+// can be computed and tested without KVM.
+struct GsiRoute {
+    enum class Kind : uint8_t { kIrqchip, kMsi };
+    uint32_t gsi = 0;
+    Kind kind = Kind::kIrqchip;
+    uint32_t irqchip = 0;      // kIrqchip only
+    uint32_t pin = 0;          // kIrqchip only
+    uint64_t msi_address = 0;  // kMsi only
+    uint32_t msi_data = 0;     // kMsi only
+    bool operator==(const GsiRoute&) const = default;
+};
 
 struct VmOptions {
     // PIC, IOAPIC and LAPICs in the kernel, plus the PIT: what a Linux guest needs. Guest-program
@@ -33,8 +48,20 @@ class Vm {
     // Drives a GSI on the in-kernel irqchip (level 1 = asserted whatever the pin's polarity).
     Result<void> set_irq_line(uint32_t gsi, bool level) const;
 
+    // KVM_CHECK_EXTENSION asked of this VM (0 when absent): some answers are per VM, such as
+    // KVM_CAP_IRQ_ROUTING's number of routes.
+    int check_extension(int capability) const;
+
+    // Replaces KVM's whole GSI routing table (KVM_SET_GSI_ROUTING): every GSI not in routes
+    // routes nowhere afterwards, the irqchip pins included. Needs the in-kernel irqchip.
+    Result<void> set_gsi_routing(std::span<const GsiRoute> routes) const;
+    // Delivers one MSI now (KVM_SIGNAL_MSI). True when a local APIC took it, false when the
+    // guest blocked it (its APIC software-disabled, say); an error when KVM refused the call.
+    Result<bool> signal_msi(uint64_t address, uint32_t data) const;
+
     // Writes in these ranges are buffered in a ring KVM shares with us, no exit.
     Result<void> register_coalesced_mmio(uint64_t address, uint32_t size) const;
+    Result<void> unregister_coalesced_mmio(uint64_t address, uint32_t size) const;
     Result<void> register_coalesced_pio(uint16_t port, uint32_t size) const;
     Result<void> unregister_coalesced_pio(uint16_t port, uint32_t size) const;
 

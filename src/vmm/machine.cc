@@ -85,10 +85,13 @@ Result<void> Machine::build() {
 
     vm_.emplace(HVMM_TRY(kvm::Vm::create(kvm_)));
     HVMM_TRY_VOID(vm_->map_memory(memory_));
+    bar_eventfds_ = std::make_unique<BarEventfdRegistry>(make_vm_io_shortcut_ops(*vm_));
     for (uint32_t id = 0; id < config_.cpu_count; ++id) {
         vcpus_.push_back(HVMM_TRY(kvm::Vcpu::create(*vm_, id)));
     }
     stats_ = std::make_unique<stats::MachineStats>(config_.cpu_count);
+    stats_->add_counter("bar_shortcut_refusals",
+                        [registry = bar_eventfds_.get()] { return registry->counters().refusals; });
     event_loop_ = HVMM_TRY(EventLoop::create());
     HVMM_TRY_VOID(configure_vcpus());
     HVMM_TRY_VOID(add_platform_devices());
@@ -163,101 +166,46 @@ void Machine::apply_bar_change(const pci::BarChange& change) {
     if (change.old_base) {
         bus.remove(*device, *change.old_base);
     }
-    std::optional<uint16_t> mapped_at;
+    std::optional<uint64_t> mapped_at;
     if (change.new_base) {
         if (auto inserted = bus.insert(*device, *change.new_base, change.size); !inserted) {
             // The guest placed a BAR over another range: it stays unmapped until moved.
             static log::RateLimitedWarning warning;
             warning("{} BAR {}: {}", change.function->name(), change.bar, inserted.error().message);
-        } else if (change.kind == pci::BarKind::kIo) {
-            mapped_at = static_cast<uint16_t>(*change.new_base);
+        } else {
+            mapped_at = *change.new_base;
         }
     }
-    if (change.kind == pci::BarKind::kIo) {
-        std::lock_guard lock(coalesced_windows_mutex_);
-        for (auto& entry : coalesced_windows_) {
-            if (entry.window == device)
-                sync_coalesced_zone(entry, mapped_at, entry.offset, entry.length);
-        }
-        for (auto& binding : eventfd_bindings_) {
-            if (binding.window == device)
-                sync_eventfd_binding(binding, mapped_at);
-        }
-    }
+    bar_eventfds_->bar_changed(*device, change.kind, mapped_at);
 }
 
 void Machine::bind_io_eventfd(BusDevice& window, int event_fd, uint16_t offset, uint16_t width,
                               uint64_t value) {
-    std::lock_guard lock(coalesced_windows_mutex_);
-    for (auto& binding : eventfd_bindings_) {
-        if (binding.window == &window && binding.event_fd == event_fd) {
-            const std::optional<uint16_t> base = binding.base;
-            sync_eventfd_binding(binding, std::nullopt);  // unregisters the old place
-            binding.offset = offset;
-            binding.width = width;
-            binding.value = value;
-            sync_eventfd_binding(binding, base);
-            return;
-        }
-    }
-    eventfd_bindings_.push_back(EventfdBinding{&window, event_fd, offset, width, value, {}, false});
-}
-
-void Machine::sync_eventfd_binding(EventfdBinding& binding, std::optional<uint16_t> new_base) {
-    if (binding.registered && binding.base) {
-        (void)vm_->remove_ioeventfd(binding.event_fd, *binding.base + binding.offset, binding.width,
-                                    true, binding.value);
-        binding.registered = false;
-    }
-    binding.base = new_base;
-    if (binding.base) {
-        if (auto added = vm_->add_ioeventfd(binding.event_fd, *binding.base + binding.offset,
-                                            binding.width, true, binding.value);
-            added) {
-            binding.registered = true;
-        } else {
-            // Still correct without it: the writes exit as usual.
-            static log::RateLimitedWarning warning;
-            warning("{}", added.error().message);
-        }
+    if (auto bound =
+            bar_eventfds_->bind_eventfd(window, pci::BarKind::kIo, event_fd, offset, width, value);
+        !bound) {
+        // Still correct without it: the writes exit as usual.
+        static log::RateLimitedWarning warning;
+        warning("{}", bound.error().message);
     }
 }
 
 void Machine::coalesce_io_writes(BusDevice& window, uint16_t offset, uint16_t length) {
-    std::lock_guard lock(coalesced_windows_mutex_);
-    for (auto& entry : coalesced_windows_) {
-        if (entry.window == &window) {
-            sync_coalesced_zone(entry, entry.base, offset, length);
-            return;
-        }
-    }
-    coalesced_windows_.push_back(CoalescedWindow{&window, offset, length, std::nullopt, false});
+    bar_eventfds_->coalesce_writes(window, pci::BarKind::kIo, offset, length);
 }
 
-void Machine::sync_coalesced_zone(CoalescedWindow& entry, std::optional<uint16_t> new_base,
-                                  uint16_t new_offset, uint16_t new_length) {
-    if (entry.registered && entry.base == new_base && entry.offset == new_offset &&
-        entry.length == new_length) {
-        return;
+Result<pci::MsiRouter*> Machine::msi_router() {
+    std::lock_guard lock(msi_router_mutex_);
+    if (!msi_router_) {
+        msi_router_ = HVMM_TRY(KvmMsiRouter::create(*vm_));
+        KvmMsiRouter* router = msi_router_.get();
+        stats_->add_counter("msi_bindings", [router] { return router->counters().bindings; });
+        stats_->add_counter("msi_routing_updates",
+                            [router] { return router->counters().routing_updates; });
+        stats_->add_counter("msi_signals", [router] { return router->counters().signals; });
+        stats_->add_counter("msi_failures", [router] { return router->counters().failures; });
     }
-    if (entry.registered && entry.base) {
-        (void)vm_->unregister_coalesced_pio(static_cast<uint16_t>(*entry.base + entry.offset),
-                                            entry.length);
-        entry.registered = false;
-    }
-    entry.base = new_base;
-    entry.offset = new_offset;
-    entry.length = new_length;
-    if (entry.base && entry.length != 0) {
-        const auto port = static_cast<uint16_t>(*entry.base + entry.offset);
-        if (auto registered = vm_->register_coalesced_pio(port, entry.length); registered) {
-            entry.registered = true;
-        } else {
-            // Still correct without it: the writes exit as usual.
-            static log::RateLimitedWarning warning;
-            warning("{}", registered.error().message);
-        }
-    }
+    return msi_router_.get();
 }
 
 Result<void> Machine::load_kernel() {

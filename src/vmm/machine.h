@@ -32,11 +32,13 @@
 #include "devices/serial/console_output.h"
 #include "devices/serial/uart16550.h"
 #include "irq/kvm_irq_line.h"
+#include "irq/kvm_msi_router.h"
 #include "kvm/kvm.h"
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
 #include "memory/guest_memory.h"
 #include "stats/machine_stats.h"
+#include "vmm/bar_eventfd_registry.h"
 #include "vmm/console_input.h"
 #include "vmm/machine_config.h"
 #include "vmm/run_outcome.h"
@@ -77,6 +79,24 @@ class Machine final : private PowerEvents {
     // the same event_fd to move it.
     void bind_io_eventfd(BusDevice& window, int event_fd, uint16_t offset, uint16_t width,
                          uint64_t value);
+    // The same for either kind of BAR, the value optional: a virtio notify region binds each
+    // queue's kick fd with (window, kMmio, fd, queue's notify offset, 2, std::nullopt), since
+    // drivers write the queue index as 16 bits. Registered with KVM when the guest maps the BAR,
+    // moved with it, removed when it is unmapped or its decode is turned off (see
+    // BarEventfdRegistry: the window must still handle the write itself when it exits).
+    Result<void> bind_bar_eventfd(BusDevice& window, pci::BarKind kind, int event_fd,
+                                  uint64_t offset, uint32_t width, std::optional<uint64_t> value) {
+        return bar_eventfds_->bind_eventfd(window, kind, event_fd, offset, width, value);
+    }
+    void unbind_bar_eventfd(BusDevice& window, int event_fd) {
+        bar_eventfds_->unbind_eventfd(window, event_fd);
+    }
+    BarEventfdRegistry& bar_eventfds() { return *bar_eventfds_; }
+    // Where the machine's MSI-X tables send their messages (KVM GSI routes and irqfds), made on
+    // first use (while wiring, before run(): its counters join the statistics then); an error
+    // names the KVM capability this host lacks. Stable for the machine's life, and it outlives
+    // every device kept by keep().
+    Result<pci::MsiRouter*> msi_router();
     // Called on the vCPU thread after every exit it handles (the baseline's poll of the
     // backends). Add before run().
     void add_exit_poller(std::function<void()> poller) { exit_pollers_.push_back(std::move(poller)); }
@@ -116,6 +136,10 @@ class Machine final : private PowerEvents {
     GuestMemory memory_;
     std::optional<kvm::Vm> vm_;
     std::vector<std::unique_ptr<kvm::Vcpu>> vcpus_;
+    // After the VM they program, before the devices that use them (destroyed after those).
+    std::unique_ptr<BarEventfdRegistry> bar_eventfds_;
+    std::mutex msi_router_mutex_;
+    std::unique_ptr<KvmMsiRouter> msi_router_;
     std::unique_ptr<stats::MachineStats> stats_;
     std::unique_ptr<EventLoop> event_loop_;
     std::optional<SignalFd> signals_;
@@ -135,28 +159,6 @@ class Machine final : private PowerEvents {
     std::unique_ptr<ConsoleInput> console_input_;
 
     std::mutex coalesced_mutex_;  // the VM's one coalesced ring, drained by any vCPU
-    struct CoalescedWindow {
-        BusDevice* window = nullptr;
-        uint16_t offset = 0;
-        uint16_t length = 0;
-        std::optional<uint16_t> base;  // where the guest mapped the window
-        bool registered = false;
-    };
-    void sync_coalesced_zone(CoalescedWindow& entry, std::optional<uint16_t> new_base,
-                             uint16_t new_offset, uint16_t new_length);
-    std::mutex coalesced_windows_mutex_;
-    std::vector<CoalescedWindow> coalesced_windows_;
-    struct EventfdBinding {
-        BusDevice* window = nullptr;
-        int event_fd = -1;
-        uint16_t offset = 0;
-        uint16_t width = 0;
-        uint64_t value = 0;
-        std::optional<uint16_t> base;
-        bool registered = false;
-    };
-    void sync_eventfd_binding(EventfdBinding& binding, std::optional<uint16_t> new_base);
-    std::vector<EventfdBinding> eventfd_bindings_;  // under coalesced_windows_mutex_
     std::vector<std::function<void()>> exit_pollers_;
     std::atomic<bool> stopping_{false};
     std::mutex outcome_mutex_;
