@@ -147,6 +147,10 @@ int KernelVhostIoctls::net_set_backend(unsigned index, int fd) {
 }
 
 int KernelVhostIoctls::tap_vnet_header_size(int tap_fd, int& size) {
+    return read_tap_vnet_header_size(tap_fd, size);
+}
+
+int read_tap_vnet_header_size(int tap_fd, int& size) {
     ifreq request{};
     if (::ioctl(tap_fd, TUNGETIFF, &request) != 0) {
         return errno;

@@ -64,6 +64,10 @@ class VhostIoctls {
     virtual int signal_eventfd(int fd) = 0;
 };
 
+// What KernelVhostIoctls::tap_vnet_header_size does, usable without a vhost descriptor: 0 or
+// errno, size set to the TAP's header length (0 without IFF_VNET_HDR).
+int read_tap_vnet_header_size(int tap_fd, int& size);
+
 // The real thing: ioctl(2) on an open /dev/vhost-net.
 class KernelVhostIoctls final : public VhostIoctls {
   public:
