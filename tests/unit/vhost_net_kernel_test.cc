@@ -215,10 +215,12 @@ TEST(VhostNetKernel, FramesFlowBetweenRingsAndTapWithoutHvmm) {
 
     std::array<UniqueFd, 2> kicks;
     std::array<UniqueFd, 2> calls;
+    std::array<UniqueFd, 2> errors;
     for (size_t i = 0; i < 2; ++i) {
         kicks[i] = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
         calls[i] = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-        ASSERT_TRUE(kicks[i] && calls[i]);
+        errors[i] = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        ASSERT_TRUE(kicks[i] && calls[i] && errors[i]);
     }
     TestRing rx{*memory, 0x100000};
     TestRing tx{*memory, 0x200000};
@@ -227,8 +229,10 @@ TEST(VhostNetKernel, FramesFlowBetweenRingsAndTapWithoutHvmm) {
         rx.add_buffer(i, kBufferSize, true);
     }
     const uint64_t acked = vhost_bits::kVersion1 | vhost_bits::kNetMrgRxbuf;
-    const std::array<VhostQueueSetup, 2> queues{rx.setup(kicks[0].get(), calls[0].get()),
-                                                tx.setup(kicks[1].get(), calls[1].get())};
+    std::array<VhostQueueSetup, 2> queues{rx.setup(kicks[0].get(), calls[0].get()),
+                                          tx.setup(kicks[1].get(), calls[1].get())};
+    queues[0].err_fd = errors[0].get();
+    queues[1].err_fd = errors[1].get();
     auto started = (*vhost)->start(acked, *memory, queues, tap.fd.get());
     ASSERT_TRUE(started) << started.error().message;
 
@@ -283,6 +287,10 @@ TEST(VhostNetKernel, FramesFlowBetweenRingsAndTapWithoutHvmm) {
         }
     }
     EXPECT_TRUE(delivered) << "the host's frame never reached the receive ring";
+
+    // Well-formed rings: vhost never reported one broken.
+    EXPECT_FALSE(wait_readable(errors[0].get(), std::chrono::milliseconds(0)));
+    EXPECT_FALSE(wait_readable(errors[1].get(), std::chrono::milliseconds(0)));
 
     const VhostStopResult stopped = (*vhost)->stop();
     ASSERT_EQ(stopped.size(), 2u);

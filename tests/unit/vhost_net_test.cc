@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -82,6 +83,9 @@ class FakeVhostIoctls final : public VhostIoctls {
     }
     int set_vring_call(unsigned index, int fd) override {
         return record(fmt::format("SET_VRING_CALL {} {}", index, fd));
+    }
+    int set_vring_err(unsigned index, int fd) override {
+        return record(fmt::format("SET_VRING_ERR {} {}", index, fd));
     }
     int net_set_backend(unsigned index, int fd) override {
         return record(fmt::format("NET_SET_BACKEND {} {}", index, fd));
@@ -331,6 +335,26 @@ TEST_F(VhostNetTest, StopDetachesThenRecoversIndicesThenUnbinds) {
     EXPECT_EQ(stopped[1], std::optional<uint16_t>(65535));
     EXPECT_FALSE(vhost->running());
     EXPECT_EQ(vhost->counters().stops, 1u);
+}
+
+TEST_F(VhostNetTest, ErrorFdIsBoundOnlyWhereGivenAndUnboundAtStop) {
+    auto vhost = make();
+    queues_[1].err_fd = 45;
+    ASSERT_TRUE(vhost->start(kAcked, *memory_, queues_, kTapFd));
+    const auto bound = std::find(state_.calls.begin(), state_.calls.end(), "SET_VRING_ERR 1 45");
+    ASSERT_NE(bound, state_.calls.end());
+    EXPECT_EQ(*(bound - 1), "SET_VRING_CALL 1 44");
+    EXPECT_EQ(
+        std::count_if(state_.calls.begin(), state_.calls.end(),
+                      [](const std::string& call) { return call.starts_with("SET_VRING_ERR"); }),
+        1);
+    state_.calls.clear();
+    vhost->stop();
+    EXPECT_EQ(state_.calls.back(), "SET_VRING_ERR 1 -1");
+    EXPECT_EQ(
+        std::count_if(state_.calls.begin(), state_.calls.end(),
+                      [](const std::string& call) { return call.starts_with("SET_VRING_ERR"); }),
+        1);
 }
 
 TEST_F(VhostNetTest, StopTwiceIsHarmless) {

@@ -46,6 +46,7 @@ constexpr unsigned long kVhostSetVringBase = _IOW(kVhostVirtio, 0x12, vhost_vrin
 constexpr unsigned long kVhostGetVringBase = _IOWR(kVhostVirtio, 0x12, vhost_vring_state);
 constexpr unsigned long kVhostSetVringKick = _IOW(kVhostVirtio, 0x20, vhost_vring_file);
 constexpr unsigned long kVhostSetVringCall = _IOW(kVhostVirtio, 0x21, vhost_vring_file);
+constexpr unsigned long kVhostSetVringErr = _IOW(kVhostVirtio, 0x22, vhost_vring_file);
 constexpr unsigned long kVhostNetSetBackend = _IOW(kVhostVirtio, 0x30, vhost_vring_file);
 static_assert(kVhostGetFeatures == 0x8008af00 && kVhostSetVringAddr == 0x4028af11 &&
               kVhostGetVringBase == 0xc008af12 && kVhostSetMemTable == 0x4008af03 &&
@@ -139,6 +140,11 @@ int KernelVhostIoctls::set_vring_kick(unsigned index, int fd) {
 int KernelVhostIoctls::set_vring_call(unsigned index, int fd) {
     vhost_vring_file file{.index = index, .fd = fd};
     return call(fd_.get(), kVhostSetVringCall, &file);
+}
+
+int KernelVhostIoctls::set_vring_err(unsigned index, int fd) {
+    vhost_vring_file file{.index = index, .fd = fd};
+    return call(fd_.get(), kVhostSetVringErr, &file);
 }
 
 int KernelVhostIoctls::net_set_backend(unsigned index, int fd) {

@@ -177,6 +177,12 @@ Result<void> VhostNet::start(uint64_t acked_features, const GuestMemory& memory,
         if (const int error = ioctls_->set_vring_call(index, queue.call_fd); error != 0) {
             return abort_start("VHOST_SET_VRING_CALL", index, error, 0);
         }
+        if (queue.err_fd >= 0) {
+            err_bound_[index] = true;
+            if (const int error = ioctls_->set_vring_err(index, queue.err_fd); error != 0) {
+                return abort_start("VHOST_SET_VRING_ERR", index, error, 0);
+            }
+        }
     }
     for (unsigned index = 0; index < queues.size(); ++index) {
         if (const int error = ioctls_->net_set_backend(index, tap_fd); error != 0) {
@@ -199,25 +205,28 @@ Result<void> VhostNet::start(uint64_t acked_features, const GuestMemory& memory,
     return {};
 }
 
+void VhostNet::warn_failed(std::string_view ioctl, unsigned index, int error) {
+    log::warn("{}", ioctl_failed(ioctl, static_cast<int>(index), error).error().message);
+}
+
 void VhostNet::undo(unsigned backends, unsigned files) {
     for (unsigned index = 0; index < backends; ++index) {
         if (const int error = ioctls_->net_set_backend(index, -1); error != 0) {
-            log::warn("{}",
-                      ioctl_failed("VHOST_NET_SET_BACKEND(-1)", static_cast<int>(index), error)
-                          .error()
-                          .message);
+            warn_failed("VHOST_NET_SET_BACKEND(-1)", index, error);
         }
     }
     for (unsigned index = 0; index < files; ++index) {
         if (const int error = ioctls_->set_vring_kick(index, -1); error != 0) {
-            log::warn("{}", ioctl_failed("VHOST_SET_VRING_KICK(-1)", static_cast<int>(index), error)
-                                .error()
-                                .message);
+            warn_failed("VHOST_SET_VRING_KICK(-1)", index, error);
         }
         if (const int error = ioctls_->set_vring_call(index, -1); error != 0) {
-            log::warn("{}", ioctl_failed("VHOST_SET_VRING_CALL(-1)", static_cast<int>(index), error)
-                                .error()
-                                .message);
+            warn_failed("VHOST_SET_VRING_CALL(-1)", index, error);
+        }
+        if (err_bound_[index]) {
+            err_bound_[index] = false;
+            if (const int error = ioctls_->set_vring_err(index, -1); error != 0) {
+                warn_failed("VHOST_SET_VRING_ERR(-1)", index, error);
+            }
         }
     }
 }
@@ -231,19 +240,14 @@ VhostStopResult VhostNet::stop() {
     // the index read next is final: every buffer before it has been used.
     for (unsigned index = 0; index < queue_count_; ++index) {
         if (const int error = ioctls_->net_set_backend(index, -1); error != 0) {
-            log::warn("{}",
-                      ioctl_failed("VHOST_NET_SET_BACKEND(-1)", static_cast<int>(index), error)
-                          .error()
-                          .message);
+            warn_failed("VHOST_NET_SET_BACKEND(-1)", index, error);
         }
     }
     VhostStopResult next_avail(queue_count_);
     for (unsigned index = 0; index < queue_count_; ++index) {
         unsigned base = 0;
         if (const int error = ioctls_->get_vring_base(index, base); error != 0) {
-            log::warn("{}", ioctl_failed("VHOST_GET_VRING_BASE", static_cast<int>(index), error)
-                                .error()
-                                .message);
+            warn_failed("VHOST_GET_VRING_BASE", index, error);
             continue;
         }
         next_avail[index] = static_cast<uint16_t>(base);

@@ -11,12 +11,12 @@
 // - The device offers offerable_features(its own features) instead of its own features.
 // - DRIVER_OK: start(acked features, guest memory, {rx, tx} queue setups, TAP fd) runs
 //   VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, then per queue VHOST_SET_VRING_NUM, _BASE, _ADDR,
-//   _KICK, _CALL, then per queue VHOST_NET_SET_BACKEND(tap). Everything is checked first (ring
-//   addresses inside RAM, the TAP's header length), so a bad setup makes no ioctl at all; an
-//   ioctl failing part-way undoes what was bound (backend -1, kick and call unbound) and the
-//   error names the ioctl, the queue and errno. The caller must then not pretend the device
-//   runs: it sets DEVICE_NEEDS_RESET (the transport's business) and the guest sees a dead NIC it
-//   can reset, never a silent stall.
+//   _KICK, _CALL (and _ERR when the device watches one), then per queue VHOST_NET_SET_BACKEND(tap).
+//   Everything is checked first (ring addresses inside RAM, the TAP's header length), so a bad
+//   setup makes no ioctl at all; an ioctl failing part-way undoes what was bound (backend -1, kick
+//   and call unbound) and the error names the ioctl, the queue and errno. The caller must then not
+//   pretend the device runs: it sets DEVICE_NEEDS_RESET (the transport's business) and the guest
+//   sees a dead NIC it can reset, never a silent stall.
 // - Reset or exit: stop() runs VHOST_NET_SET_BACKEND(-1) per queue (the kernel finishes and
 //   flushes what it was doing), then VHOST_GET_VRING_BASE per queue (the next available index
 //   vhost would have taken, for a queue that carries on in userspace), then unbinds kick and call
@@ -56,6 +56,7 @@
 // on the thread that tears the NIC down. counters() may be read from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -109,6 +110,11 @@ struct VhostQueueSetup {
     uint16_t next_avail = 0;  // SplitQueue::next_avail(): where vhost starts taking buffers
     int kick_fd = -1;         // ActivationContext::kick_fds[index]
     int call_fd = -1;         // VirtioInterrupt::call_fd(index)
+    // Optional (-1: none): an eventfd vhost signals when it finds this ring broken (a guest
+    // fault: an unreadable avail index, a bad descriptor, a used index moved under it), bound
+    // with VHOST_SET_VRING_ERR. The kernel then stops servicing the ring, so the device should
+    // watch it, count it and warn (rate-limited): otherwise a broken ring is a silent stall.
+    int err_fd = -1;
 };
 
 // What stop() recovered per queue: the next available index (VHOST_GET_VRING_BASE), or nothing
@@ -156,15 +162,18 @@ class VhostNet {
 
   private:
     explicit VhostNet(std::unique_ptr<VhostIoctls> ioctls) : ioctls_(std::move(ioctls)) {}
-    // Backend -1 on the first `backends` queues, unbinds kick and call on the first `files`.
+    // Backend -1 on the first `backends` queues, unbinds kick and call on the first `files` (and
+    // the error fd where one was bound).
     void undo(unsigned backends, unsigned files);
+    void warn_failed(std::string_view ioctl, unsigned index, int error);
     // Counts the failure and builds "VHOST_... (queue N): strerror" .
     std::unexpected<Error> ioctl_failed(std::string_view ioctl, int queue, int error);
 
     std::unique_ptr<VhostIoctls> ioctls_;
     uint64_t backend_features_ = 0;
     bool running_ = false;
-    unsigned queue_count_ = 0;  // queues bound by the running start()
+    unsigned queue_count_ = 0;         // queues bound by the running start()
+    std::array<bool, 2> err_bound_{};  // per queue: VHOST_SET_VRING_ERR was given an fd
     struct Counters {
         std::atomic<uint64_t> starts{0};
         std::atomic<uint64_t> start_failures{0};
