@@ -22,6 +22,16 @@
 //   vhost would have taken, for a queue that carries on in userspace), then unbinds kick and call
 //   so the kernel keeps no reference to the transport's eventfds. Idempotent; the destructor runs
 //   it too.
+// - While vhost runs the TAP is the kernel's: hvmm must not read or write the TAP fd (the event
+//   loop stops watching its receive fd), or it would steal and interleave frames. The TAP stays
+//   open (owned by the TAP backend) for as long as VhostNet may be started.
+// - A sandbox installed after creation must still allow ioctl() on the vhost fd (start and stop
+//   run at DRIVER_OK and reset) and write() on the kick eventfds; SET_OWNER tied the kernel
+//   worker to this process's address space, which is where guest RAM is mapped, so RAM mapped
+//   after open is fine.
+// - Not carried: multiqueue (one vhost-net fd per rx/tx pair would be needed), the packed ring,
+//   dirty-page logging (migration), an IOMMU (ACCESS_PLATFORM), per-queue reset (RING_RESET is
+//   offered only if the device offers it, and then the transport must stop/start vhost).
 //
 // Notifications:
 // - Kick: the fd start() binds with VHOST_SET_VRING_KICK is the transport's kick eventfd, the one
@@ -34,12 +44,14 @@
 //   worker to the guest without hvmm. When the guest masks the vector (or the whole function),
 //   the transport unbinds the irqfd (KVM_IRQFD with DEASSIGN) and watches the same eventfd on its
 //   event loop, setting the vector's pending bit when it fires; on unmask it re-binds the irqfd
-//   and, if the pending bit was set, delivers the message once. The fd number never changes, so
-//   vhost needs no ioctl at all on mask or unmask: masking is entirely the transport's business,
-//   and VirtioInterrupt's "stable from activation until reset" promise is what this relies on.
-//   Should the driver move a queue to another vector after DRIVER_OK, the transport likewise only
-//   re-points the irqfd/route of the same eventfd. (With INTx the transport watches the call fd
-//   and raises the line with the ISR bit: again no vhost change.)
+//   and, if the pending bit was set, delivers the message once. No interrupt is lost across the
+//   switch: while bound, KVM injects on every signal (the count KVM drops on DEASSIGN was already
+//   delivered); after it, the eventfd's count stays readable until the transport drains it. The fd
+//   number never changes, so vhost needs no ioctl at all on mask or unmask: masking is entirely the
+//   transport's business, and VirtioInterrupt's "stable from activation until reset" promise is
+//   what this relies on. Should the driver move a queue to another vector after DRIVER_OK, the
+//   transport likewise only re-points the irqfd/route of the same eventfd. (With INTx the transport
+//   watches the call fd and raises the line with the ISR bit: again no vhost change.)
 //
 // The virtio-net header: vhost-net can add and strip the header itself (feature bit 27,
 // VHOST_NET_F_VIRTIO_NET_HDR, meaning "the backend carries no header") or leave it to the socket.
