@@ -33,8 +33,8 @@ Result<uint8_t> CapabilityList::add(CapabilityId id, std::span<const uint8_t> bo
         config_.set_writable_mask(offset + kHeaderSize, writable);
     }
     // Link it in: from the previous capability's next pointer, or from the header's pointer.
-    const uint8_t link = last_ ? static_cast<uint8_t>(*last_ + 1)
-                               : offset_of(ConfigRegister::kCapabilitiesPointer);
+    const uint8_t link =
+        last_ ? static_cast<uint8_t>(*last_ + 1) : offset_of(ConfigRegister::kCapabilitiesPointer);
     const std::array<uint8_t, 1> pointer{offset};
     config_.set_device_bytes(link, pointer);
     config_.set_status_bits(bits(StatusBit::kCapabilitiesList), true);

@@ -176,8 +176,14 @@ std::optional<uint64_t> ConfigSpace::decoded_base(int index) const {
     const uint64_t base = bar_base(index);
     // Base 0 is what an unassigned BAR holds (firmware convention): decoding it would put the
     // device over port 0 or over low RAM.
-    const uint64_t end = io ? kIoSpaceEnd + 1 : (spec->is_64bit ? kMemory64SpaceEnd : kMemorySpaceEnd);
+    const uint64_t end =
+        io ? kIoSpaceEnd + 1 : (spec->is_64bit ? kMemory64SpaceEnd : kMemorySpaceEnd);
     if (base == 0 || base >= end || base + spec->size >= end) {
+        return std::nullopt;
+    }
+    // A 64-bit BAR half-way through sizing (low half all ones, upper still 0) ends exactly at
+    // 4 GiB; like a 32-bit BAR, it is not decoded across or up to that line.
+    if (spec->is_64bit && base < kMemorySpaceEnd && base + spec->size >= kMemorySpaceEnd) {
         return std::nullopt;
     }
     return base;

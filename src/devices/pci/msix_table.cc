@@ -151,7 +151,8 @@ void MsixTable::set_pending(uint16_t vector, bool pending) {
         return;
     }
     const uint64_t bit = uint64_t{1} << (vector % 64);
-    pending_[vector / 64] = pending ? (pending_[vector / 64] | bit) : (pending_[vector / 64] & ~bit);
+    pending_[vector / 64] =
+        pending ? (pending_[vector / 64] | bit) : (pending_[vector / 64] & ~bit);
 }
 
 void MsixTable::reset() {

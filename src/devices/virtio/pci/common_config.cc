@@ -180,9 +180,9 @@ CommonConfig::Queue* CommonConfig::writable_queue(const char* register_name) {
         ++counters_.queue_writes_refused;
         static log::RateLimitedWarning warning;
         warning("{}: {} of queue {} written {}; refused", name_, register_name, queue_select_,
-                driver_ok            ? "after DRIVER_OK"
-                : !features_ok       ? "before FEATURES_OK"
-                                     : "while the queue is enabled");
+                driver_ok      ? "after DRIVER_OK"
+                : !features_ok ? "before FEATURES_OK"
+                               : "while the queue is enabled");
         return nullptr;
     }
     return &queue;
@@ -322,9 +322,10 @@ void CommonConfig::write_status(uint8_t value) {
     if ((added & bits(Status::kFeaturesOk)) != 0 && !features_acceptable()) {
         ++counters_.features_refused;
         static log::RateLimitedWarning warning;
-        warning("{}: driver features {:#x} refused (offered {:#x}, VERSION_1 is required); "
-                "FEATURES_OK stays clear",
-                name_, driver_features_, offered_features());
+        warning(
+            "{}: driver features {:#x} refused (offered {:#x}, VERSION_1 is required); "
+            "FEATURES_OK stays clear",
+            name_, driver_features_, offered_features());
         wanted &= ~bits(Status::kFeaturesOk);
     }
     if ((added & bits(Status::kDriverOk)) != 0 && (wanted & bits(Status::kFeaturesOk)) == 0) {

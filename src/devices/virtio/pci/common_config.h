@@ -51,9 +51,8 @@ class CommonConfig {
   public:
     // kicks: one per queue, owned by the transport (which signals them on trapped notify writes)
     // and outliving this object.
-    CommonConfig(VirtioDevice& device, const GuestMemory& memory,
-                 VirtioPciInterrupts& interrupts, std::span<const EventFd> kicks,
-                 std::string name);
+    CommonConfig(VirtioDevice& device, const GuestMemory& memory, VirtioPciInterrupts& interrupts,
+                 std::span<const EventFd> kicks, std::string name);
 
     // Accesses at offsets in the common region, of any width (the spec asks for natural widths;
     // a write is merged into each register it overlaps, so two 32-bit halves of a 64-bit

@@ -7,9 +7,11 @@ namespace hvmm::virtio {
 
 using pci_layout::kMsiNoVector;
 
-Result<std::unique_ptr<VirtioPciInterrupts>> VirtioPciInterrupts::create(
-    uint16_t queue_count, EventLoop& loop, pci::MsiRouter& router, IrqLine& intx,
-    std::string name) {
+Result<std::unique_ptr<VirtioPciInterrupts>> VirtioPciInterrupts::create(uint16_t queue_count,
+                                                                         EventLoop& loop,
+                                                                         pci::MsiRouter& router,
+                                                                         IrqLine& intx,
+                                                                         std::string name) {
     if (queue_count == 0 || queue_count >= pci::MsixTable::kMaxVectors) {
         return fail("{}: {} queues cannot each have an MSI-X vector", name, queue_count);
     }
@@ -225,7 +227,8 @@ void VirtioPciInterrupts::watch_locked(uint16_t source) {
     if (entry.watched) {
         return;
     }
-    auto added = loop_.add_fd(entry.call.fd(), [this, source](uint32_t) { on_watched_signal(source); });
+    auto added =
+        loop_.add_fd(entry.call.fd(), [this, source](uint32_t) { on_watched_signal(source); });
     if (!added) {
         ++counters_.watch_failures;
         static log::RateLimitedWarning warning;
@@ -274,9 +277,13 @@ void VirtioPciInterrupts::sync_routes_locked() {
         if (auto bound = router_.bind(source.call.fd(), message); !bound) {
             ++counters_.bind_failures;
             static log::RateLimitedWarning warning;
-            warning("{}: MSI-X vector {} cannot be routed in the kernel ({}); delivering it "
-                    "from userspace",
-                    name_, vector, bound.error().message);
+            warning(
+                "{}: MSI-X vector {} cannot be routed in the kernel ({}); delivering it "
+                "from userspace",
+                name_, vector, bound.error().message);
+            // The fd may still be bound to the vector's old message: unbind it before watching
+            // it, or KVM and this thread would both consume it (and the old message fire).
+            router_.unbind(source.call.fd());
             source.bound = false;
             watch_locked(index);
             continue;

@@ -17,7 +17,8 @@ using pci_layout::CapabilityType;
 using pci_layout::Region;
 
 pci::FunctionIdentity identity(const VirtioDevice& device) {
-    const uint16_t device_id = static_cast<uint16_t>(pci_layout::kDeviceIdBase + device.device_type());
+    const uint16_t device_id =
+        static_cast<uint16_t>(pci_layout::kDeviceIdBase + device.device_type());
     return pci::FunctionIdentity{
         .vendor_id = pci_layout::kVendorId,
         .device_id = device_id,
@@ -90,8 +91,7 @@ Result<std::unique_ptr<VirtioPciTransport>> VirtioPciTransport::create(
     for (uint16_t index = 0; index < queue_count; ++index) {
         kicks.push_back(HVMM_TRY(EventFd::create()));
     }
-    auto interrupts =
-        HVMM_TRY(VirtioPciInterrupts::create(queue_count, loop, router, intx, name));
+    auto interrupts = HVMM_TRY(VirtioPciInterrupts::create(queue_count, loop, router, intx, name));
     return std::unique_ptr<VirtioPciTransport>(new VirtioPciTransport(
         device, memory, std::move(kicks), std::move(interrupts), std::move(name)));
 }
@@ -142,8 +142,8 @@ void VirtioPciTransport::build_capabilities() {
     put32(std::span(notify).subspan(pci_layout::kCapLength - 2, 4),
           pci_layout::kNotifyOffMultiplier);
     add_virtio(notify);
-    add_virtio(virtio_cap_body(pci_layout::kCapLength, CapabilityType::kIsr,
-                               BarLayout::kIsrOffset, BarLayout::kIsrLength));
+    add_virtio(virtio_cap_body(pci_layout::kCapLength, CapabilityType::kIsr, BarLayout::kIsrOffset,
+                               BarLayout::kIsrLength));
     if (layout_.device_length > 0) {
         add_virtio(virtio_cap_body(pci_layout::kCapLength, CapabilityType::kDevice,
                                    BarLayout::kDeviceOffset, layout_.device_length));
@@ -194,7 +194,8 @@ std::vector<NotifyAddress> VirtioPciTransport::notify_addresses() const {
     for (uint16_t queue = 0; queue < kicks_.size(); ++queue) {
         addresses.push_back(NotifyAddress{
             .queue = queue,
-            .bar_offset = BarLayout::kNotifyOffset + uint64_t{queue} * pci_layout::kNotifyOffMultiplier,
+            .bar_offset =
+                BarLayout::kNotifyOffset + uint64_t{queue} * pci_layout::kNotifyOffMultiplier,
             .kick_fd = kicks_[queue].fd()});
     }
     return addresses;
@@ -309,8 +310,7 @@ void VirtioPciTransport::bar_write_locked(uint64_t offset, std::span<const uint8
     }
     ++unmapped_bar_accesses_;
     static log::RateLimitedWarning warning;
-    warning("{}: BAR write at {:#x}+{} in no register region; ignored", name_, offset,
-            data.size());
+    warning("{}: BAR write at {:#x}+{} in no register region; ignored", name_, offset, data.size());
 }
 
 bool VirtioPciTransport::touches_pci_cfg_data(uint8_t offset, size_t size) const {
@@ -321,8 +321,10 @@ bool VirtioPciTransport::touches_pci_cfg_data(uint8_t offset, size_t size) const
 void VirtioPciTransport::pci_cfg_access_locked(bool write) {
     const uint8_t cap = pci_cfg_capability_;
     const uint8_t bar = config_.read8(static_cast<uint8_t>(cap + pci_layout::kCapBarOffset));
-    const uint32_t offset = config_.read32(static_cast<uint8_t>(cap + pci_layout::kCapOffsetOffset));
-    const uint32_t length = config_.read32(static_cast<uint8_t>(cap + pci_layout::kCapLengthOffset));
+    const uint32_t offset =
+        config_.read32(static_cast<uint8_t>(cap + pci_layout::kCapOffsetOffset));
+    const uint32_t length =
+        config_.read32(static_cast<uint8_t>(cap + pci_layout::kCapLengthOffset));
     const auto data_offset = static_cast<uint8_t>(cap + pci_layout::kPciCfgDataOffset);
     // VIRTIO 1.2 4.1.4.9: length 1, 2 or 4, offset a multiple of it, in a BAR the function has.
     if (bar != kBar || (length != 1 && length != 2 && length != 4) || offset % length != 0 ||

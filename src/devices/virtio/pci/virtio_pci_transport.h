@@ -63,8 +63,8 @@ class VirtioPciTransport final : public pci::PciFunction {
     static Result<std::unique_ptr<VirtioPciTransport>> create(VirtioDevice& device,
                                                               const GuestMemory& memory,
                                                               EventLoop& loop,
-                                                              pci::MsiRouter& router,
-                                                              IrqLine& intx, std::string name);
+                                                              pci::MsiRouter& router, IrqLine& intx,
+                                                              std::string name);
     ~VirtioPciTransport() override;
 
     // pci::PciFunction.
