@@ -301,6 +301,15 @@ TEST_F(VirtioPciTransportTest, ConfigChangeSetsIsrBit1AndBumpsTheGeneration) {
     EXPECT_EQ(bar_read(layout::BarLayout::kIsrOffset, 1), layout::kIsrConfig);
 }
 
+TEST_F(VirtioPciTransportTest, ConfigChangeBeforeDriverOkBumpsTheGenerationOnly) {
+    negotiate();
+    const uint64_t generation = common(CommonRegister::kConfigGeneration);
+    transport->interrupts().signal_config();
+    EXPECT_NE(common(CommonRegister::kConfigGeneration), generation);
+    EXPECT_FALSE(intx.level);
+    EXPECT_EQ(bar_read(layout::BarLayout::kIsrOffset, 1), 0u);
+}
+
 TEST_F(VirtioPciTransportTest, InterruptDisableHoldsTheLineLowWithIsrSet) {
     bring_up();
     config_write(0x04, 0x0402, 2);  // memory space + Interrupt Disable

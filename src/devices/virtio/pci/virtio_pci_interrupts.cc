@@ -61,6 +61,12 @@ void VirtioPciInterrupts::signal_config() {
     // configuration whose generation differs from the one it held (VIRTIO 1.2 4.1.4.3.1).
     config_generation_.fetch_add(1);
     std::lock_guard lock(mutex_);
+    // Before DRIVER_OK the driver has not set up its handler; it reads the configuration (and
+    // its generation) when it is ready, so the change is not lost, only not announced.
+    if (!driver_ok_) {
+        ++counters_.config_before_driver_ok;
+        return;
+    }
     deliver_locked(config_source());
 }
 
@@ -168,6 +174,7 @@ void VirtioPciInterrupts::set_active_queues(std::span<SplitQueue* const> queues)
     for (uint16_t queue = 0; queue < config_source(); ++queue) {
         sources_[queue].active = queue < queues.size() && queues[queue] != nullptr;
     }
+    driver_ok_ = true;
 }
 
 void VirtioPciInterrupts::reset() {
@@ -176,6 +183,7 @@ void VirtioPciInterrupts::reset() {
         source.vector = kMsiNoVector;
         source.active = false;
     }
+    driver_ok_ = false;
     sync_routes_locked();  // every fd is watched now (no vector), so nothing reaches KVM
     for (Source& source : sources_) {
         source.call.consume();

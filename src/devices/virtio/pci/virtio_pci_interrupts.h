@@ -42,13 +42,14 @@
 namespace hvmm::virtio {
 
 struct VirtioPciInterruptCounters {
-    uint64_t vector_out_of_range = 0;  // a vector register write >= table size (refused)
-    uint64_t no_vector = 0;            // a signal under MSI-X with NO_VECTOR: dropped
-    uint64_t pending_set = 0;          // a signal while its vector was masked
-    uint64_t pending_delivered = 0;    // pending vectors delivered on unmask
-    uint64_t bind_failures = 0;        // MsiRouter::bind refused: delivered from userspace
-    uint64_t watch_failures = 0;       // EventLoop::add_fd refused (the signal may be lost)
-    uint64_t intx_raised = 0;          // ISR went from 0 to non-zero under INTx
+    uint64_t vector_out_of_range = 0;      // a vector register write >= table size (refused)
+    uint64_t no_vector = 0;                // a signal under MSI-X with NO_VECTOR: dropped
+    uint64_t pending_set = 0;              // a signal while its vector was masked
+    uint64_t pending_delivered = 0;        // pending vectors delivered on unmask
+    uint64_t bind_failures = 0;            // MsiRouter::bind refused: delivered from userspace
+    uint64_t watch_failures = 0;           // EventLoop::add_fd refused (the signal may be lost)
+    uint64_t intx_raised = 0;              // ISR went from 0 to non-zero under INTx
+    uint64_t config_before_driver_ok = 0;  // signal_config() before DRIVER_OK: not announced
 };
 
 class VirtioPciInterrupts final : public VirtioInterrupt {
@@ -95,8 +96,8 @@ class VirtioPciInterrupts final : public VirtioInterrupt {
     // The configuration generation: bumped by every signal_config().
     uint8_t config_generation() const { return config_generation_.load(); }
 
-    // Which queues are active after DRIVER_OK (non-null entries); call_fd() answers -1 for the
-    // rest.
+    // DRIVER_OK: which queues are active (non-null entries); call_fd() answers -1 for the
+    // rest. Configuration changes are announced only from here until reset().
     void set_active_queues(std::span<SplitQueue* const> queues);
     // Virtio device reset: every vector back to NO_VECTOR, ISR 0, INTx low, stale signals on
     // the call fds dropped. The MSI-X table is the PCI function's and stays.
@@ -136,6 +137,7 @@ class VirtioPciInterrupts final : public VirtioInterrupt {
     uint8_t isr_ = 0;
     bool intx_disabled_ = false;
     bool intx_level_ = false;
+    bool driver_ok_ = false;
     std::atomic<uint8_t> config_generation_{0};
     VirtioPciInterruptCounters counters_;
 };
