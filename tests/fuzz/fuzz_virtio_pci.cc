@@ -228,6 +228,21 @@ void bring_up(Rig& rig, Reader& in) {
         rig.common_write(CommonRegister::kQueueEnable, 1, 2);
     }
     rig.common_write(CommonRegister::kDeviceStatus, 15, 1);
+    // A few descriptors and available entries from the input, so the first work() has chains
+    // to walk (avail.idx restarts from what the guest RAM holds: the device's index is 0).
+    for (uint16_t q = 0; q < 2; ++q) {
+        const uint64_t desc = 0x1000 + q * 0x1000;
+        const uint64_t avail = 0x4000 + q * 0x100;
+        for (uint16_t i = 0; i < 4; ++i) {
+            const uint64_t address = desc + 16u * (in.byte() % 16);
+            (void)memory().write_obj(hvmm::GuestAddress(address), 0x8000 + uint64_t{in.word()});
+            (void)memory().write_obj(hvmm::GuestAddress(address + 8), in.qword());
+            (void)memory().write_obj(hvmm::GuestAddress(avail + 4 + 2 * i),
+                                     static_cast<uint16_t>(in.byte() % 16));
+        }
+        (void)memory().write_obj(hvmm::GuestAddress(avail + 2),
+                                 static_cast<uint16_t>(in.byte() % 5));
+    }
 }
 
 struct QueueSnapshot {
@@ -331,8 +346,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 8: {
+                if (in.byte() % 4 == 0) {
+                    // Publish: avail.idx of a queue a few entries ahead (or far: CVE-2016-5403).
+                    const uint64_t avail_idx = 0x4000 + (in.byte() & 1) * 0x100 + 2;
+                    (void)memory().write_obj(hvmm::GuestAddress(avail_idx), in.word() % 40);
+                    break;
+                }
                 // The guest writes its rings (and anything else) in low RAM.
-                const uint64_t address = in.word() % kLowEnd;
+                // Half the time in the rings bring_up() places (0x1000-0x7000), so chains and
+                // available indices the device then walks appear often.
+                const uint64_t address =
+                    in.byte() & 1 ? 0x1000 + in.word() % 0x6000 : in.word() % kLowEnd;
                 const uint64_t value = in.qword();
                 (void)memory().write_obj(hvmm::GuestAddress(address & ~uint64_t{7}), value);
                 break;
