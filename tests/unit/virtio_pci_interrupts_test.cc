@@ -5,6 +5,9 @@
 namespace hvmm::virtio::testing {
 namespace {
 
+class VirtioPciVectorTest : public VirtioPciRig {};
+class VirtioPciIntxTest : public VirtioPciRig {};
+
 class VirtioPciMsixTest : public VirtioPciRig {
   protected:
     // Brought up with MSI-X on and queue q on vector q + 1, config on vector 0.
@@ -19,7 +22,7 @@ class VirtioPciMsixTest : public VirtioPciRig {
     }
 };
 
-TEST_F(VirtioPciRig, VectorBeyondTheTableReadsBackNoVector) {
+TEST_F(VirtioPciVectorTest, VectorBeyondTheTableReadsBackNoVector) {
     negotiate();
     set_common(CommonRegister::kConfigMsixVector, 3);  // table size is 3
     EXPECT_EQ(common(CommonRegister::kConfigMsixVector), layout::kMsiNoVector);
@@ -144,7 +147,7 @@ TEST_F(VirtioPciMsixTest, ResetUnbindsTheCallFds) {
 }
 
 // INTx through the watched call fd (vhost with MSI-X off).
-TEST_F(VirtioPciRig, CallFdSignalUnderIntxRaisesTheLineThroughTheLoop) {
+TEST_F(VirtioPciIntxTest, CallFdSignalUnderIntxRaisesTheLineThroughTheLoop) {
     bring_up();
     const uint64_t one = 1;
     ASSERT_EQ(::write(transport->interrupts().call_fd(0), &one, sizeof(one)), 8);
