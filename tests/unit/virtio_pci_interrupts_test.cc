@@ -157,5 +157,24 @@ TEST_F(VirtioPciIntxTest, CallFdSignalUnderIntxRaisesTheLineThroughTheLoop) {
     EXPECT_FALSE(intx.level);
 }
 
+// The transport may go while the I/O thread runs: a watch firing after it is gone does nothing,
+// and the device is reset by the transport's destructor.
+TEST_F(VirtioPciIntxTest, DestroyingTheTransportWhileTheLoopRunsIsSafe) {
+    std::thread io([&] { loop->run(); });
+    for (int round = 0; round < 50; ++round) {
+        bring_up();
+        const uint64_t one = 1;
+        for (uint16_t q = 0; q < 2; ++q) {
+            ASSERT_EQ(::write(transport->interrupts().call_fd(q), &one, sizeof(one)), 8);
+        }
+        transport.reset();
+        EXPECT_EQ(device.resets, round + 1);
+        transport =
+            std::move(*VirtioPciTransport::create(device, memory, *loop, router, intx, "again"));
+    }
+    loop->stop();
+    io.join();
+}
+
 }  // namespace
 }  // namespace hvmm::virtio::testing

@@ -35,9 +35,17 @@ VirtioPciInterrupts::VirtioPciInterrupts(std::vector<Source> sources, EventLoop&
       loop_(loop),
       router_(router),
       intx_(intx),
-      name_(std::move(name)) {}
+      name_(std::move(name)) {
+    liveness_->owner = this;
+}
 
 VirtioPciInterrupts::~VirtioPciInterrupts() {
+    {
+        // From here a callback the loop is about to run finds no owner; one running now has
+        // finished when this lock is taken.
+        std::lock_guard token(liveness_->mutex);
+        liveness_->owner = nullptr;
+    }
     std::lock_guard lock(mutex_);
     for (uint16_t source = 0; source < sources_.size(); ++source) {
         unwatch_locked(source);
@@ -235,8 +243,12 @@ void VirtioPciInterrupts::watch_locked(uint16_t source) {
     if (entry.watched) {
         return;
     }
-    auto added =
-        loop_.add_fd(entry.call.fd(), [this, source](uint32_t) { on_watched_signal(source); });
+    auto added = loop_.add_fd(entry.call.fd(), [liveness = liveness_, source](uint32_t) {
+        std::lock_guard token(liveness->mutex);
+        if (liveness->owner != nullptr) {
+            liveness->owner->on_watched_signal(source);
+        }
+    });
     if (!added) {
         ++counters_.watch_failures;
         static log::RateLimitedWarning warning;

@@ -19,7 +19,8 @@
 // EventLoop's thread, everything else from vCPU threads under the transport's lock. One mutex of
 // its own guards it all, and it never calls into the device, so a device may signal while the
 // transport (holding its own lock) waits in VirtioDevice::reset() for the device's thread.
-// The EventLoop must stop running before this object is destroyed (its callbacks use it).
+// Destruction is safe while the EventLoop runs: the watches' callbacks reach this object through
+// a shared token the destructor clears first (waiting out a callback in flight).
 #pragma once
 
 #include <atomic>
@@ -126,6 +127,13 @@ class VirtioPciInterrupts final : public VirtioInterrupt {
     void unwatch_locked(uint16_t source);
     void sync_routes_locked();
     void update_intx_locked();
+
+    // What a watch callback holds: the owner while it lives. Locked before mutex_, never after.
+    struct Liveness {
+        std::mutex mutex;
+        VirtioPciInterrupts* owner = nullptr;
+    };
+    std::shared_ptr<Liveness> liveness_ = std::make_shared<Liveness>();
 
     mutable std::mutex mutex_;
     std::vector<Source> sources_;

@@ -10,7 +10,7 @@
 // per queue on the BAR's notify addresses, re-bound when the BAR moves).
 // Threads: every register access takes the transport's lock; the device is called
 // (features, config, activate, reset) under it. The interrupts have a lock of their own (see
-// virtio_pci_interrupts.h). The EventLoop must stop before the transport is destroyed.
+// virtio_pci_interrupts.h). The device must outlive the transport, whose destructor resets it.
 #pragma once
 
 #include <cstdint>
