@@ -1,6 +1,10 @@
 #include "devices/pci/config_space.h"
 
+#include <algorithm>
 #include <bit>
+#include <cstdlib>
+
+#include "base/log.h"
 
 namespace hvmm::pci {
 namespace {
@@ -12,6 +16,11 @@ constexpr uint64_t kIoSpaceEnd = 0x10000;
 // A 32-bit memory BAR must end below 4 GiB. Requiring it to end strictly below also rejects the
 // all-ones pattern of a sizing probe left in place with decode on.
 constexpr uint64_t kMemorySpaceEnd = 0x1'0000'0000;
+// A 64-bit BAR may sit anywhere a guest-physical address can: x86-64 has at most 52 address
+// bits. The same strict "end below" rejects a sizing probe (all ones in both halves).
+constexpr uint64_t kMemory64SpaceEnd = uint64_t{1} << 52;
+// BAR type bits 2:1 = 10b: a 64-bit memory BAR, the next slot holds the upper address bits.
+constexpr uint32_t kBarMemoryType64 = 0x4;
 
 }  // namespace
 
@@ -45,8 +54,16 @@ Result<void> ConfigSpace::define_bar(int index, const BarSpec& spec) {
     if (index < 0 || index >= kBarCount) {
         return fail("PCI BAR index {} is out of range 0-5", index);
     }
-    if (bars_[index]) {
+    if (bars_[index] || upper_half_[index]) {
         return fail("PCI BAR {} is defined twice", index);
+    }
+    if (spec.is_64bit) {
+        if (spec.kind != BarKind::kMmio) {
+            return fail("PCI BAR {} cannot be a 64-bit I/O BAR", index);
+        }
+        if (index + 1 >= kBarCount || bars_[index + 1] || upper_half_[index + 1]) {
+            return fail("PCI BAR {} is 64-bit but slot {} is not free", index, index + 1);
+        }
     }
     const uint32_t minimum = spec.kind == BarKind::kIo ? kMinimumIoBarSize : kMinimumMemoryBarSize;
     if (!std::has_single_bit(spec.size) || spec.size < minimum) {
@@ -62,7 +79,8 @@ Result<void> ConfigSpace::define_bar(int index, const BarSpec& spec) {
         type_bits = kBarIoSpaceIndicator;
         address_mask = kBarIoAddressMask;
     } else {
-        type_bits = spec.prefetchable ? kBarMemoryPrefetchable : 0;
+        type_bits = (spec.prefetchable ? kBarMemoryPrefetchable : 0) |
+                    (spec.is_64bit ? kBarMemoryType64 : 0);
         address_mask = kBarMemoryAddressMask;
     }
     const uint32_t writable = ~(spec.size - 1) & address_mask;
@@ -70,6 +88,16 @@ Result<void> ConfigSpace::define_bar(int index, const BarSpec& spec) {
     set32(offset, type_bits);
     for (int i = 0; i < 4; ++i) {
         writable_[offset + i] = (writable >> (8 * i)) & 0xFF;
+    }
+    if (spec.is_64bit) {
+        // The upper half: every bit an address bit (sizes stay below 4 GiB, so a write of all
+        // ones reads back all ones there, as sizing expects), reading 0 until placed.
+        upper_half_[index + 1] = true;
+        const uint8_t upper = bar_offset(index + 1);
+        set32(upper, 0);
+        for (int i = 0; i < 4; ++i) {
+            writable_[upper + i] = 0xFF;
+        }
     }
     return {};
 }
@@ -122,13 +150,17 @@ uint16_t ConfigSpace::read16(uint8_t offset) const {
     return static_cast<uint16_t>(bytes_[offset] | (high << 8));
 }
 
-uint32_t ConfigSpace::bar_base(int index) const {
+uint64_t ConfigSpace::bar_base(int index) const {
     const auto& spec = bars_.at(index);
     if (!spec) {
         return 0;
     }
     const uint32_t raw = read32(bar_offset(index));
-    return raw & (spec->kind == BarKind::kIo ? kBarIoAddressMask : kBarMemoryAddressMask);
+    uint64_t base = raw & (spec->kind == BarKind::kIo ? kBarIoAddressMask : kBarMemoryAddressMask);
+    if (spec->is_64bit) {
+        base |= uint64_t{read32(bar_offset(index + 1))} << 32;
+    }
+    return base;
 }
 
 std::optional<uint64_t> ConfigSpace::decoded_base(int index) const {
@@ -144,10 +176,33 @@ std::optional<uint64_t> ConfigSpace::decoded_base(int index) const {
     const uint64_t base = bar_base(index);
     // Base 0 is what an unassigned BAR holds (firmware convention): decoding it would put the
     // device over port 0 or over low RAM.
-    if (base == 0 || base + spec->size >= (io ? kIoSpaceEnd + 1 : kMemorySpaceEnd)) {
+    const uint64_t end =
+        io ? kIoSpaceEnd + 1 : (spec->is_64bit ? kMemory64SpaceEnd : kMemorySpaceEnd);
+    if (base == 0 || base >= end || base + spec->size >= end) {
+        return std::nullopt;
+    }
+    // A 64-bit BAR half-way through sizing (low half all ones, upper still 0) ends exactly at
+    // 4 GiB; like a 32-bit BAR, it is not decoded across or up to that line.
+    if (spec->is_64bit && base < kMemorySpaceEnd && base + spec->size >= kMemorySpaceEnd) {
         return std::nullopt;
     }
     return base;
+}
+
+void ConfigSpace::set_device_bytes(uint8_t offset, std::span<const uint8_t> data) {
+    if (size_t{offset} + data.size() > kConfigSpaceSize) {
+        log::error("PCI configuration bytes at {:#x}+{} run past the space", offset, data.size());
+        std::abort();
+    }
+    std::copy(data.begin(), data.end(), bytes_.begin() + offset);
+}
+
+void ConfigSpace::set_writable_mask(uint8_t offset, std::span<const uint8_t> mask) {
+    if (size_t{offset} + mask.size() > kConfigSpaceSize) {
+        log::error("PCI writable mask at {:#x}+{} runs past the space", offset, mask.size());
+        std::abort();
+    }
+    std::copy(mask.begin(), mask.end(), writable_.begin() + offset);
 }
 
 void ConfigSpace::set_status_bits(uint16_t mask, bool set) {

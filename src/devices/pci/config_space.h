@@ -1,6 +1,7 @@
 // A type-0 PCI configuration space: 256 bytes, a writable mask and a write-1-to-clear mask per
-// byte, and up to six BARs (I/O or 32-bit memory). It knows which BARs are decoded where, so a
-// write that moves or enables one reports the move; it knows nothing of buses or devices.
+// byte, and up to six BARs (I/O, 32-bit memory, or 64-bit memory taking a pair of BAR slots). It
+// knows which BARs are decoded where, so a write that moves or enables one reports the move; it
+// knows nothing of buses or devices. Capabilities are laid into it by CapabilityList.
 #pragma once
 
 #include <array>
@@ -20,6 +21,9 @@ struct BarSpec {
     BarKind kind = BarKind::kIo;
     uint32_t size = 0;  // a power of two: at least 4 for I/O, 16 for memory
     bool prefetchable = false;
+    // A 64-bit memory BAR (type 10b): it takes slots index and index + 1, the second holding the
+    // upper 32 address bits. The guest may then place it above 4 GiB.
+    bool is_64bit = false;
 };
 
 // What a function's configuration header says about itself.
@@ -59,7 +63,8 @@ class ConfigSpace {
     explicit ConfigSpace(const FunctionIdentity& identity);
 
     // Declares BAR `index` before the function is plugged in. Refuses a size that is not a
-    // power of two or too small for its kind, and an index out of range or already used.
+    // power of two or too small for its kind, and an index out of range or already used (a
+    // 64-bit BAR also needs index + 1 free and in range; an I/O BAR cannot be 64-bit).
     Result<void> define_bar(int index, const BarSpec& spec);
 
     // Reads bytes at [offset, offset + data.size()); bytes past 255 read as all ones.
@@ -73,9 +78,10 @@ class ConfigSpace {
 
     uint16_t command() const { return read16(offset_of(ConfigRegister::kCommand)); }
     uint16_t status() const { return read16(offset_of(ConfigRegister::kStatus)); }
+    // The BAR declared at index; nothing for the upper half of a 64-bit BAR.
     const std::optional<BarSpec>& bar_spec(int index) const { return bars_.at(index); }
-    // The base the BAR holds now, whether or not it is decoded.
-    uint32_t bar_base(int index) const;
+    // The base the BAR holds now, whether or not it is decoded (both halves of a 64-bit BAR).
+    uint64_t bar_base(int index) const;
     // Where the BAR is decoded: its base when its decode is enabled and the base is usable.
     std::optional<uint64_t> decoded_base(int index) const;
 
@@ -85,6 +91,10 @@ class ConfigSpace {
     void set_interrupt_line(uint8_t line) {
         bytes_[offset_of(ConfigRegister::kInterruptLine)] = line;
     }
+    // Device-side setup of bytes past the header (capabilities): their value, and which bits
+    // the guest may write. offset + size must stay within the 256 bytes (checked: aborts).
+    void set_device_bytes(uint8_t offset, std::span<const uint8_t> data);
+    void set_writable_mask(uint8_t offset, std::span<const uint8_t> mask);
 
   private:
     using Decoded = std::array<std::optional<uint64_t>, kBarCount>;
@@ -96,6 +106,7 @@ class ConfigSpace {
     std::array<uint8_t, kConfigSpaceSize> writable_{};
     std::array<uint8_t, kConfigSpaceSize> write_one_to_clear_{};
     std::array<std::optional<BarSpec>, kBarCount> bars_{};
+    std::array<bool, kBarCount> upper_half_{};  // slot holds a 64-bit BAR's upper 32 bits
 };
 
 }  // namespace hvmm::pci

@@ -29,6 +29,11 @@ class HostBridgeFunction final : public ConfigSpaceFunction {
     std::string_view name() const override { return "host-bridge"; }
 };
 
+std::array<uint8_t, 4> dword_le(uint32_t value) {
+    return {static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8),
+            static_cast<uint8_t>(value >> 16), static_cast<uint8_t>(value >> 24)};
+}
+
 uint64_t align_up(uint64_t value, uint64_t alignment) {
     return (value + alignment - 1) & ~(alignment - 1);
 }
@@ -94,11 +99,13 @@ Result<void> PciHostBridge::assign_initial_resources() {
                             io ? "I/O" : "memory", index, function->name(), spec->size);
             }
             next = base + spec->size;
-            const uint32_t value = static_cast<uint32_t>(base);
-            const std::array<uint8_t, 4> le{
-                static_cast<uint8_t>(value), static_cast<uint8_t>(value >> 8),
-                static_cast<uint8_t>(value >> 16), static_cast<uint8_t>(value >> 24)};
-            report(*function, function->config_write(bar_offset(index), le));
+            // A 64-bit BAR gets its upper half first (0: the window lies below 4 GiB), so the
+            // pair never holds a half-written address once decode is on.
+            if (spec->is_64bit) {
+                report(*function, function->config_write(bar_offset(index + 1), dword_le(0)));
+            }
+            report(*function, function->config_write(bar_offset(index),
+                                                      dword_le(static_cast<uint32_t>(base))));
             decode |= bits(io ? CommandBit::kIoSpace : CommandBit::kMemorySpace);
         }
         if (decode != 0) {

@@ -45,8 +45,9 @@ class PciHostBridge final : public BusDevice {
     PciFunction* function_at(uint8_t slot) const;
 
     // Assigns each function's BARs the way firmware would (I/O from 0xC000, MMIO from
-    // 0xE0000000, each naturally aligned, in slot order), enables the decode of the kinds it
-    // has, and sets Interrupt Line to the GSI of its pin. Reports the mappings as BarChanges.
+    // 0xE0000000, each naturally aligned, in slot order; 64-bit memory BARs too, inside the
+    // same 32-bit window the DSDT's _CRS declares), enables the decode of the kinds it has, and
+    // sets Interrupt Line to the GSI of its pin. Reports the mappings as BarChanges.
     Result<void> assign_initial_resources();
 
     // BusDevice for the ports 0xCF8-0xCFF (offsets 0-7).
