@@ -202,7 +202,9 @@ SWITCH_NAT=""
 NAT_HOST=198.51.100.1
 
 # switch_guest PEER ROLE: A serves iperf3, B runs the client; both then follow their carrier
-# through the switch's restart and ping the peer again.
+# through the switch's restart and ping the peer again. The carrier waits are long (300 s): the
+# restart comes only after the slower QEMU guest is done too, which a loaded lab stretches (a
+# 90 s wait once ran out before the switch was killed).
 switch_guest() {
     local peer=$1 role=$2 iperf
     if [[ $role == server ]]; then iperf="iperf3 -s -1 -D"; else iperf="echo iperf-starting; iperf3 -c $peer -t 6 2>&1 | grep -E 'sender|receiver|error' | sed 's/^/iperf: /'"; fi
@@ -215,8 +217,8 @@ ping -c 3 -W 3 $peer; echo ping-status \$?
 $([[ $role == client ]] && echo "sleep 2; $iperf; echo flood-now; ping -c 15 -W 2 $peer | grep 'packets transmitted' | sed 's/^/flood-ping: /'")
 echo phase1-done
 c() { cat /sys/class/net/eth0/carrier 2>/dev/null || echo x; }
-i=0; while [ \$i -lt 300 ] && [ "\$(c)" = 1 ]; do sleep 0.3; i=\$((i + 1)); done; echo carrier-now \$(c)
-i=0; while [ \$i -lt 300 ] && [ "\$(c)" != 1 ]; do sleep 0.3; i=\$((i + 1)); done; echo carrier-now \$(c)
+i=0; while [ \$i -lt 1000 ] && [ "\$(c)" = 1 ]; do sleep 0.3; i=\$((i + 1)); done; echo carrier-now \$(c)
+i=0; while [ \$i -lt 1000 ] && [ "\$(c)" != 1 ]; do sleep 0.3; i=\$((i + 1)); done; echo carrier-now \$(c)
 i=0; while [ \$i -lt 60 ]; do ping -c 1 -W 1 $peer >/dev/null && break; i=\$((i + 1)); done
 ping -c 3 -W 3 $peer; echo ping2-status \$?
 sleep 8
