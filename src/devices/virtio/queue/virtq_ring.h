@@ -27,9 +27,10 @@ inline constexpr uint16_t kAvailFlagNoInterrupt = 1;
 // VIRTQ_USED_F_NO_NOTIFY in used.flags ("Available Buffer Notification Suppression").
 inline constexpr uint16_t kUsedFlagNoNotify = 1;
 
-// Feature bits this layer implements ("Reserved Feature Bits").
-inline constexpr unsigned kFeatureIndirectDesc = 28;  // VIRTIO_F_INDIRECT_DESC
-inline constexpr unsigned kFeatureEventIdx = 29;      // VIRTIO_F_EVENT_IDX
+// Feature bit numbers this layer implements ("Reserved Feature Bits"); the masks devices and
+// transports use are virtio_device.h's kFeature*, which a TU may include beside this.
+inline constexpr unsigned kFeatureBitIndirectDesc = 28;  // VIRTIO_F_INDIRECT_DESC
+inline constexpr unsigned kFeatureBitEventIdx = 29;      // VIRTIO_F_EVENT_IDX
 
 // "Queue Size value is always a power of 2. The maximum Queue Size value is 32768."
 inline constexpr uint32_t kMaxQueueSize = 32768;
