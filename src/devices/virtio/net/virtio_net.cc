@@ -89,12 +89,16 @@ bool VirtioNet::accept_features(uint64_t features) {
     // would have their legacy layouts.
     if ((features & kFeatureVersion1) == 0) {
         static log::RateLimitedWarning warning;
-        warning("virtio-net: driver did not accept VERSION_1; refusing its features");
+        if (log::level() >= log::Level::kWarn) {  // the refusal itself is the answer
+            warning("virtio-net: driver did not accept VERSION_1; refusing its features");
+        }
         return false;
     }
     if (const auto missing = missing_feature_dependency(features); !missing.empty()) {
         static log::RateLimitedWarning warning;
-        warning("virtio-net: driver accepted {}; refusing its features", missing);
+        if (log::level() >= log::Level::kWarn) {  // the refusal itself is the answer
+            warning("virtio-net: driver accepted {}; refusing its features", missing);
+        }
         return false;
     }
     return true;
@@ -124,8 +128,10 @@ void VirtioNet::write_config(uint32_t offset, std::span<const uint8_t> data) {
     std::lock_guard lock(mutex_);
     ++counters_.config_writes_ignored;
     static log::RateLimitedWarning warning;
-    warning("virtio-net: ignored a {}-byte write to the read-only configuration at {}", data.size(),
-            offset);
+    if (log::level() >= log::Level::kWarn) {  // counted either way
+        warning("virtio-net: ignored a {}-byte write to the read-only configuration at {}",
+                data.size(), offset);
+    }
 }
 
 void VirtioNet::activate(const ActivationContext& context) {

@@ -97,8 +97,10 @@ uint8_t VirtioNet::handle_ctrl_locked(uint8_t command_class, uint8_t command, Ch
         return kCtrlOk;
     }
     static log::RateLimitedWarning warning;
-    warning("virtio-net: control command class {} command {} not supported", command_class,
-            command);
+    if (log::level() >= log::Level::kWarn) {  // counted either way
+        warning("virtio-net: control command class {} command {} not supported", command_class,
+                command);
+    }
     return kCtrlErr;
 }
 

@@ -86,10 +86,12 @@ VirtioNet::Delivery VirtioNet::deliver_locked(std::span<const uint8_t> frame) {
         if (!checked) {
             ++counters_.rx_dropped_bad_header;
             static log::RateLimitedWarning warning;
-            warning(
-                "virtio-net: backend frame with an offload the guest did not accept ({}); "
-                "dropped",
-                describe(checked.error()));
+            if (log::level() >= log::Level::kWarn) {  // counted either way
+                warning(
+                    "virtio-net: backend frame with an offload the guest did not accept ({}); "
+                    "dropped",
+                    describe(checked.error()));
+            }
             return Delivery::kDropped;
         }
         header = *checked;

@@ -67,8 +67,10 @@ void VirtioNet::transmit_chain_locked(const DescriptorChain& chain) {
     if (!header) {
         ++counters_.tx_dropped_short_header;
         static log::RateLimitedWarning warning;
-        warning("virtio-net: TX chain of {} bytes is shorter than the {}-byte header; dropped",
-                chain.readable_bytes(), sizeof(NetHeader));
+        if (log::level() >= log::Level::kWarn) {  // counted either way
+            warning("virtio-net: TX chain of {} bytes is shorter than the {}-byte header; dropped",
+                    chain.readable_bytes(), sizeof(NetHeader));
+        }
         return;
     }
     const size_t length = reader.remaining();
@@ -79,8 +81,10 @@ void VirtioNet::transmit_chain_locked(const DescriptorChain& chain) {
     if (length > net::kMaxFrameSize) {
         ++counters_.tx_dropped_oversize;
         static log::RateLimitedWarning warning;
-        warning("virtio-net: TX frame of {} bytes is over the {}-byte limit; dropped", length,
-                net::kMaxFrameSize);
+        if (log::level() >= log::Level::kWarn) {  // counted either way
+            warning("virtio-net: TX frame of {} bytes is over the {}-byte limit; dropped", length,
+                    net::kMaxFrameSize);
+        }
         return;
     }
     // Over a backend without a vnet header no offload was offered, so a header asking for one
@@ -89,7 +93,9 @@ void VirtioNet::transmit_chain_locked(const DescriptorChain& chain) {
     if (!checked) {
         ++counters_.tx_dropped_bad_header;
         static log::RateLimitedWarning warning;
-        warning("virtio-net: TX header refused ({}); frame dropped", describe(checked.error()));
+        if (log::level() >= log::Level::kWarn) {  // counted either way
+            warning("virtio-net: TX header refused ({}); frame dropped", describe(checked.error()));
+        }
         return;
     }
     size_t used = 0;
