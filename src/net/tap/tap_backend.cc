@@ -181,7 +181,9 @@ void TapBackend::send(std::span<const iovec> frame) {
         }
         return;
     }
-    counters_.count_tx(static_cast<uint64_t>(written));
+    // Counted as Ethernet bytes, like every other backend's: a vnet header is not traffic.
+    const auto bytes = static_cast<size_t>(written);
+    counters_.count_tx(bytes > vnet_header_size_ ? bytes - vnet_header_size_ : 0);
 }
 
 size_t TapBackend::poll_receive() {
@@ -211,7 +213,7 @@ size_t TapBackend::poll_receive() {
             bump(runt ? causes_.rx_runts : causes_.rx_no_sink);
             continue;
         }
-        counters_.count_rx(size);
+        counters_.count_rx(size - vnet_header_size_);
         sink_->receive(std::span<const uint8_t>(buffer_.data(), size));
         ++delivered;
     }
