@@ -20,6 +20,8 @@
 //   backend's sink calls (can_receive, receive, link_changed) come on the thread that polls it.
 // - One mutex serialises all of that. reset() takes it, so it returns only after any queue work
 //   in progress finished; it stops watching the kick fds before returning.
+// - The kick eventfds must be non-blocking (EventFd's are): the device reads each one when
+//   servicing its queue. The device is destroyed only once the I/O thread no longer runs.
 // - backend.send() is called with the mutex held (backends never call a sink from send());
 //   backend.poll_receive() never is, since it calls back into the sink.
 //
