@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "devices/virtio/net/virtio_net.h"
@@ -129,8 +130,8 @@ TEST_F(TapVnetHeaderTest, FramesCarryTheHeaderBothWays) {
 
     // Out: header then frame; the host sees the frame alone.
     const auto frame = test_frame(0x6B, 80);
-    std::vector<uint8_t> with_header(12, 0);
-    with_header.insert(with_header.end(), frame.begin(), frame.end());
+    std::vector<uint8_t> with_header(12 + frame.size(), 0);
+    std::copy(frame.begin(), frame.end(), with_header.begin() + 12);
     backend->send(std::span<const uint8_t>(with_header));
     bool seen = false;
     std::vector<uint8_t> buffer(2048);
