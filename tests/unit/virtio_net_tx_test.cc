@@ -137,9 +137,62 @@ TEST(VirtioNetTx, WritableOnlyChainCarriesNoHeaderAndIsDropped) {
     EXPECT_EQ(rig.device->counters().tx_dropped_short_header, 1u);
 }
 
-TEST(VirtioNetTx, OffloadRequestWithoutAVnetHeaderBackendIsRefused) {
-    NetRig rig;  // no vnet header: CSUM was never offered
+// An IPv4/UDP frame whose UDP checksum field holds the pseudo-header sum, as a driver leaves it
+// with NEEDS_CSUM (csum_start 34, csum_offset 6).
+std::vector<uint8_t> partial_udp_frame(size_t length) {
+    auto frame = frame_to(kOtherMac, length);
+    frame[40] = 0x12, frame[41] = 0x34;  // the pseudo-header sum the guest computed
+    return frame;
+}
+
+// The Internet checksum over bytes, not complemented (0xFFFF over a correctly summed range).
+uint16_t ones_complement_sum(std::span<const uint8_t> bytes) {
+    uint32_t sum = 0;
+    for (size_t i = 0; i < bytes.size(); i += 2) {
+        sum += static_cast<uint32_t>(bytes[i] << 8 | (i + 1 < bytes.size() ? bytes[i + 1] : 0));
+    }
+    while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+TEST(VirtioNetTx, WithoutAVnetHeaderBackendTheDeviceCompletesAPartialChecksum) {
+    NetRig rig;  // no vnet header: CSUM offered, done in software
     rig.activate();
+    ASSERT_TRUE(rig.accepted & ns::kCsum);
+    for (const size_t length : {size_t{81}, size_t{1514}}) {  // odd and even
+        const auto frame = partial_udp_frame(length);
+        rig.post_tx(frame, ns::NetHeader{ns::kHeaderNeedsCsum, 0, 0, 0, 34, 6, 0});
+    }
+    rig.kick(ns::kTxQueue);
+    ASSERT_EQ(rig.backend.sent.size(), 2u);
+    for (const auto& sent : rig.backend.sent) {
+        // What the receiver checks: the pseudo-header sum plus the covered bytes (with the
+        // stored checksum) is all ones. The guest's pseudo-header sum was in the field when
+        // the device summed, so it is accounted for exactly once.
+        std::vector<uint8_t> checked{0x12, 0x34};
+        checked.insert(checked.end(), sent.begin() + 34, sent.end());
+        EXPECT_EQ(ones_complement_sum(checked), 0xFFFF);
+        const auto original = partial_udp_frame(sent.size());
+        EXPECT_TRUE(std::equal(original.begin(), original.begin() + 40, sent.begin()));
+        EXPECT_TRUE(std::equal(original.begin() + 42, original.end(), sent.begin() + 42));
+    }
+    EXPECT_EQ(rig.device->counters().tx_checksummed, 2u);
+}
+
+TEST(VirtioNetTx, WithoutAVnetHeaderBackendSegmentationIsRefused) {
+    NetRig rig;  // HOST_TSO was never offered: hvmm does not segment in software
+    rig.activate();
+    rig.post_tx(frame_to(kOtherMac, 200),
+                {ns::kHeaderNeedsCsum, ns::kGsoTcpv4, 54, 100, 34, 16, 0});
+    rig.post_tx(frame_to(kOtherMac, 80), {ns::kHeaderNeedsCsum, 0, 0, 0, 70, 16, 0});
+    rig.kick(ns::kTxQueue);
+    EXPECT_TRUE(rig.backend.sent.empty());
+    EXPECT_EQ(rig.device->counters().tx_dropped_bad_header, 2u);
+}
+
+TEST(VirtioNetTx, ChecksumRequestWithoutTheFeatureIsRefused) {
+    NetRig rig;
+    rig.activate(rig.device->device_features() & ~ns::kCsum);
     rig.post_tx(frame_to(kOtherMac, 80), ns::NetHeader{ns::kHeaderNeedsCsum, 0, 0, 0, 34, 16, 0});
     rig.kick(ns::kTxQueue);
     EXPECT_TRUE(rig.backend.sent.empty());

@@ -8,10 +8,11 @@
 // as it needs), the control queue with receive modes (promiscuous, all-multicast and the
 // CTRL_RX_EXTRA ones) and MAC filter tables and MAC_ADDR_SET, EVENT_IDX and indirect
 // descriptors, and MTU when one is configured. The checksum and segmentation offloads (CSUM,
-// GUEST_CSUM, HOST/GUEST_TSO4/6, ECN) are offered only over a backend whose frames carry a
-// vnet header (a TAP opened with it): the header then passes through both ways, checked
+// GUEST_CSUM, HOST/GUEST_TSO4/6, ECN) are offered over a backend whose frames carry a vnet
+// header (a TAP opened with it): the header then passes through both ways, checked
 // (vnet_header.h), and the guest's GUEST_* choice becomes the backend's receive offloads. Over
-// any other backend hvmm does not segment or checksum in software, so it does not offer them.
+// any other backend only CSUM is offered: the device completes a partial checksum itself (in a
+// copy of the frame, the one transmit path that copies); it does not segment, so no TSO.
 //
 // Threads and locks:
 // - The transport calls the VirtioDevice methods on a vCPU thread under its own lock.
@@ -156,6 +157,7 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     bool rx_notify_pending_ = false;  // used entries on the RX queue not yet considered
     bool in_backend_poll_ = false;    // service_backend() is polling: notify once at its end
     std::vector<iovec> tx_iovecs_;    // scratch for one frame's gather list
+    std::vector<uint8_t> tx_bounce_;  // a frame whose checksum the device completes
 };
 
 }  // namespace hvmm::virtio

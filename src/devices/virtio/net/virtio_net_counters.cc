@@ -9,6 +9,7 @@ std::vector<NamedCount> to_named_counts(const VirtioNetCounters& c) {
         {"tx_batches", c.tx_batches},
         {"tx_kicks", c.tx_kicks},
         {"tx_notifications", c.tx_notifications},
+        {"tx_checksummed", c.tx_checksummed},
         {"rx_frames", c.rx_frames},
         {"rx_bytes", c.rx_bytes},
         {"rx_buffers", c.rx_buffers},

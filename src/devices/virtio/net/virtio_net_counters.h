@@ -17,6 +17,7 @@ struct VirtioNetCounters {
     uint64_t tx_batches = 0;        // TX drains that sent at least one frame
     uint64_t tx_kicks = 0;          // TX queue notifications seen (eventfd reads that were set)
     uint64_t tx_notifications = 0;  // used buffer notifications sent for the TX queue
+    uint64_t tx_checksummed = 0;    // partial checksums the device completed (no vnet header)
     uint64_t rx_frames = 0;         // written to the guest
     uint64_t rx_bytes = 0;          // Ethernet bytes, without the header
     uint64_t rx_buffers = 0;        // RX chains used (more than rx_frames with MRG_RXBUF)

@@ -98,6 +98,18 @@ void VirtioNet::transmit_chain_locked(const DescriptorChain& chain) {
         }
         return;
     }
+    if (vnet_header_size_ == 0 && (checked->flags & kHeaderNeedsCsum) != 0) {
+        // No header to pass the request on with: finish the checksum here, in a copy (the
+        // guest's buffer is device-readable only, and the guest may rewrite it meanwhile).
+        tx_bounce_.resize(length);
+        reader.read_exact(tx_bounce_);  // exactly what remains
+        complete_checksum(tx_bounce_, checked->csum_start, checked->csum_offset);
+        backend_.send(std::span<const uint8_t>(tx_bounce_));
+        ++counters_.tx_frames;
+        ++counters_.tx_checksummed;
+        counters_.tx_bytes += length;
+        return;
+    }
     size_t used = 0;
     tx_iovecs_.resize(chain.readable().size() + 1);
     if (vnet_header_size_ != 0) {

@@ -5,7 +5,28 @@ namespace hvmm::virtio {
 using namespace net_spec;
 
 uint64_t offered_offload_features(size_t vnet_header_size) {
-    return vnet_header_size == hvmm::net::kVnetHeaderSize ? kOffloadFeatures : 0;
+    return vnet_header_size == hvmm::net::kVnetHeaderSize ? kOffloadFeatures : kCsum;
+}
+
+void complete_checksum(std::span<uint8_t> frame, uint16_t csum_start, uint16_t csum_offset) {
+    // The Internet checksum (RFC 1071): the ones' complement of the ones' complement sum of
+    // big-endian 16-bit words, an odd last byte padded with zero.
+    uint64_t sum = 0;
+    const std::span<const uint8_t> covered = frame.subspan(csum_start);
+    size_t i = 0;
+    for (; i + 1 < covered.size(); i += 2) {
+        sum += static_cast<uint32_t>(covered[i] << 8 | covered[i + 1]);
+    }
+    if (i < covered.size()) {
+        sum += static_cast<uint32_t>(covered[i] << 8);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    const auto checksum = static_cast<uint16_t>(~sum);
+    // In bounds: csum_start + csum_offset + 2 <= frame.size() (check_tx_header).
+    frame[size_t{csum_start} + csum_offset] = static_cast<uint8_t>(checksum >> 8);
+    frame[size_t{csum_start} + csum_offset + 1] = static_cast<uint8_t>(checksum);
 }
 
 hvmm::net::NetOffloads receive_offloads(uint64_t acked) {

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <span>
 #include <string_view>
 
 #include "devices/virtio/net/virtio_net_spec.h"
@@ -23,8 +24,15 @@
 namespace hvmm::virtio {
 
 // The offload features to offer over a backend whose frames carry a vnet header of
-// vnet_header_size bytes: all of net_spec::kOffloadFeatures for a 12-byte header, none without.
+// vnet_header_size bytes: all of net_spec::kOffloadFeatures for a 12-byte header; without one
+// only CSUM, because the device completes a partial checksum itself (complete_checksum).
 uint64_t offered_offload_features(size_t vnet_header_size);
+
+// Completes a partial checksum in a frame (NEEDS_CSUM: the driver left the pseudo-header sum
+// in the field at csum_start + csum_offset and the device sums from csum_start to the end, as
+// "Packet Transmission" describes). The offsets were checked against the frame's length by
+// check_tx_header.
+void complete_checksum(std::span<uint8_t> frame, uint16_t csum_start, uint16_t csum_offset);
 
 // What the backend may hand us for the guest, from the GUEST_* features the driver accepted.
 net::NetOffloads receive_offloads(uint64_t acked_features);
