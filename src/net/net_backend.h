@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "net/net_offloads.h"
 
 namespace hvmm {
 
@@ -81,6 +82,18 @@ public:
     // for work on the sending side (a full socket that drained): the event loop should then keep
     // watching it rather than pause its watch until the sink has room.
     virtual bool receive_fd_pauses_itself() const { return false; }
+
+    // The virtio-net header (net_offloads.h): 0 when frames are plain Ethernet (every backend
+    // but a TAP opened for it), or net::kVnetHeaderSize when every frame send() takes and every
+    // frame the sink receives starts with a struct virtio_net_hdr_v1 (num_buffers included but
+    // meaningless). Fixed from the backend's opening on. Any thread.
+    virtual size_t vnet_header_size() const { return 0; }
+    // Which offloads frames handed to the sink may carry from now on (a TAP: TUNSETOFFLOAD): a
+    // NIC passes what its guest accepted, and none at reset. Only a backend with a vnet header
+    // can; the others refuse. Called on a vCPU thread (the driver's activation or reset).
+    virtual Result<void> set_receive_offloads(const net::NetOffloads& /*offloads*/) {
+        return fail("{} carries no virtio-net header, so it takes no offloads", describe());
+    }
 };
 
 }  // namespace hvmm

@@ -1,6 +1,7 @@
 #include "net/recording_backend.h"
 
 #include <ctime>
+#include <vector>
 
 #include "base/log.h"
 
@@ -36,6 +37,20 @@ void RecordingBackend::link_changed(bool up) {
 }
 
 void RecordingBackend::record(std::span<const iovec> frame) {
+    // A vnet header (the inner backend speaks virtio-net's) is not part of the Ethernet frame
+    // the capture shows: skip its bytes, whichever iovecs they span.
+    std::vector<iovec> trimmed;
+    if (size_t skip = inner_->vnet_header_size(); skip != 0) {
+        for (const iovec& part : frame) {
+            if (skip >= part.iov_len) {
+                skip -= part.iov_len;
+                continue;
+            }
+            trimmed.push_back({static_cast<uint8_t*>(part.iov_base) + skip, part.iov_len - skip});
+            skip = 0;
+        }
+        frame = trimmed;
+    }
     timespec now{};
     ::clock_gettime(CLOCK_REALTIME, &now);
     std::lock_guard lock(writer_mutex_);

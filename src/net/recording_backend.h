@@ -26,6 +26,11 @@ class RecordingBackend final : public NetBackend, private FrameSink {
     NetBackendStats stats() const override { return inner_->stats(); }
     std::vector<NamedCount> named_counts() const override { return inner_->named_counts(); }
     bool receive_fd_pauses_itself() const override { return inner_->receive_fd_pauses_itself(); }
+    // The capture holds Ethernet frames: a vnet header is passed through but not recorded.
+    size_t vnet_header_size() const override { return inner_->vnet_header_size(); }
+    Result<void> set_receive_offloads(const net::NetOffloads& offloads) override {
+        return inner_->set_receive_offloads(offloads);
+    }
 
     NetBackend& inner() { return *inner_; }
 

@@ -56,16 +56,35 @@ struct UsedElement {
     uint32_t len;
 };
 
+// Where one queue's rings and buffers go. The default is the layout above; a device with several
+// queues gives each driver its own (queue_layout()).
+struct QueueLayout {
+    uint64_t desc_table = kDescTable;
+    uint64_t avail_ring = kAvailRing;
+    uint64_t used_ring = kUsedRing;
+    uint64_t data_area = kDataArea;
+    uint64_t data_end = kRamEnd;
+};
+
+// Queue n of a multi-queue device in RAM [0, 4 MiB): rings for up to 1024 entries in the first
+// 256 KiB, and the rest of RAM shared out as buffer space (n < 4).
+inline QueueLayout queue_layout(unsigned n) {
+    const uint64_t rings = 0x10000 * n;
+    const uint64_t data = 0x40000 + n * 0xF0000;
+    return QueueLayout{0x0000 + rings, 0x4000 + rings, 0x8000 + rings, data, data + 0xF0000};
+}
+
 class MockDriver {
   public:
-    MockDriver(const GuestMemory& memory, uint32_t size) : memory_(memory), size_(size) {}
+    MockDriver(const GuestMemory& memory, uint32_t size, QueueLayout layout = {})
+        : memory_(memory), size_(size), layout_(layout), next_data_(layout.data_area) {}
 
     uint32_t size() const { return size_; }
     SplitQueueConfig config(bool event_idx = false, bool indirect = false) const {
         return SplitQueueConfig{size_,
-                                GuestAddress(kDescTable),
-                                GuestAddress(kAvailRing),
-                                GuestAddress(kUsedRing),
+                                GuestAddress(layout_.desc_table),
+                                GuestAddress(layout_.avail_ring),
+                                GuestAddress(layout_.used_ring),
                                 event_idx,
                                 indirect};
     }
@@ -94,15 +113,15 @@ class MockDriver {
     uint64_t alloc(uint64_t length) {
         const uint64_t at = next_data_;
         next_data_ += (length + 15) & ~uint64_t{15};
-        EXPECT_LE(next_data_, kRamEnd);
+        EXPECT_LE(next_data_, layout_.data_end);
         return at;
     }
 
     void set_descriptor(uint32_t index, Descriptor descriptor) const {
-        put(kDescTable + 16ull * index, descriptor);
+        put(layout_.desc_table + 16ull * index, descriptor);
     }
     Descriptor descriptor(uint32_t index) const {
-        return get<Descriptor>(kDescTable + 16ull * index);
+        return get<Descriptor>(layout_.desc_table + 16ull * index);
     }
 
     // Lays the buffers out as a chain at consecutive descriptors from next_free_ (wrapping) and
@@ -142,7 +161,7 @@ class MockDriver {
 
     // avail.ring[idx % size] = head; avail.idx += 1 ("Updating The Available Ring").
     void publish(uint16_t head) {
-        put<uint16_t>(kAvailRing + avail_entry_offset(avail_idx_ % size_), head);
+        put<uint16_t>(layout_.avail_ring + avail_entry_offset(avail_idx_ % size_), head);
         set_avail_idx(static_cast<uint16_t>(avail_idx_ + 1));
     }
     uint16_t add_chain(std::span<const Buffer> buffers) {
@@ -163,30 +182,33 @@ class MockDriver {
 
     void set_avail_idx(uint16_t idx) {
         avail_idx_ = idx;
-        put<uint16_t>(kAvailRing + kRingIdxOffset, idx);
+        put<uint16_t>(layout_.avail_ring + kRingIdxOffset, idx);
     }
     uint16_t avail_idx() const { return avail_idx_; }
     void set_avail_flags(uint16_t flags) const {
-        put<uint16_t>(kAvailRing + kRingFlagsOffset, flags);
+        put<uint16_t>(layout_.avail_ring + kRingFlagsOffset, flags);
     }
     void set_used_event(uint16_t event) const {
-        put<uint16_t>(kAvailRing + used_event_offset(size_), event);
+        put<uint16_t>(layout_.avail_ring + used_event_offset(size_), event);
     }
 
-    uint16_t used_idx() const { return get<uint16_t>(kUsedRing + kRingIdxOffset); }
-    uint16_t used_flags() const { return get<uint16_t>(kUsedRing + kRingFlagsOffset); }
-    uint16_t avail_event() const { return get<uint16_t>(kUsedRing + avail_event_offset(size_)); }
+    uint16_t used_idx() const { return get<uint16_t>(layout_.used_ring + kRingIdxOffset); }
+    uint16_t used_flags() const { return get<uint16_t>(layout_.used_ring + kRingFlagsOffset); }
+    uint16_t avail_event() const {
+        return get<uint16_t>(layout_.used_ring + avail_event_offset(size_));
+    }
     // The used entry at free-running index i.
     UsedElement used(uint16_t i) const {
-        return get<UsedElement>(kUsedRing + used_entry_offset(i % size_));
+        return get<UsedElement>(layout_.used_ring + used_entry_offset(i % size_));
     }
 
   private:
     const GuestMemory& memory_;
     uint32_t size_;
+    QueueLayout layout_;
     uint32_t next_free_ = 0;
     uint16_t avail_idx_ = 0;
-    uint64_t next_data_ = kDataArea;
+    uint64_t next_data_;
 };
 
 // Guest memory, a driver and the device's queue over it.

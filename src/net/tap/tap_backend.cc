@@ -35,9 +35,42 @@ Result<ifreq> interface_request(std::string_view name) {
     return request;
 }
 
+// TUNSETOFFLOAD's argument for a set of offloads.
+unsigned tun_offload_flags(const net::NetOffloads& offloads) {
+    unsigned flags = 0;
+    flags |= offloads.checksum ? TUN_F_CSUM : 0;
+    flags |= offloads.tso4 ? TUN_F_TSO4 : 0;
+    flags |= offloads.tso6 ? TUN_F_TSO6 : 0;
+    flags |= offloads.tso_ecn ? TUN_F_TSO_ECN : 0;
+    return flags;
+}
+
+// IFF_VNET_HDR with an explicit header size and no receive offloads yet (see the header).
+Result<void> set_up_vnet_header(int tap, std::string_view name) {
+    int size = static_cast<int>(net::kVnetHeaderSize);
+    if (::ioctl(tap, TUNSETVNETHDRSZ, &size) != 0) {
+        return fail_errno("cannot set the virtio-net header size of TAP '{}'", name);
+    }
+    if (::ioctl(tap, TUNSETOFFLOAD, 0u) != 0) {
+        return fail_errno("cannot clear the offloads of TAP '{}'", name);
+    }
+    return {};
+}
+
 }  // namespace
 
-Result<std::unique_ptr<TapBackend>> TapBackend::open(std::string_view name) {
+Result<void> TapBackend::set_receive_offloads(const net::NetOffloads& offloads) {
+    if (vnet_header_size_ == 0) {
+        return fail("TAP {} was opened without a virtio-net header: it takes no offloads", name_);
+    }
+    const unsigned flags = tun_offload_flags(offloads);
+    if (::ioctl(tap_.get(), TUNSETOFFLOAD, flags) != 0) {
+        return fail_errno("cannot set the offloads of TAP '{}' to {:#x}", name_, flags);
+    }
+    return {};
+}
+
+Result<std::unique_ptr<TapBackend>> TapBackend::open(std::string_view name, TapOptions options) {
     ifreq request = HVMM_TRY(interface_request(name));
     const std::string owned_name(name);
     // Whether it exists decides who owns it: TUNSETIFF creates a missing one silently.
@@ -48,7 +81,7 @@ Result<std::unique_ptr<TapBackend>> TapBackend::open(std::string_view name) {
         return fail("cannot open /dev/net/tun: {} (is the tun module loaded? are you root?)",
                     std::strerror(errno));
     }
-    request.ifr_flags = IFF_TAP | IFF_NO_PI;
+    request.ifr_flags = IFF_TAP | IFF_NO_PI | (options.vnet_header ? IFF_VNET_HDR : 0);
     if (::ioctl(tap.get(), TUNSETIFF, &request) != 0) {
         const int error = errno;
         if (error == EBUSY) {
@@ -70,12 +103,17 @@ Result<std::unique_ptr<TapBackend>> TapBackend::open(std::string_view name) {
                     std::strerror(error));
     }
 
+    if (options.vnet_header) {
+        HVMM_TRY_VOID(set_up_vnet_header(tap.get(), name));
+    }
+
     UniqueFd control(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!control) {
         return fail_errno("cannot open a socket to manage TAP '{}'", name);
     }
     auto backend = std::unique_ptr<TapBackend>(
-        new TapBackend(owned_name, std::move(tap), std::move(control), !existed));
+        new TapBackend(owned_name, std::move(tap), std::move(control), !existed,
+                       options.vnet_header ? net::kVnetHeaderSize : 0));
     if (!existed) {
         // A TAP we made is ours to bring up; one someone else made keeps its admin state.
         ifreq flags = HVMM_TRY(interface_request(name));
@@ -91,13 +129,15 @@ Result<std::unique_ptr<TapBackend>> TapBackend::open(std::string_view name) {
     return backend;
 }
 
-TapBackend::TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created)
+TapBackend::TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created,
+                       size_t vnet_header_size)
     : name_(std::move(name)),
       description_(fmt::format("tap:{}{}", name_, created ? " (created)" : "")),
       tap_(std::move(tap)),
       control_(std::move(control)),
       created_(created),
-      buffer_(net::kMaxFrameSize) {}
+      vnet_header_size_(vnet_header_size),
+      buffer_(net::kMaxFrameSize + vnet_header_size) {}
 
 std::vector<NamedCount> TapBackend::named_counts() const {
     auto load = [](const std::atomic<uint64_t>& counter) {
@@ -141,7 +181,9 @@ void TapBackend::send(std::span<const iovec> frame) {
         }
         return;
     }
-    counters_.count_tx(static_cast<uint64_t>(written));
+    // Counted as Ethernet bytes, like every other backend's: a vnet header is not traffic.
+    const auto bytes = static_cast<size_t>(written);
+    counters_.count_tx(bytes > vnet_header_size_ ? bytes - vnet_header_size_ : 0);
 }
 
 size_t TapBackend::poll_receive() {
@@ -165,12 +207,13 @@ size_t TapBackend::poll_receive() {
             break;
         }
         const auto size = static_cast<size_t>(length);
-        if (size < net::kEthernetHeaderSize || sink_ == nullptr) {
+        const bool runt = size < vnet_header_size_ + net::kEthernetHeaderSize;
+        if (runt || sink_ == nullptr) {
             counters_.count_rx_dropped();
-            bump(size < net::kEthernetHeaderSize ? causes_.rx_runts : causes_.rx_no_sink);
+            bump(runt ? causes_.rx_runts : causes_.rx_no_sink);
             continue;
         }
-        counters_.count_rx(size);
+        counters_.count_rx(size - vnet_header_size_);
         sink_->receive(std::span<const uint8_t>(buffer_.data(), size));
         ++delivered;
     }

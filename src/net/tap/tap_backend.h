@@ -5,6 +5,13 @@
 // persistent, so the kernel deletes it when hvmm closes its fd; one someone else made (ip tuntap
 // add, persistent) is left as it was found. The link follows the interface's admin state (IFF_UP):
 // `ip link set NAME down` on the host takes the guest's carrier down.
+//
+// With TapOptions::vnet_header (a virtio-net NIC) the TAP is opened with IFF_VNET_HDR: every
+// frame in both directions starts with a 12-byte virtio_net_hdr_v1, so a guest's checksum and
+// segmentation offloads pass through the host kernel untouched. The size is set to 12 with
+// TUNSETVNETHDRSZ and the receive offloads to none with TUNSETOFFLOAD at every open, because a
+// persistent TAP keeps what its previous user set; set_receive_offloads() then follows what the
+// guest acknowledged.
 #pragma once
 
 #include <atomic>
@@ -18,9 +25,14 @@
 
 namespace hvmm {
 
+struct TapOptions {
+    bool vnet_header = false;  // IFF_VNET_HDR: frames carry a virtio_net_hdr_v1 (see above)
+};
+
 class TapBackend final : public NetBackend {
   public:
-    static Result<std::unique_ptr<TapBackend>> open(std::string_view name);
+    static Result<std::unique_ptr<TapBackend>> open(std::string_view name,
+                                                    TapOptions options = {});
 
     // True when hvmm created the interface (it vanishes when this backend is destroyed).
     bool created() const { return created_; }
@@ -45,9 +57,13 @@ class TapBackend final : public NetBackend {
     // (the host's queue was full), tx_detached (the interface is gone), tx_errors (anything
     // else), rx_runts, rx_no_sink (arrived before a NIC was attached).
     std::vector<NamedCount> named_counts() const override;
+    size_t vnet_header_size() const override { return vnet_header_size_; }
+    // TUNSETOFFLOAD with the TUN_F_* bits for offloads (none is always accepted).
+    Result<void> set_receive_offloads(const net::NetOffloads& offloads) override;
 
   private:
-    TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created);
+    TapBackend(std::string name, UniqueFd tap, UniqueFd control, bool created,
+               size_t vnet_header_size);
     void note_detached();
 
     std::string name_;
@@ -55,6 +71,7 @@ class TapBackend final : public NetBackend {
     UniqueFd tap_;
     UniqueFd control_;  // an AF_INET datagram socket for the SIOC[GS]IFFLAGS ioctls
     bool created_;
+    size_t vnet_header_size_;  // 0, or net::kVnetHeaderSize with IFF_VNET_HDR
     FrameSink* sink_ = nullptr;
     std::vector<uint8_t> buffer_;
     // send() may see the TAP vanish on a vCPU thread; it only records that here, and the I/O

@@ -1,0 +1,126 @@
+// VirtioNet's transmit queue: drain the ring, send each frame to the backend as a gather list
+// into guest RAM, one used buffer notification per drain.
+#include <unistd.h>
+
+#include "base/log.h"
+#include "devices/virtio/net/virtio_net.h"
+#include "devices/virtio/net/vnet_header.h"
+#include "net/frame_limits.h"
+
+namespace hvmm::virtio {
+
+using namespace net_spec;
+
+namespace {
+
+// Chains one kick handles before the I/O thread looks at its other sources; the rest follow at
+// once through a self-kick, so a guest that keeps the ring full cannot starve receive.
+constexpr unsigned kTxBudget = 256;
+
+}  // namespace
+
+void VirtioNet::service_tx_locked() {
+    SplitQueue& tx = *queue(kTxQueue);
+    const uint64_t frames_before = counters_.tx_frames;
+    unsigned budget = kTxBudget;
+    tx.disable_notifications();
+    for (;;) {
+        while (budget > 0) {
+            auto popped = tx.pop();
+            if (!popped) {
+                break;
+            }
+            --budget;
+            if (!*popped) {
+                // Refused by the queue (and warned about there): answered once, never sent.
+                ++counters_.tx_malformed_chains;
+                tx.add_used(popped->error());
+                continue;
+            }
+            transmit_chain_locked(**popped);
+            // A transmit buffer is only read: nothing written, so the used length is 0.
+            tx.add_used((*popped)->head(), 0);
+        }
+        if (budget == 0) {
+            // Come back after the loop's other sources; notifications stay off meanwhile.
+            const uint64_t one = 1;
+            [[maybe_unused]] const auto written = ::write(kick_fds_[kTxQueue], &one, sizeof(one));
+            break;
+        }
+        // Notifications back on; if buffers slipped in meanwhile the driver did not kick for
+        // them, so keep draining.
+        if (!tx.enable_notifications()) {
+            break;
+        }
+    }
+    if (counters_.tx_frames != frames_before) {
+        ++counters_.tx_batches;
+    }
+    notify_locked(kTxQueue, counters_.tx_notifications);
+}
+
+void VirtioNet::transmit_chain_locked(const DescriptorChain& chain) {
+    ChainReader reader = chain.reader();
+    // The header is copied out once; only the copy is checked and used. A chain shorter than it
+    // carries no frame (CVE-2023-6693 was a device that sent one anyway).
+    const auto header = reader.read_obj<NetHeader>();
+    if (!header) {
+        ++counters_.tx_dropped_short_header;
+        static log::RateLimitedWarning warning;
+        if (log::level() >= log::Level::kWarn) {  // counted either way
+            warning("virtio-net: TX chain of {} bytes is shorter than the {}-byte header; dropped",
+                    chain.readable_bytes(), sizeof(NetHeader));
+        }
+        return;
+    }
+    const size_t length = reader.remaining();
+    if (length < net::kEthernetHeaderSize) {
+        ++counters_.tx_dropped_runt;
+        return;
+    }
+    if (length > net::kMaxFrameSize) {
+        ++counters_.tx_dropped_oversize;
+        static log::RateLimitedWarning warning;
+        if (log::level() >= log::Level::kWarn) {  // counted either way
+            warning("virtio-net: TX frame of {} bytes is over the {}-byte limit; dropped", length,
+                    net::kMaxFrameSize);
+        }
+        return;
+    }
+    // Over a backend without a vnet header no offload was offered, so a header asking for one
+    // is refused the same way.
+    const auto checked = check_tx_header(*header, features_, length);
+    if (!checked) {
+        ++counters_.tx_dropped_bad_header;
+        static log::RateLimitedWarning warning;
+        if (log::level() >= log::Level::kWarn) {  // counted either way
+            warning("virtio-net: TX header refused ({}); frame dropped", describe(checked.error()));
+        }
+        return;
+    }
+    if (vnet_header_size_ == 0 && (checked->flags & kHeaderNeedsCsum) != 0) {
+        // No header to pass the request on with: finish the checksum here, in a copy (the
+        // guest's buffer is device-readable only, and the guest may rewrite it meanwhile).
+        tx_bounce_.resize(length);
+        reader.read_exact(tx_bounce_);  // exactly what remains
+        complete_checksum(tx_bounce_, checked->csum_start, checked->csum_offset);
+        backend_.send(std::span<const uint8_t>(tx_bounce_));
+        ++counters_.tx_frames;
+        ++counters_.tx_checksummed;
+        counters_.tx_bytes += length;
+        return;
+    }
+    size_t used = 0;
+    tx_iovecs_.resize(chain.readable().size() + 1);
+    if (vnet_header_size_ != 0) {
+        // The backend's header is our checked copy, not the guest's bytes (which it may change).
+        tx_iovecs_[0] = iovec{const_cast<NetHeader*>(&*checked), sizeof(NetHeader)};
+        used = 1;
+    }
+    used += reader.copy_iovecs(std::span(tx_iovecs_).subspan(used), length);
+    backend_.send(std::span<const iovec>(tx_iovecs_.data(), used));
+    ++counters_.tx_frames;
+    counters_.tx_bytes += length;
+}
+
+}  // namespace hvmm::virtio
