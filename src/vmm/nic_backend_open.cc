@@ -18,7 +18,10 @@ Result<std::unique_ptr<NetBackend>> open_network(const NicSpec& spec,
         case NetKind::kUser:
             return open_user_backend(spec.user, spec.mac);
         case NetKind::kTap:
-            return TapBackend::open(spec.net_name);
+            // A virtio NIC's frames carry the virtio-net header through the TAP, so the
+            // guest's checksum and segmentation offloads reach the host kernel as they are.
+            return TapBackend::open(spec.net_name,
+                                    TapOptions{.vnet_header = spec.model == NicModel::kVirtio});
         case NetKind::kStream:
             return StreamBackend::connect(spec.net_name, spec.reconnect);
         case NetKind::kStreamListen:

@@ -9,7 +9,7 @@ namespace hvmm {
 namespace {
 
 constexpr std::string_view kKnownKeys =
-    "net, mac, pcap, reconnect, and for a user network hostfwd, restrict, dns, ipv6";
+    "net, mac, pcap, reconnect, vhost, and for a user network hostfwd, restrict, dns, ipv6";
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
@@ -82,13 +82,16 @@ Result<NicSpec> parse_nic_spec(std::string_view text, unsigned nic_index) {
     const auto parts = split(text, ',');
     NicSpec spec;
     spec.mac = default_mac_address(nic_index);
-    if (parts[0] != "pcnet") {
-        if (parts[0].empty() || parts[0].find('=') != std::string_view::npos) {
-            return fail("--nic: the model comes first, as in 'pcnet,net=tap:tap0' (known: pcnet)");
-        }
-        return fail("--nic: unknown model '{}' (known: pcnet)", parts[0]);
+    if (parts[0] == "pcnet") {
+        spec.model = NicModel::kPcnet;
+    } else if (parts[0] == "virtio") {
+        spec.model = NicModel::kVirtio;
+    } else if (parts[0].empty() || parts[0].find('=') != std::string_view::npos) {
+        return fail("--nic: the model comes first, as in 'pcnet,net=tap:tap0' (known: pcnet, virtio)");
+    } else {
+        return fail("--nic: unknown model '{}' (known: pcnet, virtio)", parts[0]);
     }
-    spec.model = NicModel::kPcnet;
+    std::optional<std::string_view> vhost;  // checked once the model and network are known
 
     std::set<std::string_view> seen;
     std::optional<std::string_view> user_key;   // the first user-network option given
@@ -130,6 +133,8 @@ Result<NicSpec> parse_nic_spec(std::string_view text, unsigned nic_index) {
             spec.pcap_path = std::string(value);
         } else if (key == "reconnect") {
             reconnect = value;
+        } else if (key == "vhost") {
+            vhost = value;
         } else if (is_user_network_key(key)) {
             user_key = user_key.value_or(key);
             if (auto applied = net::apply_user_net_option(spec.user, key, value); !applied) {
@@ -141,6 +146,30 @@ Result<NicSpec> parse_nic_spec(std::string_view text, unsigned nic_index) {
     }
     // No net= at all is a user network, as QEMU's -nic defaults to one.
     HVMM_TRY_VOID(finish_network(spec, user_key, reconnect, network));
+    if (vhost) {
+        if (*vhost == "on") {
+            spec.vhost = VhostMode::kOn;
+        } else if (*vhost == "auto") {
+            spec.vhost = VhostMode::kAuto;
+        } else if (*vhost != "off") {
+            return fail("--nic: vhost= takes on, off or auto, not '{}'", *vhost);
+        }
+        if (spec.vhost != VhostMode::kOff && spec.model != NicModel::kVirtio) {
+            return fail("--nic: vhost= is for a virtio NIC (vhost-net has no PCnet data path)");
+        }
+        if (spec.vhost != VhostMode::kOff && spec.net != NetKind::kTap) {
+            return fail("--nic: vhost= needs net=tap:NAME (vhost-net moves frames to and from a TAP "
+                        "in the host kernel; '{}' is not one)",
+                        network.empty() ? "user" : network);
+        }
+        if (spec.vhost == VhostMode::kOn && spec.pcap_path) {
+            return fail("--nic: pcap= cannot record a vhost=on NIC (its frames never pass through "
+                        "hvmm); use vhost=off or vhost=auto, which records in userspace");
+        }
+        if (spec.vhost == VhostMode::kAuto && spec.pcap_path) {
+            spec.vhost = VhostMode::kOff;  // the capture asked for frames vhost would not show
+        }
+    }
     return spec;
 }
 

@@ -1,4 +1,12 @@
-// The --nic option, given once per NIC: `--nic pcnet[,net=NETWORK][,mac=..][,pcap=FILE][,...]`.
+// The --nic option, given once per NIC: `--nic MODEL[,net=NETWORK][,mac=..][,pcap=FILE][,...]`.
+//
+//   MODEL                           pcnet (the paper's AMD PCnet-PCI II) or virtio (virtio-net over
+//                                   modern virtio-pci)
+//   vhost=on|off|auto               virtio on a TAP only: the data path in the host kernel
+//                                   (/dev/vhost-net); auto uses it where /dev/vhost-net opens,
+//                                   on fails with one clear error where it cannot. Default off.
+//                                   A vhost NIC's frames never pass through hvmm, so pcap= with
+//                                   vhost=on is an error and makes vhost=auto stay in userspace.
 //
 //   net=user (or no net= at all)   NAT to the host's network through libslirp, as QEMU's
 //                                   -nic default; QEMU's -netdev user options may follow:
@@ -33,13 +41,15 @@
 
 #include "base/error.h"
 #include "devices/pcnet/mac_address.h"
+#include "devices/virtio/net/vhost_mode.h"
 #include "net/net_backend.h"
 #include "net/user_net_config.h"
 #include "vmnet/switch_paths.h"
 
 namespace hvmm {
 
-enum class NicModel { kPcnet };
+enum class NicModel { kPcnet, kVirtio };
+using virtio::VhostMode;
 enum class NetKind { kUser, kTap, kStream, kStreamListen, kDgram, kSwitch, kSocketpair };
 
 struct NicSpec {
@@ -54,6 +64,7 @@ struct NicSpec {
     net::UserNetConfig user;  // kUser: the NAT's options
     MacAddress mac{};
     std::optional<std::string> pcap_path;
+    VhostMode vhost = VhostMode::kOff;  // kVirtio on kTap only
     bool operator==(const NicSpec&) const = default;
 };
 

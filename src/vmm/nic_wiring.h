@@ -12,6 +12,7 @@
 namespace hvmm {
 
 // NIC i goes into PCI slot 1 + i (slot 0 is the host bridge) and drives INTA# of that slot.
+// A PCnet is wired here; a virtio NIC is a VirtioNic (virtio_nic.h).
 // optimizations: the paper's I/O optimizations (--nic-opt; see nic_optimizations.h).
 Result<void> wire_nics(Machine& machine, std::span<const NicSpec> specs,
                        const NicOptimizations& optimizations = {});

@@ -58,14 +58,14 @@ TEST(NicSpec, MulticastMacIsRefused) {
 }
 
 TEST(NicSpec, UnknownModelListsTheKnownOnes) {
-    EXPECT_EQ(error_of("ne2k,net=tap:t"), "--nic: unknown model 'ne2k' (known: pcnet)");
+    EXPECT_EQ(error_of("ne2k,net=tap:t"), "--nic: unknown model 'ne2k' (known: pcnet, virtio)");
     EXPECT_NE(error_of("net=tap:t").find("model comes first"), std::string::npos);
 }
 
 TEST(NicSpec, UnknownOrMalformedOptionsAreNamed) {
     EXPECT_EQ(error_of("pcnet,net=tap:t,speed=10"),
-              "--nic: unknown option 'speed' (known: net, mac, pcap, reconnect, and for a user "
-              "network hostfwd, restrict, dns, ipv6)");
+              "--nic: unknown option 'speed' (known: net, mac, pcap, reconnect, vhost, and for a "
+              "user network hostfwd, restrict, dns, ipv6)");
     EXPECT_NE(error_of("pcnet,net=tap:t,verbose").find("'verbose' is not key=value"),
               std::string::npos);
     EXPECT_EQ(error_of("pcnet,net=tap:a,net=tap:b"), "--nic: net= is given twice");
@@ -304,6 +304,38 @@ TEST(NicSpec, OpenBackendReportsAnUnwritableCapture) {
     auto backend = open_backend(*spec);
     ASSERT_FALSE(backend);
     EXPECT_NE(backend.error().message.find("/nonexistent-dir/c.pcap"), std::string::npos);
+}
+
+
+TEST(NicSpec, VirtioModelWithVhostModes) {
+    auto spec = parse_nic_spec("virtio,net=tap:tap0,vhost=on", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->model, NicModel::kVirtio);
+    EXPECT_EQ(spec->vhost, VhostMode::kOn);
+    spec = parse_nic_spec("virtio,net=tap:tap0,vhost=auto", 0);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->vhost, VhostMode::kAuto);
+    spec = parse_nic_spec("virtio,net=switch:lan0", 0);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->model, NicModel::kVirtio);
+    EXPECT_EQ(spec->vhost, VhostMode::kOff);
+    EXPECT_EQ(spec->net, NetKind::kSwitch);
+    spec = parse_nic_spec("virtio", 0);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->net, NetKind::kUser);
+}
+
+TEST(NicSpec, VhostRefusedWhereItCannotWork) {
+    EXPECT_EQ(error_of("virtio,net=tap:t,vhost=yes"), "--nic: vhost= takes on, off or auto, not 'yes'");
+    EXPECT_NE(error_of("pcnet,net=tap:t,vhost=on").find("vhost= is for a virtio NIC"), std::string::npos);
+    EXPECT_NE(error_of("virtio,net=user,vhost=on").find("vhost= needs net=tap:NAME"), std::string::npos);
+    EXPECT_NE(error_of("virtio,vhost=auto").find("'user' is not one"), std::string::npos);
+    EXPECT_TRUE(parse_nic_spec("pcnet,net=tap:t,vhost=off", 0));
+    EXPECT_NE(error_of("virtio,net=tap:t,vhost=on,pcap=/tmp/x.pcap").find("pcap= cannot record"),
+              std::string::npos);
+    auto spec = parse_nic_spec("virtio,net=tap:t,vhost=auto,pcap=/tmp/x.pcap", 0);
+    ASSERT_TRUE(spec);
+    EXPECT_EQ(spec->vhost, VhostMode::kOff);  // auto yields to the capture
 }
 
 }  // namespace

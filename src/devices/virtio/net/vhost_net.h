@@ -78,6 +78,7 @@
 #include <string_view>
 #include <vector>
 
+#include "devices/virtio/net/vhost_mode.h"
 #include "base/error.h"
 #include "devices/virtio/net/vhost_ioctls.h"
 #include "memory/guest_address.h"
@@ -194,9 +195,6 @@ class VhostNet {
     };
     Counters counters_;
 };
-
-// `vhost=` of --nic virtio.
-enum class VhostMode : uint8_t { kOff, kAuto, kOn };
 
 inline constexpr std::string_view kVhostNetPath = "/dev/vhost-net";
 

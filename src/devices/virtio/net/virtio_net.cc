@@ -81,7 +81,8 @@ uint64_t VirtioNet::device_features() const {
     if (options_.mtu) {
         features |= kMtu;
     }
-    return features | offered_offload_features(vnet_header_size_);
+    features |= offered_offload_features(vnet_header_size_);
+    return options_.vhost ? options_.vhost->offerable_features(features) : features;
 }
 
 bool VirtioNet::accept_features(uint64_t features) {
@@ -150,6 +151,11 @@ void VirtioNet::activate(const ActivationContext& context) {
             log::warn("virtio-net: {}", set.error().message);
         }
     }
+    if (options_.vhost && start_vhost_locked(context)) {
+        // The kernel now takes the RX and TX kicks and reads the TAP; only the control queue's
+        // kicks come here.
+        kick_fds_[kRxQueue] = kick_fds_[kTxQueue] = -1;
+    }
     for (uint16_t i = 0; i < kQueueCount; ++i) {
         if (kick_fds_[i] < 0) {
             continue;
@@ -175,7 +181,53 @@ void VirtioNet::reset() {
     reset_locked();
 }
 
+bool VirtioNet::start_vhost_locked(const ActivationContext& context) {
+    std::array<VhostQueueSetup, 2> setups{};
+    const std::array<uint16_t, 2> order{kRxQueue, kTxQueue};  // vhost-net's queue 0 and 1
+    bool ready = backend_fd_ >= 0;
+    for (size_t i = 0; ready && i < order.size(); ++i) {
+        const SplitQueue* q = queues_[order[i]];
+        if (q == nullptr || kick_fds_[order[i]] < 0) {
+            ready = false;
+            break;
+        }
+        setups[i] = VhostQueueSetup{.size = q->config().size,
+                                    .desc_table = q->config().desc_table,
+                                    .avail_ring = q->config().avail_ring,
+                                    .used_ring = q->config().used_ring,
+                                    .next_avail = q->next_avail(),
+                                    .kick_fd = kick_fds_[order[i]],
+                                    .call_fd = context.interrupt.call_fd(order[i])};
+    }
+    Result<void> started = ready ? options_.vhost->start(features_, context.memory, setups,
+                                                         backend_fd_)
+                                 : fail("the driver left the receive or transmit queue disabled");
+    if (!started) {
+        ++counters_.vhost_fallbacks;
+        static log::RateLimitedWarning warning;
+        warning("virtio-net: vhost-net did not start ({}); using the userspace data path",
+                started.error().message);
+        return false;
+    }
+    // The TAP is vhost's now: stop watching it (a frame hvmm had already read is delivered by
+    // receive(), which vhost_running_ makes a counted drop instead).
+    if (backend_fd_ >= 0 && loop_.modify_fd(backend_fd_, 0)) {
+        backend_watched_ = false;
+    }
+    vhost_running_ = true;
+    ++counters_.vhost_starts;
+    return true;
+}
+
 void VirtioNet::reset_locked() {
+    if (vhost_running_) {
+        // The kernel lets go of the rings and the TAP before the transport resets the queues.
+        options_.vhost->stop();
+        vhost_running_ = false;
+        if (backend_fd_ >= 0 && loop_.modify_fd(backend_fd_, EPOLLIN)) {
+            backend_watched_ = true;
+        }
+    }
     for (int& fd : kick_fds_) {
         if (fd >= 0) {
             loop_.remove_fd(fd);

@@ -37,6 +37,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -48,6 +49,7 @@
 #include "base/event_loop.h"
 #include "devices/pcnet/mac_address.h"
 #include "devices/virtio/net/rx_filter.h"
+#include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net_counters.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 #include "devices/virtio/virtio_device.h"
@@ -62,6 +64,13 @@ struct VirtioNetOptions {
     // refuses a larger one. Unset, the guest starts at 1500 and may go up to 65535 (frames of
     // up to 64 KiB work: MRG_RXBUF spreads them over several buffers).
     std::optional<uint16_t> mtu;
+    // vhost-net (vhost_net.h), or nullptr for the userspace data path. With it the device offers
+    // what vhost can carry, and at DRIVER_OK hands the receive and transmit rings, their kick
+    // eventfds and their call eventfds to the host kernel, which then moves frames between the
+    // rings and the TAP (the backend's receive_fd()) with no hvmm thread in the path; the
+    // control queue stays here. If vhost refuses, the userspace path takes over (counted, one
+    // warning). Outlives the device.
+    VhostNet* vhost = nullptr;
 };
 
 class VirtioNet final : public VirtioDevice, private FrameSink {
@@ -116,6 +125,8 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
 
     // All *_locked members run with mutex_ held.
     void reset_locked();
+    // Hands the RX and TX rings to vhost; false (userspace keeps them) if it refused.
+    bool start_vhost_locked(const ActivationContext& context);
     void service_tx_locked();
     void transmit_chain_locked(const DescriptorChain& chain);
     void service_ctrl_locked();
@@ -136,7 +147,10 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     const VirtioNetOptions options_;
     const size_t vnet_header_size_;  // the backend's: 0 or 12
     const int backend_fd_;
-    bool backend_watched_ = false;  // EPOLLIN armed on backend_fd_; I/O thread only
+    // EPOLLIN armed on backend_fd_: the I/O thread pauses and resumes it, activate() and reset()
+    // (a vCPU thread) take it away from and give it back to vhost.
+    std::atomic<bool> backend_watched_ = false;
+    bool vhost_running_ = false;  // under mutex_
 
     mutable std::mutex mutex_;
     bool active_ = false;

@@ -32,6 +32,8 @@ std::vector<NamedCount> to_named_counts(const VirtioNetCounters& c) {
         {"ctrl_errors", c.ctrl_errors},
         {"ctrl_malformed_chains", c.ctrl_malformed_chains},
         {"config_writes_ignored", c.config_writes_ignored},
+        {"vhost_starts", c.vhost_starts},
+        {"vhost_fallbacks", c.vhost_fallbacks},
     };
 }
 

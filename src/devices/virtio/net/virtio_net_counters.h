@@ -45,6 +45,11 @@ struct VirtioNetCounters {
     uint64_t ctrl_errors = 0;            // commands answered ERR (unknown, malformed)
     uint64_t ctrl_malformed_chains = 0;  // no room for the ack, or refused by the queue
     uint64_t config_writes_ignored = 0;  // the driver wrote the read-only configuration
+
+    // vhost-net (VirtioNetOptions::vhost): DRIVER_OKs that handed the rings to the host kernel,
+    // and those where vhost refused and the userspace data path took over.
+    uint64_t vhost_starts = 0;
+    uint64_t vhost_fallbacks = 0;
 };
 
 std::vector<NamedCount> to_named_counts(const VirtioNetCounters& counters);

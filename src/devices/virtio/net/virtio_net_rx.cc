@@ -19,8 +19,8 @@ bool VirtioNet::can_receive() {
 }
 
 bool VirtioNet::can_receive_locked() {
-    const bool room =
-        active_ && queue(kRxQueue) != nullptr && !frame_held_ && stash_rx_chain_locked(0);
+    const bool room = active_ && !vhost_running_ && queue(kRxQueue) != nullptr && !frame_held_ &&
+                      stash_rx_chain_locked(0);
     if (!room) {
         rx_refused_ = true;
     }
@@ -29,7 +29,7 @@ bool VirtioNet::can_receive_locked() {
 
 void VirtioNet::receive(std::span<const uint8_t> frame) {
     std::lock_guard lock(mutex_);
-    if (!active_ || queue(kRxQueue) == nullptr || frame_held_) {
+    if (!active_ || vhost_running_ || queue(kRxQueue) == nullptr || frame_held_) {
         // A backend that did not ask can_receive() first; nothing to put the frame in.
         ++counters_.rx_dropped_not_ready;
         return;
