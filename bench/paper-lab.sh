@@ -209,7 +209,7 @@ main() {
         echo "paper-lab: no hist trigger on kvm_exit; exits by reason will be null" >&2
     grep -q -- '--nic-opt' <<<"$(hvmm run --help 2>&1)" && has_opt=yes
     # A hvmm with the virtio NIC names it in --nic's unknown-model message.
-    hvmm run --nic nosuchmodel 2>&1 | grep -q 'virtio' && has_virtio=yes
+    [[ $(hvmm run --nic nosuchmodel 2>&1) == *virtio* ]] && has_virtio=yes
     {
         echo "guest_kernel $(cat "$HVMM_CACHE/guest/kernel-release")"
         echo "lab_kernel $(uname -r)"
