@@ -60,14 +60,15 @@ hvmm_guest() {
 # kernel command line of at most 2047 characters, so the boots' commands call these):
 #   R                  what the guest has: functions virtio_pci bound, each NIC's driver,
 #                      virtio's interrupt lines (MSI-X names them virtioN-input.0 and so on)
-#   P TAG ADDR [SIZE]  three pings, bracketed "TAG-begin" ... "TAG-status N"
+#   P TAG ADDR [SIZE]  three pings, bracketed "TAG-begin" ... "TAG-status N" (a 90 s
+#                      deadline: a loaded lab has frozen the guest for 24 s mid-ping)
 #   I TAG ADDR [-R]    iperf3 for 5 s, bracketed the same way
 #   C PROTO FIELD      a /proc/net/snmp counter
 #   M TAG MTU SIZE     eth0 at MTU, three SIZE-byte pings to the lab, the fragments IP made
 GUEST_LIB='R(){ echo virtio-pci-bound: $(ls /sys/bus/pci/drivers/virtio-pci|grep -c ^0000:)
 for n in /sys/class/net/eth*;do echo "driver: ${n##*/} $(basename $(readlink $n/device/driver))";done
 grep -i virtio /proc/interrupts|sed "s/^/irq: /";ip link show eth0|sed "s/^/link: /";}
-P(){ echo $1-begin;ping -c 3 -w 20 ${3:+-s $3} $2;echo $1-status $?;}
+P(){ echo $1-begin;ping -c 3 -w 90 ${3:+-s $3} $2;echo $1-status $?;}
 I(){ echo $1-begin;timeout 40 iperf3 -c $2 -t 5 -f m $3;echo $1-status $?;}
 C(){ awk -v f=$2 "/^$1:/{if(!h){for(i=1;i<=NF;i++)c[\$i]=i;h=1}else print \$c[f]}" /proc/net/snmp;}
 M(){ echo $1-begin;ip link set eth0 mtu $2;echo mtu-now $(cat /sys/class/net/eth0/mtu);f=$(C Ip FragCreates)
@@ -154,7 +155,7 @@ ip link set eth0 mtu 1500"
     hvmm_guest "$name" "$cmd" --nic "virtio,net=tap:$TAP,mac=$MAC" --stats-json "$WORK/basic-stats.json"
     local lab_ping="" lab_ping_ok=1
     if wait_for "$name" '^guest-net-ready' 300; then
-        ping -c 3 -w 20 "$GUEST_IP" >"$WORK/h2g.ping" 2>&1 && lab_ping_ok=0
+        ping -c 3 -w 90 "$GUEST_IP" >"$WORK/h2g.ping" 2>&1 && lab_ping_ok=0
         lab_ping=$(grep -m1 'packets transmitted' "$WORK/h2g.ping")
     fi
     finish "$name"
