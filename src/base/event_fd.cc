@@ -1,5 +1,5 @@
 #include "base/event_fd.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 #include "boot/pci_intx_route.h"
 
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 
 namespace hvmm::boot {
 

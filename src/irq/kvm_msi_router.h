@@ -21,7 +21,7 @@
 #include <span>
 
 #include "base/error.h"
-#include "devices/pci/msi_router.h"
+#include "irq/msi_router.h"
 #include "irq/msi_routes.h"
 #include "kvm/vm.h"
 

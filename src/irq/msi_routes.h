@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/error.h"
-#include "devices/pci/msi_router.h"
+#include "irq/msi_router.h"
 #include "kvm/vm.h"
 
 namespace hvmm {

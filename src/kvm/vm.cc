@@ -1,5 +1,5 @@
 #include "kvm/vm.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 #include <sys/ioctl.h>
 

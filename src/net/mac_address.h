@@ -1,16 +1,12 @@
 // What the network layers need to know about an Ethernet address: its kind (group, broadcast,
 // locally administered), text form, and a hash for tables. Pure functions; any thread.
 //
-// The type itself, hvmm::MacAddress, already exists in devices/pcnet/mac_address.h (the NIC was
-// first to need one) and is reused here rather than defined twice. It belongs in this layer: a
-// later change should move the struct into this header and leave the PCnet one as an include,
-// which is a two-line edit done apart from this file so as not to collide with work on PCnet.
-//
 // The helpers live in hvmm::net because hvmm::parse_mac_address (vmm/nic_spec.h) already
 // exists with the --nic option's rules (it refuses multicast and names "--nic" in its message);
 // the ones here are the general form the switch, DHCP and command lines build on.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,7 +14,17 @@
 #include <string>
 #include <string_view>
 
-#include "devices/pcnet/mac_address.h"
+
+namespace hvmm {
+
+// A 48-bit Ethernet station address, in wire order: what NICs, backends, the switch and DHCP
+// all speak, so it lives in the network layer (devices include it from here).
+struct MacAddress {
+    std::array<uint8_t, 6> bytes;
+    bool operator==(const MacAddress&) const = default;
+};
+
+}  // namespace hvmm
 
 namespace hvmm::net {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "net/frame_limits.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm {
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm::stats {
 

@@ -4,7 +4,7 @@
 #include <cstddef>
 
 #include "stats/clock.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm {
 

@@ -11,7 +11,7 @@
 #include "base/log.h"
 #include "base/terminal_raw_mode.h"
 #include "boot/linux_loader.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 #include "vmm/exit_dispatch.h"
 
 namespace hvmm {

@@ -40,7 +40,7 @@
 #include <string_view>
 
 #include "base/error.h"
-#include "devices/pcnet/mac_address.h"
+#include "net/mac_address.h"
 #include "devices/virtio/net/vhost_mode.h"
 #include "net/net_backend.h"
 #include "net/user_net_config.h"

@@ -8,10 +8,10 @@
 #include <mutex>
 
 #include "base/event_fd.h"
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 #include "devices/pcnet/pcnet_pci.h"
 #include "irq/irqfd_line.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 #include "vmm/nic_backend_stats.h"
 #include "vmm/transmit_poll_pacer.h"
 #include "vmm/virtio_nic.h"

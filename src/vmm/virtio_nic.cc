@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 #include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/pci/virtio_pci_transport.h"

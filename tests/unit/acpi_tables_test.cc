@@ -10,7 +10,7 @@
 #include "boot/acpi/madt.h"
 #include "boot/acpi/root_tables.h"
 #include "boot/acpi/sdt.h"
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 
 namespace hvmm::boot::acpi {
 namespace {

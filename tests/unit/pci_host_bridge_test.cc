@@ -5,7 +5,7 @@
 #include <array>
 #include <vector>
 
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 
 namespace hvmm::pci {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "devices/pci/pci_host_bridge.h"
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 
 namespace hvmm {
 namespace {

@@ -17,7 +17,7 @@
 
 #include "base/event_loop.h"
 #include "devices/pci/capability_list.h"
-#include "devices/pci/msi_router.h"
+#include "irq/msi_router.h"
 #include "devices/virtio/pci/virtio_pci_layout.h"
 #include "devices/virtio/pci/virtio_pci_transport.h"
 #include "devices/virtio/virtio_device.h"

@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-#include "devices/pci/msi_router.h"
+#include "irq/msi_router.h"
 
 namespace hvmm::pci {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "base/checked.h"
-#include "devices/pci/pci_irq_routing.h"
+#include "irq/pci_irq_routing.h"
 
 namespace hvmm::pci {
 namespace {

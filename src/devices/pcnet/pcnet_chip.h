@@ -28,7 +28,7 @@
 #include <optional>
 #include <span>
 
-#include "devices/pcnet/mac_address.h"
+#include "net/mac_address.h"
 #include "devices/pcnet/pcnet_counters.h"
 #include "devices/pcnet/pcnet_descriptors.h"
 #include "devices/pcnet/pcnet_phy.h"

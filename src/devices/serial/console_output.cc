@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm {
 

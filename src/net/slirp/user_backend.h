@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "base/error.h"
-#include "devices/pcnet/mac_address.h"
+#include "net/mac_address.h"
 #include "net/net_backend.h"
 #include "net/user_net_config.h"
 

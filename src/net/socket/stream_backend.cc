@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm {
 

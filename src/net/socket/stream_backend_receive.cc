@@ -8,7 +8,7 @@
 #include <array>
 #include <cstring>
 
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm {
 namespace {

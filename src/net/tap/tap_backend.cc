@@ -12,7 +12,7 @@
 #include "base/log.h"
 #include "net/frame_limits.h"
 #include "net/retire_fd.h"
-#include "stats/syscall_count.h"
+#include "base/syscall_count.h"
 
 namespace hvmm {
 namespace {

@@ -13,7 +13,7 @@
 #include <span>
 #include <vector>
 
-#include "devices/pcnet/mac_address.h"
+#include "net/mac_address.h"
 
 namespace hvmm::virtio {
 

@@ -47,7 +47,7 @@
 
 #include "base/error.h"
 #include "base/event_loop.h"
-#include "devices/pcnet/mac_address.h"
+#include "net/mac_address.h"
 #include "devices/virtio/net/rx_filter.h"
 #include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net_counters.h"

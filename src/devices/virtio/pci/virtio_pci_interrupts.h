@@ -34,7 +34,7 @@
 #include "base/error.h"
 #include "base/event_fd.h"
 #include "base/event_loop.h"
-#include "devices/pci/msi_router.h"
+#include "irq/msi_router.h"
 #include "devices/pci/msix_table.h"
 #include "devices/virtio/queue/split_queue.h"
 #include "devices/virtio/virtio_interrupt.h"

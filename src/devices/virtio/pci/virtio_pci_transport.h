@@ -24,7 +24,7 @@
 #include "base/event_fd.h"
 #include "base/event_loop.h"
 #include "bus/bus_device.h"
-#include "devices/pci/msi_router.h"
+#include "irq/msi_router.h"
 #include "devices/pci/pci_function.h"
 #include "devices/virtio/pci/common_config.h"
 #include "devices/virtio/pci/virtio_pci_interrupts.h"
