@@ -13,8 +13,10 @@
 #
 # usage: bench/paper.sh [SECS]          (default 10)
 # env:   HVMM_BIN        hvmm binary (default build-bench/hvmm, else build/hvmm)
-#        BENCH_CONFIGS   hvmm configs (default "baseline ports combine notify paper all"; a comma
-#                        list such as ports,combine is one config; "" runs no hvmm)
+#        BENCH_CONFIGS   hvmm configs (default "baseline ports combine notify paper all virtio
+#                        vhost": the --nic-opt configs on the PCnet, then the paper's future work,
+#                        hvmm's virtio-net without and with vhost-net; a comma list such as
+#                        ports,combine is one config; "" runs no hvmm)
 #        BENCH_ANCHORS   QEMU anchors (default: pcnet, e1000, virtio-net, virtio-net + vhost and
 #                        pcnet on -netdev user, each on QEMU 7.2 and on QEMU 10; names in
 #                        bench/paper-lab.sh)
@@ -28,7 +30,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DEFAULT_CONFIGS="baseline ports combine notify paper all"
+DEFAULT_CONFIGS="baseline ports combine notify paper all virtio vhost"
 # Both QEMUs with every NIC the lab's dynamic range and the anchors need (bench/paper-lab.sh).
 DEFAULT_ANCHORS="qemu72-pcnet qemu72-e1000 qemu72-virtio qemu72-vhost qemu72-user-pcnet qemu10-pcnet qemu10-e1000 qemu10-virtio qemu10-vhost qemu10-user-pcnet"
 source "$REPO/scripts/lib.sh"

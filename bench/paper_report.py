@@ -20,6 +20,8 @@ HVMM_LABELS = {
     "paper": "ports,combine,notify (the paper's three)",
     "all": "paper + past-the-paper (kick)",
     "default": "hvmm without --nic-opt (its default at this build: paper)",
+    "virtio": "hvmm's virtio-net (the paper's future work), userspace data path, on the same TAP",
+    "vhost": "hvmm's virtio-net with vhost=on (the data path in the lab's kernel)",
 }
 QEMU_VERSIONS = {"qemu72": "QEMU 7.2", "qemu10": "QEMU 10", "qemu": "QEMU 7.2"}
 QEMU_MODELS = {
