@@ -13,7 +13,7 @@ struct PciIntxRoute {
     uint32_t gsi;
 };
 
-// Every slot 1-31, every pin INTA-INTD, wired as devices/pci/pci_irq_routing.h's intx_gsi().
+// Every slot 1-31, every pin INTA-INTD, wired as irq/pci_irq_routing.h's intx_gsi().
 // Slot 0 is the host bridge, which raises no interrupt.
 std::vector<PciIntxRoute> default_pci_intx_routes();
 

@@ -8,8 +8,8 @@
 //
 // Threads: any; one mutex serialises the table, the bindings and the ioctls that change them
 // (a table replaced by two threads at once could lose a route). signal() takes no lock.
-// Layering: irq/ implements the interface devices/pci/msi_router.h declares (a header of plain
-// types, no device code), so the MSI-X table stays ignorant of KVM.
+// Layering: it implements irq/msi_router.h, the interface the MSI-X table (devices/pci/) is
+// handed, so the table stays ignorant of KVM and devices never include this header.
 #pragma once
 
 #include <atomic>
