@@ -14,43 +14,7 @@
 namespace hvmm::virtio {
 namespace {
 
-// <linux/vhost_types.h> structures only the ioctls themselves use.
-struct vhost_vring_state {
-    unsigned index;
-    unsigned num;
-};
-struct vhost_vring_file {
-    unsigned index;
-    int fd;  // -1 unbinds
-};
-struct vhost_memory {
-    uint32_t nregions;
-    uint32_t padding;
-    vhost_memory_region regions[];
-};
-static_assert(sizeof(vhost_vring_state) == 8 && sizeof(vhost_vring_file) == 8);
-static_assert(sizeof(vhost_memory) == 8);
-
-// The request numbers of <linux/vhost.h> (which cannot be included from C++, see the header),
-// built the same way; the values match the kernel's (VHOST_GET_FEATURES = 0x8008af00,
-// VHOST_SET_VRING_ADDR = 0x4028af11, VHOST_GET_VRING_BASE = 0xc008af12, checked with the C
-// header when this was written).
-constexpr unsigned kVhostVirtio = 0xAF;
-constexpr unsigned long kVhostGetFeatures = _IOR(kVhostVirtio, 0x00, uint64_t);
-constexpr unsigned long kVhostSetFeatures = _IOW(kVhostVirtio, 0x00, uint64_t);
-constexpr unsigned long kVhostSetOwner = _IO(kVhostVirtio, 0x01);
-constexpr unsigned long kVhostSetMemTable = _IOW(kVhostVirtio, 0x03, vhost_memory);
-constexpr unsigned long kVhostSetVringNum = _IOW(kVhostVirtio, 0x10, vhost_vring_state);
-constexpr unsigned long kVhostSetVringAddr = _IOW(kVhostVirtio, 0x11, vhost_vring_addr);
-constexpr unsigned long kVhostSetVringBase = _IOW(kVhostVirtio, 0x12, vhost_vring_state);
-constexpr unsigned long kVhostGetVringBase = _IOWR(kVhostVirtio, 0x12, vhost_vring_state);
-constexpr unsigned long kVhostSetVringKick = _IOW(kVhostVirtio, 0x20, vhost_vring_file);
-constexpr unsigned long kVhostSetVringCall = _IOW(kVhostVirtio, 0x21, vhost_vring_file);
-constexpr unsigned long kVhostSetVringErr = _IOW(kVhostVirtio, 0x22, vhost_vring_file);
-constexpr unsigned long kVhostNetSetBackend = _IOW(kVhostVirtio, 0x30, vhost_vring_file);
-static_assert(kVhostGetFeatures == 0x8008af00 && kVhostSetVringAddr == 0x4028af11 &&
-              kVhostGetVringBase == 0xc008af12 && kVhostSetMemTable == 0x4008af03 &&
-              kVhostNetSetBackend == 0x4008af30);
+using namespace vhost_uapi;  // the request numbers and the structures they carry
 
 // What a user can do about each way opening the device fails.
 const char* open_hint(int error) {

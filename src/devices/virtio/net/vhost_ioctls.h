@@ -16,27 +16,12 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "base/vhost_uapi.h"
 
 namespace hvmm::virtio {
 
-// The kernel's vhost ABI structures (<linux/vhost_types.h>), declared here because that header
-// pulls in <linux/virtio_ring.h>, which does not compile as C++. Layouts are fixed by the ABI.
-struct vhost_memory_region {
-    uint64_t guest_phys_addr;
-    uint64_t memory_size;  // bytes
-    uint64_t userspace_addr;
-    uint64_t flags_padding;  // no flags are defined: 0
-};
-struct vhost_vring_addr {
-    unsigned index;
-    unsigned flags;  // bit 0 (VHOST_VRING_F_LOG) would enable dirty logging: hvmm leaves it 0
-    uint64_t desc_user_addr;
-    uint64_t used_user_addr;
-    uint64_t avail_user_addr;
-    uint64_t log_guest_addr;
-};
-static_assert(sizeof(vhost_memory_region) == 32);
-static_assert(sizeof(vhost_vring_addr) == 40);
+using vhost_uapi::vhost_memory_region;
+using vhost_uapi::vhost_vring_addr;
 
 class VhostIoctls {
   public:
