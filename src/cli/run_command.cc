@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -8,13 +10,16 @@
 #include "cli/run_options.h"
 #include "lab/host_assessment.h"
 #include "lab/lab_launcher.h"
+#include "sandbox/seccomp_sandbox.h"
 #include "vmm/machine.h"
 #include "vmm/nic_wiring.h"
 
 namespace hvmm::cli {
 namespace {
 
-void report_stats(const Machine& machine, const RunOptions& options) {
+// stats_json_file: --stats-json's file, opened before the run (the sandbox opens no files).
+void report_stats(const Machine& machine, const RunOptions& options,
+                  std::ofstream& stats_json_file) {
     if (!options.stats && !options.stats_json)
         return;
     // The vCPU threads are joined: the per-port and per-device tables may be read.
@@ -24,12 +29,23 @@ void report_stats(const Machine& machine, const RunOptions& options) {
         std::cerr << stats::format_table(snapshot);
     }
     if (options.stats_json) {
-        std::ofstream out(*options.stats_json);
-        out << stats::to_json(snapshot).dump(2) << '\n';
-        if (!out) {
+        stats_json_file << stats::to_json(snapshot).dump(2) << '\n';
+        stats_json_file.flush();
+        if (!stats_json_file) {
             log::error("cannot write statistics to {}", *options.stats_json);
         }
     }
+}
+
+// What the sandbox must let the threads do, from the NICs' networks.
+sandbox::SandboxNeeds sandbox_needs(const MachineConfig& config) {
+    sandbox::SandboxNeeds needs;
+    for (const NicSpec& nic : config.nics) {
+        needs.user_network |= nic.net == NetKind::kUser;
+        needs.tap |= nic.net == NetKind::kTap;
+        needs.vhost |= nic.vhost != VhostMode::kOff;
+    }
+    return needs;
 }
 
 }  // namespace
@@ -63,6 +79,21 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
         return lab::run_in_lab(full_argc, full_argv);
     }
 
+    if (options->sandbox) {
+        if (auto prepared = sandbox::prepare(sandbox_needs(*config)); !prepared) {
+            log::error("{}", prepared.error().message);
+            return 1;
+        }
+    }
+    std::ofstream stats_json_file;
+    if (options->stats_json) {
+        stats_json_file.open(*options->stats_json);
+        if (!stats_json_file) {
+            log::error("cannot write statistics to {}: {}", *options->stats_json,
+                       std::strerror(errno));
+            return 1;
+        }
+    }
     auto machine = Machine::create(*config);
     if (!machine) {
         log::error("{}", machine.error().message);
@@ -82,7 +113,7 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
     } else if (!outcome->message.empty()) {
         log::write(log::Level::kInfo, outcome->message);
     }
-    report_stats(**machine, *options);
+    report_stats(**machine, *options, stats_json_file);
     return outcome->exit_status;
 }
 

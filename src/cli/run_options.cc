@@ -12,6 +12,7 @@
 #include "cli/base64.h"
 #include "cli/default_image.h"
 #include "memory/guest_memory.h"
+#include "sandbox/privileges.h"
 #include "vmm/nic_dhcp.h"
 #include "vmm/nic_spec.h"
 
@@ -50,7 +51,8 @@ Result<void> check_readable_file(const std::string& path, std::string_view what)
 Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     RunOptions options;
     CLI::App app{"Boot a Linux guest", "hvmm run"};
-    std::string kernel, initrd, append, run_command, stats_json, nic_opt;
+    std::string kernel, initrd, append, run_command, stats_json, nic_opt, user;
+    std::string sandbox = "on";
     app.add_option("--kernel", kernel, "bzImage to boot (default: the default guest image)");
     app.add_option("--initrd", initrd, "initial ramdisk (default: the default guest image's)");
     app.add_option("--append", append, "kernel command line (replaces the default)");
@@ -64,6 +66,12 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
                    "ports,combine,notify,kick");
     app.add_flag("--stats", options.stats, "print exit statistics when the guest stops");
     app.add_option("--stats-json", stats_json, "write exit statistics as JSON to FILE");
+    app.add_option("--sandbox", sandbox,
+                   "on (default): each thread's system calls limited to its role's; off: for "
+                   "debugging")
+        ->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--user", user,
+                   "started as root: become this user once /dev/kvm, TAPs and vhost are open");
     app.add_flag("-v,--verbose", options.verbosity, "more messages (-vv: debug)");
     app.footer(
         "Networks for --nic net=:\n"
@@ -99,6 +107,9 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
         options.run_command = run_command;
     if (set("--stats-json"))
         options.stats_json = stats_json;
+    options.sandbox = sandbox == "on";
+    if (set("--user"))
+        options.run_as = user;
     if (set("--nic-opt"))
         options.nic_optimizations = HVMM_TRY(parse_nic_optimizations(nic_opt));
     return options;
@@ -171,6 +182,10 @@ Result<MachineConfig> make_machine_config(const RunOptions& options) {
     }
     HVMM_TRY_VOID(check_nic_specs(config.nics));
     config.nic_optimizations = options.nic_optimizations;
+    if (options.run_as) {
+        HVMM_TRY_VOID(sandbox::look_up_user(*options.run_as));
+    }
+    config.privileges = {.drop = true, .run_as = options.run_as};
     config.cmdline = kernel_cmdline(options, dhcp_interfaces(config.nics));
     if (const char* vcpu_cpus = std::getenv("HVMM_VCPU_CPUS"); vcpu_cpus != nullptr && *vcpu_cpus) {
         auto parsed = parse_cpu_list(vcpu_cpus);

@@ -25,6 +25,8 @@ struct RunOptions {
     NicOptimizations nic_optimizations;  // --nic-opt
     bool stats = false;
     std::optional<std::string> stats_json;
+    bool sandbox = true;                  // --sandbox on|off: the seccomp filters per thread
+    std::optional<std::string> run_as;    // --user NAME
     int verbosity = 0;
     bool help_requested = false;
     std::string help_text;

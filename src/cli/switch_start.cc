@@ -14,6 +14,8 @@
 
 #include "base/log.h"
 #include "cli/switch_command.h"
+#include "sandbox/privileges.h"
+#include "sandbox/seccomp_sandbox.h"
 #include "vmnet/nat_port.h"
 #include "vmnet/switch_instance.h"
 #include "vmnet/virtual_switch.h"
@@ -47,12 +49,24 @@ Result<vmnet::DhcpReservation> parse_reservation(std::string_view text) {
 struct StartOptions {
     SwitchConfig config;
     bool foreground = false;
+    bool sandbox = true;  // --sandbox on|off
 };
+
+Result<void> lock_down(const StartOptions& options) {
+    HVMM_TRY_VOID(sandbox::drop_privileges({.drop = true, .run_as = std::nullopt}));
+    if (!options.sandbox)
+        return {};
+    HVMM_TRY_VOID(sandbox::prepare({.user_network = options.config.nat.has_value(),
+                                    .vhost = false,
+                                    .tap = options.config.uplink_tap.has_value()}));
+    return sandbox::enter(sandbox::ThreadRole::kSwitch);
+}
 
 Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
     CLI::App app{"Start a host-only network (a switch VMs join by its socket)",
                  "hvmm switch start"};
     std::string name, subnet, uplink, pcap;
+    std::string sandbox = "on";
     std::vector<std::string> reservations, forwards;
     StartOptions options;
     bool dhcp = false, nat = false;
@@ -67,6 +81,10 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
     app.add_option("--uplink", uplink, "tap:NAME: bridge the switch to an existing TAP");
     app.add_option("--pcap", pcap, "record every forwarded frame in FILE");
     app.add_flag("--foreground", options.foreground, "stay attached (log to stderr)");
+    app.add_option("--sandbox", sandbox,
+                   "on (default): the daemon's system calls limited to its role's; off: for "
+                   "debugging")
+        ->check(CLI::IsMember({"on", "off"}));
     app.add_flag("-v,--verbose", verbosity, "log port changes (always on when detached)");
     try {
         app.parse(argc, argv);
@@ -80,6 +98,7 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
     if (verbosity > 0) {
         log::set_level(verbosity > 1 ? log::Level::kDebug : log::Level::kInfo);
     }
+    options.sandbox = sandbox == "on";
     SwitchConfig& config = options.config;
     config.name = name;
     config.paths = HVMM_TRY(vmnet::switch_paths(name, vmnet::current_switch_environment()));
@@ -234,6 +253,16 @@ int switch_start(int argc, char** argv) {
         const char ok = 'k';
         (void)!::write(ready[1], &ok, 1);
         ::close(ready[1]);
+    }
+    // Every socket, the uplink, the leases and the pcap file are open: from here on the daemon
+    // only forwards, and a bug in its frame path meets the sandbox.
+    if (auto watched = (*virtual_switch)->watch_signals(); !watched) {
+        log::error("switch '{}': {}", config.name, watched.error().message);
+        return 1;
+    }
+    if (auto locked = lock_down(*options); !locked) {
+        log::error("switch '{}': {}", config.name, locked.error().message);
+        return 1;
     }
     const auto ran = (*virtual_switch)->run();
     if (!ran) {

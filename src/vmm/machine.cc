@@ -12,6 +12,8 @@
 #include "base/terminal_raw_mode.h"
 #include "boot/linux_loader.h"
 #include "base/syscall_count.h"
+#include "sandbox/privileges.h"
+#include "sandbox/seccomp_sandbox.h"
 #include "vmm/exit_dispatch.h"
 
 namespace hvmm {
@@ -124,7 +126,10 @@ IrqLine& Machine::irq_line(uint32_t gsi, std::string_view user) {
 }
 
 Result<void> Machine::add_platform_devices() {
-    console_output_ = std::make_unique<ConsoleOutput>(config_.console_fd);
+    // Its writer starts with the run, after the privileges are dropped (see run()).
+    console_output_ = std::make_unique<ConsoleOutput>(config_.console_fd,
+                                                      ConsoleOutput::kDefaultCapacity,
+                                                      ConsoleOutput::WriterStart::kLater);
     uart_ = std::make_unique<Uart16550>(*console_output_, irq_line(Uart16550::kCom1Irq, "com1"));
     HVMM_TRY_VOID(io_bus_.insert(*uart_, Uart16550::kCom1Base, Uart16550::kRegisterCount));
     stats_->add_counter("com1_bytes_out",
@@ -272,15 +277,26 @@ Result<RunOutcome> Machine::run() {
     }
     HVMM_TRY_VOID(event_loop_->add_fd(signals_->fd(), [this](uint32_t) { on_signal(); }));
 
+    // Everything that needs a privilege is open: give them up while this is the only thread, so
+    // every thread made from here on starts without them.
+    HVMM_TRY_VOID(sandbox::drop_privileges(config_.privileges));
+    console_output_->start_writer([this] { enter_sandbox(sandbox::ThreadRole::kConsole); });
     vcpu_handles_.resize(vcpus_.size());
     for (auto& vcpu : vcpus_) {
         vcpu_threads_.emplace_back([this, &vcpu = *vcpu] { vcpu_loop(vcpu); });
         vcpu_handles_[vcpu->id()] = vcpu_threads_.back().native_handle();
     }
-
-    stats::syscall_sink = &stats_->io_thread_syscalls();
-    event_loop_->run();  // this thread is the I/O thread until a stop is requested
-    stats::syscall_sink = nullptr;
+    std::thread io_thread([this] {
+        ::pthread_setname_np(::pthread_self(), "io");
+        if (!enter_sandbox(sandbox::ThreadRole::kIo))
+            return;
+        stats::syscall_sink = &stats_->io_thread_syscalls();
+        event_loop_->run();  // until a stop is requested
+        stats::syscall_sink = nullptr;
+    });
+    // This thread's own filter last: threads inherit their creator's, and it has made them all.
+    enter_sandbox(sandbox::ThreadRole::kMain);
+    io_thread.join();
 
     stopping_.store(true);
     kick_vcpus();
@@ -349,6 +365,14 @@ void Machine::poweroff_requested() {
     request_stop({StopReason::kPowerOff, status, ""});
 }
 
+bool Machine::enter_sandbox(sandbox::ThreadRole role) {
+    if (auto entered = sandbox::enter(role); !entered) {
+        request_stop({StopReason::kError, kExitStatusError, entered.error().message});
+        return false;
+    }
+    return true;
+}
+
 void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
     // Named so that top -H, the lab's placement and a profiler can tell the vCPUs apart.
     ::pthread_setname_np(::pthread_self(), fmt::format("vcpu{}", vcpu.id()).c_str());
@@ -366,6 +390,8 @@ void Machine::vcpu_loop(kvm::Vcpu& vcpu) {
     sigaddset(&kick, kick_signal());
     ::pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
 
+    if (!enter_sandbox(sandbox::ThreadRole::kVcpu))
+        return;
     stats::VcpuStats& stats = stats_->vcpu(vcpu.id());
     stats::syscall_sink = &stats.syscalls();
     while (!stopping_.load(std::memory_order_acquire)) {

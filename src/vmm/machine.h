@@ -37,6 +37,7 @@
 #include "kvm/vcpu.h"
 #include "kvm/vm.h"
 #include "memory/guest_memory.h"
+#include "sandbox/thread_role.h"
 #include "stats/machine_stats.h"
 #include "vmm/bar_eventfd_registry.h"
 #include "vmm/console_input.h"
@@ -120,6 +121,9 @@ class Machine final : private PowerEvents {
     Result<void> load_kernel();
     void apply_bar_change(const pci::BarChange& change);
     void vcpu_loop(kvm::Vcpu& vcpu);
+    // The calling thread's seccomp filter (nothing unless the sandbox is prepared); on failure
+    // the run stops with the error and false is returned.
+    bool enter_sandbox(sandbox::ThreadRole role);
     // Handles one exit; false when the run must end.
     bool handle_exit(kvm::Vcpu& vcpu, const kvm::VcpuExit& exit, stats::VcpuStats& stats);
     void kick_vcpus();

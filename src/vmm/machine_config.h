@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sandbox/privileges.h"
 #include "vmm/nic_optimizations.h"
 #include "vmm/nic_spec.h"
 
@@ -35,6 +36,9 @@ struct MachineConfig {
     // puts them). From HVMM_VCPU_CPUS, which the lab sets so that the nested guest's vCPU keeps
     // a lab CPU of its own (lab/README.md, "Placement").
     std::string vcpu_cpus;
+    // Given up by run() before it starts any thread (the command drops every capability; a
+    // Machine made by a test keeps the test's).
+    sandbox::PrivilegeSettings privileges;
 };
 
 }  // namespace hvmm

@@ -89,6 +89,8 @@ Result<std::unique_ptr<VirtualSwitch>> VirtualSwitch::create(SwitchConfig config
 }
 
 Result<void> VirtualSwitch::watch_signals() {
+    if (signals_)
+        return {};
     signals_ = HVMM_TRY(SignalFd::create({SIGINT, SIGTERM}));
     return loop_->add_fd(signals_->fd(), [this](uint32_t) {
         if (const int signal_number = signals_->read_signal(); signal_number != 0) {

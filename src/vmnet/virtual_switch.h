@@ -45,6 +45,9 @@ class VirtualSwitch final : public PortHost {
     static Result<std::unique_ptr<VirtualSwitch>> create(SwitchConfig config);
     ~VirtualSwitch() override;
 
+    // SIGINT and SIGTERM stop the switch: call in the process that runs it (after a daemon's
+    // fork), before run() and before the sandbox is entered (run() does it otherwise).
+    Result<void> watch_signals();
     // Until stop(), a stop request on the control socket, or SIGINT/SIGTERM (blocked in the
     // calling thread and read from the loop).
     Result<void> run();
@@ -83,7 +86,6 @@ class VirtualSwitch final : public PortHost {
     // Registers a port the fabric numbered `id` with the loop.
     Result<void> add_port(PortId id, std::unique_ptr<SwitchPort> port);
 
-    Result<void> watch_signals();
     void forward(PortId in, std::span<const uint8_t> frame);
     void capture(std::span<const uint8_t> frame);
     void on_port_events(PortId port, uint32_t events);

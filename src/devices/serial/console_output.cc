@@ -11,8 +11,16 @@
 
 namespace hvmm {
 
-ConsoleOutput::ConsoleOutput(int fd, size_t capacity)
-    : fd_(fd), capacity_(capacity), writer_([this] { writer_loop(); }) {}
+ConsoleOutput::ConsoleOutput(int fd, size_t capacity, WriterStart start)
+    : fd_(fd), capacity_(capacity) {
+    if (start == WriterStart::kNow) {
+        start_writer({});
+    }
+}
+
+void ConsoleOutput::start_writer(std::function<void()> on_start) {
+    writer_ = std::thread([this, on_start = std::move(on_start)] { writer_loop(on_start); });
+}
 
 ConsoleOutput::~ConsoleOutput() {
     {
@@ -20,7 +28,25 @@ ConsoleOutput::~ConsoleOutput() {
         stopping_ = true;
     }
     has_data_.notify_one();
-    writer_.join();
+    if (writer_.joinable()) {
+        writer_.join();
+    } else {
+        std::lock_guard lock(mutex_);
+        write_pending_here();
+    }
+}
+
+void ConsoleOutput::write_pending_here() {
+    size_t done = 0;
+    while (done < pending_.size() && !fd_failed_) {
+        const ssize_t written = ::write(fd_, pending_.data() + done, pending_.size() - done);
+        if (written < 0 && errno != EINTR) {
+            fd_failed_ = true;
+        } else if (written > 0) {
+            done += static_cast<size_t>(written);
+        }
+    }
+    pending_.clear();
 }
 
 namespace {
@@ -54,6 +80,10 @@ bool ConsoleOutput::worth_writing_now() const {
 
 void ConsoleOutput::flush() {
     std::unique_lock lock(mutex_);
+    if (!writer_.joinable()) {
+        write_pending_here();
+        return;
+    }
     ++flush_waiters_;
     has_data_.notify_one();
     drained_.wait(lock, [this] { return (pending_.empty() && !writing_) || fd_failed_; });
@@ -65,8 +95,11 @@ uint64_t ConsoleOutput::dropped_bytes() const {
     return dropped_;
 }
 
-void ConsoleOutput::writer_loop() {
+void ConsoleOutput::writer_loop(const std::function<void()>& on_start) {
     ::pthread_setname_np(::pthread_self(), "console");
+    if (on_start) {
+        on_start();
+    }
     std::vector<uint8_t> batch;
     std::unique_lock lock(mutex_);
     while (true) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -26,7 +27,15 @@ class ConsoleOutput final : public SerialOutput {
   public:
     static constexpr size_t kDefaultCapacity = 1 << 20;
 
-    explicit ConsoleOutput(int fd, size_t capacity = kDefaultCapacity);
+    // kLater: the writer thread starts at start_writer(), so that it is made after the process
+    // has dropped its privileges and can install its own sandbox (a Machine's console); output
+    // until then is buffered.
+    enum class WriterStart { kNow, kLater };
+
+    explicit ConsoleOutput(int fd, size_t capacity = kDefaultCapacity,
+                           WriterStart start = WriterStart::kNow);
+    // Starts the writer of a console made with kLater; on_start runs first on its thread.
+    void start_writer(std::function<void()> on_start);
     // Writes out what is buffered, then stops the writer thread.
     ~ConsoleOutput() override;
 
@@ -38,7 +47,9 @@ class ConsoleOutput final : public SerialOutput {
     static constexpr std::chrono::milliseconds kPartialLineDelay{10};
 
   private:
-    void writer_loop();
+    void writer_loop(const std::function<void()>& on_start);
+    // flush() of a console whose writer never started: the caller writes (under mutex_).
+    void write_pending_here();
     // pending_ holds a line end or enough bytes to write at once (under mutex_).
     bool worth_writing_now() const;
 

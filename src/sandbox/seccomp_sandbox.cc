@@ -1,0 +1,161 @@
+#include "sandbox/seccomp_sandbox.h"
+
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "base/terminal_raw_mode.h"
+
+namespace hvmm::sandbox {
+namespace {
+
+std::atomic<bool> g_enabled{false};
+SandboxNeeds g_needs;
+// Names of the x86-64 system calls by number, resolved while allocating is still allowed: the
+// report is made inside a signal handler.
+constexpr int kMaxSyscallNumber = 512;
+std::array<const char*, kMaxSyscallNumber> g_syscall_names{};
+// The calling thread's role, for the report (-1: not sandboxed).
+thread_local int t_role = -1;
+
+// Async-signal-safe line building: no allocation, no stdio.
+class LineBuffer {
+  public:
+    void add(std::string_view text) {
+        for (const char c : text) {
+            if (length_ < buffer_.size())
+                buffer_[length_++] = c;
+        }
+    }
+    void add_number(uint64_t value, unsigned base) {
+        char digits[24];
+        size_t count = 0;
+        do {
+            digits[count++] = "0123456789abcdef"[value % base];
+            value /= base;
+        } while (value != 0 && count < sizeof digits);
+        if (base == 16)
+            add("0x");
+        while (count > 0)
+            add(std::string_view(&digits[--count], 1));
+    }
+    void write_to_stderr() const { (void)!::write(STDERR_FILENO, buffer_.data(), length_); }
+
+  private:
+    std::array<char, 256> buffer_{};
+    size_t length_ = 0;
+};
+
+void report_violation(int, siginfo_t* info, void* context) {
+    const int number = info->si_syscall;
+    LineBuffer line;
+    line.add("hvmm: sandbox: the ");
+    line.add(t_role >= 0 ? role_name(static_cast<ThreadRole>(t_role)) : "unsandboxed");
+    line.add(" thread called ");
+    if (number >= 0 && number < kMaxSyscallNumber && g_syscall_names[number] != nullptr) {
+        line.add(g_syscall_names[number]);
+    } else {
+        line.add("system call ");
+        line.add_number(static_cast<uint64_t>(number), 10);
+    }
+    if (number == SYS_ioctl) {
+        // Which request: the second argument, still in its register.
+        const auto* user = static_cast<const ucontext_t*>(context);
+        line.add(" ");
+        line.add_number(static_cast<uint32_t>(user->uc_mcontext.gregs[REG_RSI]), 16);
+    }
+    line.add(", which its role does not allow; stopping (exit status 122)\n");
+    line.write_to_stderr();
+    restore_terminal_now();
+    ::_exit(kExitStatusSandboxViolation);
+}
+
+Result<void> install_violation_handler() {
+    struct sigaction action {};
+    action.sa_sigaction = report_violation;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    if (::sigaction(SIGSYS, &action, nullptr) != 0) {
+        return fail_errno("sandbox: cannot install the SIGSYS handler");
+    }
+    return {};
+}
+
+void resolve_syscall_names() {
+    for (int number = 0; number < kMaxSyscallNumber; ++number) {
+        // Kept for the process's life: the handler reads them.
+        g_syscall_names[number] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, number);
+    }
+}
+
+Result<void> load_filter(ThreadRole role) {
+    // Anything not allowed traps into report_violation. Other architectures' calls (int 0x80)
+    // are killed by libseccomp's default bad-architecture action.
+    scmp_filter_ctx filter = seccomp_init(SCMP_ACT_TRAP);
+    if (filter == nullptr) {
+        return fail("sandbox: cannot make a seccomp filter");
+    }
+    struct Release {
+        scmp_filter_ctx filter;
+        ~Release() { seccomp_release(filter); }
+    } release{filter};
+    for (const SyscallRule& rule : allowlist(role, g_needs)) {
+        std::vector<scmp_arg_cmp> comparisons;
+        for (const ArgCondition& condition : rule.conditions) {
+            comparisons.push_back(
+                SCMP_CMP64(condition.index, SCMP_CMP_MASKED_EQ, condition.mask, condition.value));
+        }
+        const int added = seccomp_rule_add_array(filter, SCMP_ACT_ALLOW, static_cast<int>(rule.number),
+                                                 static_cast<unsigned>(comparisons.size()),
+                                                 comparisons.data());
+        if (added != 0) {
+            return fail("sandbox: cannot allow system call {} for the {} thread: {}", rule.number,
+                        role_name(role), std::strerror(-added));
+        }
+    }
+    if (const int loaded = seccomp_load(filter); loaded != 0) {
+        return fail("sandbox: cannot install the {} thread's seccomp filter: {}", role_name(role),
+                    std::strerror(-loaded));
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> prepare(const SandboxNeeds& needs) {
+    g_needs = needs;
+    resolve_syscall_names();
+    HVMM_TRY_VOID(install_violation_handler());
+    g_enabled.store(true);
+    return {};
+}
+
+bool enabled() { return g_enabled.load(); }
+
+Result<void> enter(ThreadRole role) {
+    if (!enabled())
+        return {};
+    const char* selftest = std::getenv(kSelftestVariable);
+    const bool forbidden_call_requested = selftest != nullptr && parse_role(selftest) == role;
+    // seccomp requires it of a thread without CAP_SYS_ADMIN; hvmm wants it anyway.
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+        return fail_errno("sandbox: cannot set no_new_privs");
+    }
+    t_role = static_cast<int>(role);
+    HVMM_TRY_VOID(load_filter(role));
+    if (forbidden_call_requested) {
+        ::syscall(SYS_ptrace, -1L, 0L, 0L, 0L);
+    }
+    return {};
+}
+
+}  // namespace hvmm::sandbox
