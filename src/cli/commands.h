@@ -8,5 +8,6 @@ namespace hvmm::cli {
 int run_command(int argc, char** argv, int full_argc, char** full_argv);
 // `hvmm doctor`: what /dev/kvm offers and whether this host runs ordinary guests at speed.
 int doctor_command();
+int sandbox_command();
 
 }  // namespace hvmm::cli

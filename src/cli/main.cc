@@ -16,9 +16,10 @@ namespace {
 constexpr std::string_view kUsage =
     "usage: hvmm run [--kernel PATH] [--initrd PATH] [--append STR] [--mem MiB] [--cpus N]\n"
     "                [--run 'shell command'] [--nic SPEC]... [--nic-opt LIST] [--stats]\n"
-    "                [--stats-json FILE] [-v]\n"
+    "                [--stats-json FILE] [--sandbox on|off] [--user NAME] [-v]\n"
     "       hvmm switch start|list|status|stop ...   (host-only networks)\n"
     "       hvmm doctor\n"
+    "       hvmm sandbox                             (each thread's allowed system calls)\n"
     "       hvmm lab exec|run|build ...\n"
     "       hvmm --version\n";
 
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
     if (command == "doctor") {
         return hvmm::cli::doctor_command();
     }
+    if (command == "sandbox") {
+        return hvmm::cli::sandbox_command();
+    }
     if (command == "switch") {
         return hvmm::cli::switch_command(argc - 1, argv + 1);
     }
@@ -55,6 +59,6 @@ int main(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
-    hvmm::log::error("unknown command '{}' (try: run, switch, doctor, lab, --version)", command);
+    hvmm::log::error("unknown command '{}' (try: run, switch, sandbox, doctor, lab, --version)", command);
     return 1;
 }

@@ -8,13 +8,34 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "base/log.h"
 
 namespace hvmm::sandbox {
 namespace {
+
+std::optional<UserIds> numeric_ids(const std::string& text) {
+    unsigned long uid = 0, gid = 0;
+    char* end = nullptr;
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])))
+        return std::nullopt;
+    uid = std::strtoul(text.c_str(), &end, 10);
+    gid = uid;
+    if (*end == ':') {
+        const char* gid_text = end + 1;
+        if (!std::isdigit(static_cast<unsigned char>(*gid_text)))
+            return std::nullopt;
+        gid = std::strtoul(gid_text, &end, 10);
+    }
+    if (*end != '\0' || uid > 0xFFFFFFFEul || gid > 0xFFFFFFFEul)
+        return std::nullopt;
+    return UserIds{static_cast<uid_t>(uid), static_cast<gid_t>(gid)};
+}
 
 unsigned count_threads() {
     unsigned count = 0;
@@ -42,8 +63,10 @@ Result<void> switch_user(const std::string& name) {
     if (::geteuid() != 0) {
         return fail("--user {}: only an hvmm started as root can switch users", name);
     }
-    // Supplementary groups are the user's own (kvm, say), so the user's rights are exactly its.
-    if (::initgroups(name.c_str(), ids.gid) != 0) {
+    // Supplementary groups are the user's own (kvm, say), so the user's rights are exactly its;
+    // a user given by number has none.
+    const bool by_number = numeric_ids(name).has_value();
+    if (by_number ? ::setgroups(0, nullptr) != 0 : ::initgroups(name.c_str(), ids.gid) != 0) {
         return fail_errno("--user {}: cannot take on its groups", name);
     }
     if (::setresgid(ids.gid, ids.gid, ids.gid) != 0 || ::setresuid(ids.uid, ids.uid, ids.uid) != 0) {
@@ -70,6 +93,8 @@ Result<void> clear_capabilities() {
 }  // namespace
 
 Result<UserIds> look_up_user(const std::string& name) {
+    if (const auto numeric = numeric_ids(name))
+        return *numeric;
     passwd entry{};
     passwd* found = nullptr;
     std::vector<char> buffer(16384);

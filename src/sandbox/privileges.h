@@ -13,12 +13,13 @@ namespace hvmm::sandbox {
 
 struct PrivilegeSettings {
     bool drop = false;                     // capabilities and no_new_privs
-    std::optional<std::string> run_as;     // a user name: switch to it (root only)
+    std::optional<std::string> run_as;     // NAME or UID[:GID]: switch to it (root only)
 };
 
 Result<void> drop_privileges(const PrivilegeSettings& settings);
 
-// For `--user NAME` checks at option time: the user exists (its uid and gid), else an error.
+// For `--user` checks at option time: a user name that exists, or UID[:GID] in numbers (a host
+// without a user database, such as the lab's initramfs; GID defaults to UID), else an error.
 struct UserIds {
     uid_t uid;
     gid_t gid;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string_view>
 
 #include "base/terminal_raw_mode.h"
@@ -67,11 +68,17 @@ void report_violation(int, siginfo_t* info, void* context) {
         line.add("system call ");
         line.add_number(static_cast<uint64_t>(number), 10);
     }
+    const auto* registers = static_cast<const ucontext_t*>(context)->uc_mcontext.gregs;
     if (number == SYS_ioctl) {
         // Which request: the second argument, still in its register.
-        const auto* user = static_cast<const ucontext_t*>(context);
         line.add(" ");
-        line.add_number(static_cast<uint32_t>(user->uc_mcontext.gregs[REG_RSI]), 16);
+        line.add_number(static_cast<uint32_t>(registers[REG_RSI]), 16);
+    } else if (number == SYS_openat) {
+        // Which file: a path in hvmm's own memory (a string it was about to pass the kernel).
+        if (const auto* path = reinterpret_cast<const char*>(registers[REG_RSI]); path != nullptr) {
+            line.add(" ");
+            line.add(std::string_view(path, ::strnlen(path, 96)));
+        }
     }
     line.add(", which its role does not allow; stopping (exit status 122)\n");
     line.write_to_stderr();
@@ -133,6 +140,9 @@ Result<void> load_filter(ThreadRole role) {
 
 Result<void> prepare(const SandboxNeeds& needs) {
     g_needs = needs;
+    // glibc loads the time zone (/etc/localtime) on the first time conversion, gmtime_r's too
+    // (the RTC's): load it now, while files may still be opened.
+    ::tzset();
     resolve_syscall_names();
     HVMM_TRY_VOID(install_violation_handler());
     g_enabled.store(true);

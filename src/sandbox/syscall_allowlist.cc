@@ -88,10 +88,12 @@ void add_user_network_calls(RuleSet& rules) {
     rules.allow_ioctls({FIONREAD});
 }
 
-// A TAP's link state (TUNGETIFF fails once the interface is deleted) and the offloads a
-// virtio driver acks.
+// A TAP's link state (TUNGETIFF fails once the interface is deleted), the offloads a virtio
+// driver acks, and its vnet header's size.
 void add_tap_calls(RuleSet& rules) {
-    rules.allow_ioctls({TUNGETIFF, SIOCGIFFLAGS, TUNSETOFFLOAD});
+    rules.allow_ioctls({TUNGETIFF, SIOCGIFFLAGS, TUNSETOFFLOAD,
+                        // vhost-net, started by DRIVER_OK, checks and sets the TAP's header size
+                        TUNGETVNETHDRSZ, TUNSETVNETHDRSZ});
 }
 
 // vhost-net: set up from the vCPU that writes DRIVER_OK, stopped on reset or at exit.
@@ -103,10 +105,14 @@ void add_vhost_calls(RuleSet& rules) {
                         kVhostSetVringErr, kVhostNetSetBackend});
 }
 
+// <linux/kvm.h>'s KVM_SET_GSI_ROUTING sizes struct kvm_irq_routing, whose zero-length entries
+// array C++ pads to 16 bytes; the kernel's (C's) size is 8, as kvm/uapi_layout.h builds it.
+constexpr unsigned long kSetGsiRouting = _IOC(_IOC_WRITE, KVMIO, 0x6a, 8);
+
 // The VM's wiring that a guest changes while it runs: interrupt lines and MSI messages, MSI-X
 // routes (the whole table), irqfds and ioeventfds that follow BAR moves, coalesced windows.
 void add_vm_wiring_ioctls(RuleSet& rules) {
-    rules.allow_ioctls({KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
+    rules.allow_ioctls({KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, kSetGsiRouting,
                         KVM_IRQFD, KVM_IOEVENTFD, KVM_REGISTER_COALESCED_MMIO,
                         KVM_UNREGISTER_COALESCED_MMIO});
 }

@@ -205,7 +205,7 @@ check_sandbox() {
     local up='echo sandbox-guest-up; sleep 4; echo sandbox-guest-done'
     check_sandbox_in_force sandbox_in_force_root 0 run --cpus 2 --run "$up" \
         --nic pcnet,net=tap:hvmmsbx0 --nic virtio,net=tap:hvmmsbx1,vhost=on
-    check_sandbox_in_force sandbox_in_force_user 65534 run --cpus 2 --user nobody --run "$up" \
+    check_sandbox_in_force sandbox_in_force_user 65534 run --cpus 2 --user 65534:65534 --run "$up" \
         --nic pcnet,net=tap:hvmmsbx0 --nic virtio,net=tap:hvmmsbx1,vhost=on
     local role
     for role in main io vcpu console; do

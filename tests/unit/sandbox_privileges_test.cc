@@ -88,6 +88,19 @@ TEST(SandboxPrivileges, RunAsSwitchesARootProcessForGood) {
               0);
 }
 
+TEST(SandboxPrivileges, AUserMayBeGivenByNumber) {
+    const auto both = look_up_user("65534:100");
+    ASSERT_TRUE(both.has_value());
+    EXPECT_EQ(both->uid, 65534u);
+    EXPECT_EQ(both->gid, 100u);
+    const auto uid_only = look_up_user("1234");
+    ASSERT_TRUE(uid_only.has_value());
+    EXPECT_EQ(uid_only->gid, 1234u);
+    for (const char* bad : {"12:", "12:x", "12x", "4294967295"}) {
+        EXPECT_FALSE(look_up_user(bad).has_value()) << bad;
+    }
+}
+
 TEST(SandboxPrivileges, AnUnknownUserIsOneLine) {
     const auto missing = look_up_user("no-such-user-hvmm");
     ASSERT_FALSE(missing.has_value());
