@@ -16,6 +16,8 @@ struct VirtioNetCounters {
     uint64_t tx_bytes = 0;          // Ethernet bytes, without the virtio-net header
     uint64_t tx_batches = 0;        // TX drains that sent at least one frame
     uint64_t tx_kicks = 0;          // TX queue notifications seen (eventfd reads that were set)
+    uint64_t tx_turns_deferred = 0;  // TX turns that ended on their budget (chains or bytes)
+                                     // with the rest left to a self-kick
     uint64_t tx_notifications = 0;  // used buffer notifications sent for the TX queue
     uint64_t tx_checksummed = 0;    // partial checksums the device completed (no vnet header)
     uint64_t rx_frames = 0;         // written to the guest
