@@ -52,15 +52,31 @@ TEST(PcnetTransmitBudget, DeferredWorkResumesOnThePollEvenWithDpoll) {
     EXPECT_EQ(rig.chip.counters().loopback_frames, 2 * walk);
 }
 
-TEST(PcnetTransmitBudget, EachDemandWalksAtMostOneBudget) {
+TEST(PcnetTransmitBudget, DemandsWhileAWalkIsDeferredWaitForTheTick) {
     PcnetRig rig;
     SelfFeedingRing ring(rig, 4000);
     ring.start();
     const uint64_t walk = frames_per_walk(4000);
-    for (int demand = 1; demand <= 3; ++demand) {
-        rig.transmit_demand();
-        EXPECT_EQ(rig.chip.counters().loopback_frames, walk * (demand + 1));
-    }
+    // A guest writing TDMD in a loop (each write an exit) buys no walk beyond the tick's.
+    for (int demand = 1; demand <= 3; ++demand) rig.transmit_demand();
+    EXPECT_EQ(rig.chip.counters().loopback_frames, walk);
+    EXPECT_EQ(rig.chip.counters().tdmd, 3u);
+    EXPECT_TRUE(rig.chip.poll());
+    EXPECT_EQ(rig.chip.counters().loopback_frames, 2 * walk);
+}
+
+TEST(PcnetTransmitBudget, StopEndsADeferredWalkAndARestartWalksAgain) {
+    PcnetRig rig;
+    SelfFeedingRing ring(rig, 4000);
+    ring.start();
+    const uint64_t walk = frames_per_walk(4000);
+    rig.set_csr(0, 0x0004);  // STOP
+    EXPECT_FALSE(rig.chip.poll());
+    EXPECT_EQ(rig.chip.counters().loopback_frames, walk);
+    rig.set_csr(0, 0x0002);  // STRT (the rings as they were: still self-feeding)
+    EXPECT_EQ(rig.chip.counters().loopback_frames, 2 * walk);
+    rig.transmit_demand();  // deferred again: nothing more until the tick
+    EXPECT_EQ(rig.chip.counters().loopback_frames, 2 * walk);
 }
 
 TEST(PcnetTransmitBudget, PcnetDriverRingFitsInOneWalk) {

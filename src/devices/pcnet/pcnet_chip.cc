@@ -494,7 +494,11 @@ void PcnetChip::write_csr0(uint16_t value, Deferred& deferred) {
         ++counters_.tdmd;
         if ((csr_[0] & csr0::kTxon) && !stopped_or_suspended()) {
             csr_[0] |= csr0::kTdmd;  // reads as set until the chip has looked at the ring
-            deferred.transmit_demand = true;
+            // A walk the budget deferred holds a demand already, which the next poll tick
+            // resumes: another walk now would sell a guest that writes TDMD in a loop one
+            // budget per exit instead of one per tick.
+            if (!transmit_deferred_)
+                deferred.transmit_demand = true;
         }
     }
     update_interrupt();
@@ -505,6 +509,7 @@ void PcnetChip::stop() {
     // STOP clears every other CSR0 bit, interrupt flags and enable included.
     csr_[0] = csr0::kStop;
     csr_[5] &= ~csr5::kSpnd;
+    transmit_deferred_ = false;  // the transmitter is off: nothing is pending any more
     update_interrupt();
 }
 

@@ -13,7 +13,8 @@
 //
 // Bounded work per walk: a walk of the transmit ring (a demand's or the poll timer's) sends at
 // most kWalkBudget; the rest waits for the next poll tick with TDMD still pending, and the wait
-// is counted (tx_walks_deferred). Otherwise a ring the chip re-arms for itself (internal
+// is counted (tx_walks_deferred); a TDMD meanwhile adds nothing (the demand is pending), so a
+// ring that feeds itself gets one budget per tick however the guest demands. Otherwise a ring the chip re-arms for itself (internal
 // loopback with the receive buffer aliased onto the descriptors) buys a guest a host CPU for as
 // long as it likes: a register access then waited behind the whole walk. For the same reason
 // the walk steps aside (drops the lock) between frames whenever a register access waits.
