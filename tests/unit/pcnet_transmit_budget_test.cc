@@ -5,6 +5,9 @@
 // driver's ring never meets the budget.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "pcnet_self_feeding_ring.h"
 #include "pcnet_test_rig.h"
 
@@ -110,6 +113,34 @@ TEST(PcnetTransmitBudget, LongBurstIsSentInOrderOverTwoTicksNotDropped) {
     EXPECT_EQ(rig.chip.counters().tx_walks_deferred, 2u);
     EXPECT_FALSE(rig.csr(0) & 0x0008) << "TDMD clears once the ring is done";
     EXPECT_FALSE(rig.chip.poll()) << "nothing left: the poll finds no work";
+}
+
+// The walk drops the chip's lock between frames for waiting register accesses: under a vCPU
+// thread's reads and demands the budget still holds, walk by walk.
+TEST(PcnetTransmitBudget, BudgetHoldsWhileAVcpuHammersTheRegisters) {
+    PcnetRig rig;
+    SelfFeedingRing ring(rig, 4000);
+    ring.start();
+    rig.write16(0x12, 0);  // RAP = CSR0 for the hammering thread
+    constexpr int kPolls = 200;
+    std::atomic<bool> done = false;
+    std::thread io_thread([&] {
+        for (int i = 0; i < kPolls; ++i) rig.chip.poll();
+        done = true;
+    });
+    uint64_t accesses = 0;
+    while (!done) {
+        (void)rig.read16(0x10);
+        rig.write16(0x10, 0x0048);  // TDMD | IENA
+        accesses += 2;
+    }
+    io_thread.join();
+    const auto counters = rig.chip.counters();
+    EXPECT_GT(accesses, 0u);
+    // STRT's walk and one per poll, each a whole budget: the demands bought nothing, and no
+    // access cut a walk short.
+    EXPECT_EQ(counters.loopback_frames, (kPolls + 1) * frames_per_walk(4000));
+    EXPECT_EQ(counters.tx_walks_deferred, static_cast<uint64_t>(kPolls + 1));
 }
 
 }  // namespace
