@@ -14,10 +14,11 @@
 // Bounded work per walk: a walk of the transmit ring (a demand's or the poll timer's) sends at
 // most kWalkBudget; the rest waits for the next poll tick with TDMD still pending, and the wait
 // is counted (tx_walks_deferred); a TDMD meanwhile adds nothing (the demand is pending), so a
-// ring that feeds itself gets one budget per tick however the guest demands. Otherwise a ring the chip re-arms for itself (internal
-// loopback with the receive buffer aliased onto the descriptors) buys a guest a host CPU for as
-// long as it likes: a register access then waited behind the whole walk. For the same reason
-// the walk steps aside (drops the lock) between frames whenever a register access waits.
+// ring that feeds itself gets one budget per tick however the guest demands. Otherwise a ring the
+// chip re-arms for itself (internal loopback with the receive buffer aliased onto the descriptors)
+// buys a guest a host CPU for as long as it likes: a register access then waited behind the whole
+// walk. For the same reason the walk steps aside (drops the lock) between frames whenever a
+// register access waits.
 //
 // Loopback (CSR15 LOOP): internal loopback (INTL, or BCR32 MIIILP) hands each sent frame to
 // the chip's own receiver and never to the backend, and the receiver ignores the backend;
@@ -233,11 +234,13 @@ class PcnetChip : public FrameSink {
     bool receive_blocked_ = false;  // can_receive() said no since buffers were last seen
     bool transmitting_ = false;     // a thread is in process_transmit_ring (maybe unlocked)
     bool transmit_again_ = false;   // another demand arrived meanwhile
-    bool transmit_deferred_ = false;  // the budget ended the last walk with frames queued
-    std::atomic<uint32_t> register_waiters_ = 0;  // register accesses waiting for mutex_
     bool tint_per_walk_ = false;    // set_transmit_interrupt_per_walk
     bool tint_held_ = false;        // TINT is set but not shown on the line until the walk ends
     PcnetCounters counters_;
+    // The budget ended the last walk with frames queued: its demand is pending (kWalkBudget).
+    bool transmit_deferred_ = false;
+    // Register accesses waiting for mutex_: a walk steps aside for them between frames.
+    std::atomic<uint32_t> register_waiters_ = 0;
     // The frame being sent: one copy from guest buffers, then straight to the backend. Room
     // for the FCS a loopback appends. Only the thread with transmitting_ set touches it.
     std::array<uint8_t, kMaxFrameSize + 4> tx_frame_{};

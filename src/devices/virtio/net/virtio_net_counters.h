@@ -16,8 +16,6 @@ struct VirtioNetCounters {
     uint64_t tx_bytes = 0;          // Ethernet bytes, without the virtio-net header
     uint64_t tx_batches = 0;        // TX drains that sent at least one frame
     uint64_t tx_kicks = 0;          // TX queue notifications seen (eventfd reads that were set)
-    uint64_t tx_turns_deferred = 0;  // TX turns that ended on their budget (chains or bytes)
-                                     // with the rest left to a self-kick
     uint64_t tx_notifications = 0;  // used buffer notifications sent for the TX queue
     uint64_t tx_checksummed = 0;    // partial checksums the device completed (no vnet header)
     uint64_t rx_frames = 0;         // written to the guest
@@ -28,6 +26,9 @@ struct VirtioNetCounters {
     uint64_t rx_held = 0;         // frames that waited for RX buffers (back-pressure)
     uint64_t ctrl_commands = 0;   // control queue commands answered OK
     uint64_t config_changes = 0;  // configuration change notifications (link status)
+
+    // TX turns that ended on their budget (chains or bytes), the rest left to a self-kick.
+    uint64_t tx_turns_deferred = 0;
 
     // Transmit drops by cause (CVE-2023-6693: a chain shorter than the header is never sent).
     uint64_t tx_dropped_short_header = 0;
