@@ -134,6 +134,9 @@ Result<void> Machine::add_platform_devices() {
     HVMM_TRY_VOID(io_bus_.insert(*uart_, Uart16550::kCom1Base, Uart16550::kRegisterCount));
     stats_->add_counter("com1_bytes_out",
                         [uart = uart_.get()] { return uart->bytes_transmitted(); });
+    // A guest flooding the console meets ConsoleOutput's bounded buffer: what did not fit.
+    stats_->add_counter("com1_bytes_dropped",
+                        [console = console_output_.get()] { return console->dropped_bytes(); });
 
     i8042_ = std::make_unique<I8042>(static_cast<PowerEvents&>(*this));
     HVMM_TRY_VOID(io_bus_.insert(*i8042_, I8042::kDataPort, 1));

@@ -203,6 +203,8 @@ Result<void> wire_pcnet(Machine& machine, const NicSpec& spec, unsigned index,
     const std::string prefix = fmt::format("pcnet{}.", index);
     stats.add_counter(prefix + "tx_frames", [&chip] { return chip.counters().tx_frames; });
     stats.add_counter(prefix + "tx_batches", [&chip] { return chip.counters().tx_batches; });
+    stats.add_counter(prefix + "tx_walks_deferred",
+                      [&chip] { return chip.counters().tx_walks_deferred; });
     stats.add_counter(prefix + "rx_frames", [&chip] { return chip.counters().rx_frames; });
     stats.add_counter(prefix + "interrupts", [&chip] { return chip.counters().interrupts; });
     add_backend_counters(stats, backend, index);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "base/log.h"
 #include "devices/pcnet/pcnet_address_filter.h"
@@ -139,7 +140,7 @@ void PcnetChip::apply_silent_writes(Deferred& deferred) {
 void PcnetChip::resolve_silent_writes() {
     Deferred deferred;
     {
-        std::lock_guard lock(mutex_);
+        const auto lock = lock_for_register_access();
         apply_silent_writes(deferred);
     }
     run(deferred);
@@ -183,13 +184,21 @@ void PcnetChip::reset_locked(bool hardware) {
     csr_[124] = 0;
     rx_ring_.index = 0;
     tx_ring_.index = 0;
+    transmit_deferred_ = false;
     update_interrupt();
+}
+
+std::unique_lock<std::mutex> PcnetChip::lock_for_register_access() {
+    register_waiters_.fetch_add(1, std::memory_order_relaxed);
+    std::unique_lock lock(mutex_);
+    register_waiters_.fetch_sub(1, std::memory_order_relaxed);
+    return lock;
 }
 
 void PcnetChip::read(uint64_t offset, std::span<uint8_t> data) {
     Deferred deferred;
     {
-        std::lock_guard lock(mutex_);
+        const auto lock = lock_for_register_access();
         read_locked(offset, data, deferred);
     }
     run(deferred);
@@ -239,7 +248,7 @@ void PcnetChip::read_locked(uint64_t offset, std::span<uint8_t> data, Deferred& 
 void PcnetChip::write(uint64_t offset, std::span<const uint8_t> data) {
     Deferred deferred;
     {
-        std::lock_guard lock(mutex_);
+        const auto lock = lock_for_register_access();
         deferred = write_locked(offset, data);
     }
     run(deferred);
@@ -485,7 +494,11 @@ void PcnetChip::write_csr0(uint16_t value, Deferred& deferred) {
         ++counters_.tdmd;
         if ((csr_[0] & csr0::kTxon) && !stopped_or_suspended()) {
             csr_[0] |= csr0::kTdmd;  // reads as set until the chip has looked at the ring
-            deferred.transmit_demand = true;
+            // A walk the budget deferred holds a demand already, which the next poll tick
+            // resumes: another walk now would sell a guest that writes TDMD in a loop one
+            // budget per exit instead of one per tick.
+            if (!transmit_deferred_)
+                deferred.transmit_demand = true;
         }
     }
     update_interrupt();
@@ -496,6 +509,7 @@ void PcnetChip::stop() {
     // STOP clears every other CSR0 bit, interrupt flags and enable included.
     csr_[0] = csr0::kStop;
     csr_[5] &= ~csr5::kSpnd;
+    transmit_deferred_ = false;  // the transmitter is off: nothing is pending any more
     update_interrupt();
 }
 
@@ -684,16 +698,27 @@ size_t PcnetChip::process_transmit_ring() {
     }
     transmitting_ = true;
     size_t frames = 0;
+    uint64_t bytes = 0;
+    bool budget_spent = false;
     do {
         transmit_again_ = false;
-        uint32_t budget = tx_ring_.length;  // each descriptor at most once per walk
-        while (const auto frame = next_transmit_frame(budget)) {
+        uint32_t descriptors = tx_ring_.length;  // each descriptor at most once per walk
+        // A demand arriving during the walk (transmit_again_) looks again, within the same
+        // budget: what it finds beyond the budget waits for the tick like the rest.
+        while (!budget_spent) {
+            const auto frame = next_transmit_frame(descriptors);
+            if (!frame)
+                break;
             ++frames;
+            bytes += frame->length;
+            budget_spent = frames >= kWalkBudget.frames || bytes >= kWalkBudget.bytes;
             if (frame->to_backend) {
                 NetBackend* backend = backend_;
                 lock.unlock();
                 backend->send(std::span<const uint8_t>(tx_frame_.data(), frame->length));
                 lock.lock();
+            } else {
+                let_register_accesses_in(lock);
             }
         }
         // The walk's batch is out: its transmit-done interrupt shows now (interrupt per walk).
@@ -701,12 +726,40 @@ size_t PcnetChip::process_transmit_ring() {
             tint_held_ = false;
             update_interrupt();
         }
-    } while (transmit_again_);
+    } while (transmit_again_ && !budget_spent);
     transmitting_ = false;
-    csr_[0] &= ~csr0::kTdmd;
+    transmit_deferred_ = budget_spent && transmit_frame_waiting();
+    if (transmit_deferred_) {
+        // The demand (a TDMD, STRT's, or the poll's) is not done: TDMD reads as set until a
+        // later walk finishes it.
+        csr_[0] |= csr0::kTdmd;
+        ++counters_.tx_walks_deferred;
+    } else {
+        csr_[0] &= ~csr0::kTdmd;
+    }
     if (frames > 0)
         ++counters_.tx_batches;
     return frames;
+}
+
+void PcnetChip::let_register_accesses_in(std::unique_lock<std::mutex>& lock) {
+    if (register_waiters_.load(std::memory_order_relaxed) == 0)
+        return;
+    // transmitting_ keeps other walks out meanwhile; the next frame re-checks the chip's state.
+    // A bounded wait: a vCPU hammering the registers delays the walk, not the reverse.
+    lock.unlock();
+    for (int i = 0; i < 64 && register_waiters_.load(std::memory_order_relaxed) != 0; ++i)
+        std::this_thread::yield();
+    lock.lock();
+}
+
+bool PcnetChip::transmit_frame_waiting() {
+    if (!(csr_[0] & csr0::kTxon) || stopped_or_suspended() || tx_ring_.length == 0)
+        return false;
+    std::array<uint8_t, kMaxDescriptorSize> raw{};
+    if (!read_descriptor(tx_ring_, tx_ring_.index, raw))
+        return false;
+    return decode_transmit(style_, raw, upper_address()).status & status::kOwn;
 }
 
 std::optional<PcnetChip::PendingFrame> PcnetChip::next_transmit_frame(uint32_t& budget) {
@@ -1079,8 +1132,9 @@ bool PcnetChip::poll() {
     bool poll_transmit = false;
     {
         std::lock_guard lock(mutex_);
-        poll_transmit =
-            !(csr_[4] & csr4::kDpoll) && (csr_[0] & csr0::kTxon) && !stopped_or_suspended();
+        // A deferred walk's demand is still pending: DPOLL does not hold it back.
+        poll_transmit = (!(csr_[4] & csr4::kDpoll) || transmit_deferred_) &&
+                        (csr_[0] & csr0::kTxon) && !stopped_or_suspended();
     }
     if (poll_transmit && process_transmit_ring() > 0)
         busy = true;

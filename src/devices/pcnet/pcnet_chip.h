@@ -11,6 +11,15 @@
 // call process_transmit_ring() or the backend's poll_receive(). IrqLine::set_level must not
 // call back into the chip. Set the hooks before the chip is shared between threads.
 //
+// Bounded work per walk: a walk of the transmit ring (a demand's or the poll timer's) sends at
+// most kWalkBudget; the rest waits for the next poll tick with TDMD still pending, and the wait
+// is counted (tx_walks_deferred); a TDMD meanwhile adds nothing (the demand is pending), so a
+// ring that feeds itself gets one budget per tick however the guest demands. Otherwise a ring the
+// chip re-arms for itself (internal loopback with the receive buffer aliased onto the descriptors)
+// buys a guest a host CPU for as long as it likes: a register access then waited behind the whole
+// walk. For the same reason the walk steps aside (drops the lock) between frames whenever a
+// register access waits.
+//
 // Loopback (CSR15 LOOP): internal loopback (INTL, or BCR32 MIIILP) hands each sent frame to
 // the chip's own receiver and never to the backend, and the receiver ignores the backend;
 // external loopback sends the frame to the backend and also receives it back, as a loopback
@@ -22,6 +31,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -48,6 +58,19 @@ class PcnetChip : public FrameSink {
     static constexpr size_t kBabbleThreshold = 1518;  // longest legal frame, FCS included
     static constexpr uint64_t kRegisterWindowSize = pcnet::kWindowSize;
 
+    // What one ring walk may send before the rest waits for the next poll tick (2 ms while
+    // polls find work, TransmitPollPacer). pcnet32 keeps 16 transmit descriptors and demands
+    // every frame, so its walks send at most 16 frames (24 KiB); the budget is twice that.
+    // Per 2 ms tick it is 24 MiB/s, about 20 times what the chip's 10 Mbit/s wire carries: a
+    // driver never meets it, a ring that feeds itself meets it on every walk. A walk stops
+    // after the frame that reaches the byte count (frames are never split), so one walk moves
+    // at most bytes + kMaxFrameSize.
+    struct WalkBudget {
+        uint64_t frames;
+        uint64_t bytes;
+    };
+    static constexpr WalkBudget kWalkBudget{32, 48 * 1024};
+
     // backend may be null (NIC not connected: transmitted frames are dropped and counted).
     PcnetChip(DmaSpace& dma, IrqLine& irq, NetBackend* backend, MacAddress mac);
     PcnetChip(const PcnetChip&) = delete;
@@ -61,13 +84,15 @@ class PcnetChip : public FrameSink {
     void reset();
     void set_link_up(bool up);
     // From the VMM's timer: polls the transmit ring (unless DPOLL) like the chip's own poll
-    // timer, and reports receive buffers the guest handed back since can_receive() said no.
+    // timer, resumes a walk the budget deferred (even with DPOLL: its demand is pending), and
+    // reports receive buffers the guest handed back since can_receive() said no.
     // True when the poll had work: it sent frames no demand had sent, a held transmit-done
     // interrupt was due, or the receiver waits for buffers. A VMM may poll less often while it
     // has none (a driver that demands every frame with TDMD leaves the poll nothing to do).
     bool poll();
-    // Sends every complete frame the guest has queued, walking the ring at most once per
-    // demand; returns the frames sent (0 when another thread is already walking).
+    // Sends the complete frames the guest has queued, walking the ring at most once per demand
+    // and at most kWalkBudget; returns the frames sent (0 when another thread is already
+    // walking).
     size_t process_transmit_ring();
 
     // Called (without the chip's lock) when the guest sets TDMD or STRT. Default: run
@@ -135,6 +160,14 @@ class PcnetChip : public FrameSink {
         bool layout_changed = false;
     };
     enum class Port : uint8_t { kRdp, kRap, kReset, kBdp };
+
+    // The lock for a register access: it tells a transmit walk in progress to step aside
+    // between frames (register_waiters_), so the access waits for one frame at most.
+    std::unique_lock<std::mutex> lock_for_register_access();
+    // Between two frames of a walk (lock held): lets waiting register accesses in.
+    void let_register_accesses_in(std::unique_lock<std::mutex>& lock);
+    // After a walk the budget ended: whether the ring still holds a frame for the chip.
+    bool transmit_frame_waiting();
 
     void reset_locked(bool hardware);
     void apply_silent_writes(Deferred& deferred);
@@ -204,6 +237,10 @@ class PcnetChip : public FrameSink {
     bool tint_per_walk_ = false;    // set_transmit_interrupt_per_walk
     bool tint_held_ = false;        // TINT is set but not shown on the line until the walk ends
     PcnetCounters counters_;
+    // The budget ended the last walk with frames queued: its demand is pending (kWalkBudget).
+    bool transmit_deferred_ = false;
+    // Register accesses waiting for mutex_: a walk steps aside for them between frames.
+    std::atomic<uint32_t> register_waiters_ = 0;
     // The frame being sent: one copy from guest buffers, then straight to the backend. Room
     // for the FCS a loopback appends. Only the thread with transmitting_ set touches it.
     std::array<uint8_t, kMaxFrameSize + 4> tx_frame_{};

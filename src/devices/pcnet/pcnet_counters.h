@@ -33,6 +33,9 @@ struct PcnetCounters {
     uint64_t tdmd = 0;             // transmit demands written to CSR0
     uint64_t tx_batches = 0;       // ring walks that sent frames: tx_frames / tx_batches is
                                    // how many frames one demand or poll sent together
+    // Walks the budget ended with frames still queued: the rest waited for the next poll tick
+    // (PcnetChip::kWalkBudget).
+    uint64_t tx_walks_deferred = 0;
     // Writes the VMM let through without an exit (PcnetChip::SilentWrites).
     uint64_t silent_rap_zero = 0;
     uint64_t silent_transmit_demands = 0;

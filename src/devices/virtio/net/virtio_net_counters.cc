@@ -8,6 +8,7 @@ std::vector<NamedCount> to_named_counts(const VirtioNetCounters& c) {
         {"tx_bytes", c.tx_bytes},
         {"tx_batches", c.tx_batches},
         {"tx_kicks", c.tx_kicks},
+        {"tx_turns_deferred", c.tx_turns_deferred},
         {"tx_notifications", c.tx_notifications},
         {"tx_checksummed", c.tx_checksummed},
         {"rx_frames", c.rx_frames},

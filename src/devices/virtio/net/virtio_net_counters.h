@@ -27,6 +27,9 @@ struct VirtioNetCounters {
     uint64_t ctrl_commands = 0;   // control queue commands answered OK
     uint64_t config_changes = 0;  // configuration change notifications (link status)
 
+    // TX turns that ended on their budget (chains or bytes), the rest left to a self-kick.
+    uint64_t tx_turns_deferred = 0;
+
     // Transmit drops by cause (CVE-2023-6693: a chain shorter than the header is never sent).
     uint64_t tx_dropped_short_header = 0;
     uint64_t tx_dropped_runt = 0;        // fewer bytes than an Ethernet header
