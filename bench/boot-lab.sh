@@ -48,6 +48,9 @@ main() {
         # (vmlinuz's kernel decompressed by the image builder), which hvmm loads instead of the
         # bzImage payload so the guest skips its decompressor.
         [[ " $vmms " == *" hvmm "* ]] && measure hvmm "$rep" hvmm run --mem 256 --append "$APPEND"
+        # The same with the seccomp filters off: what the sandbox costs a boot.
+        [[ " $vmms " == *" hvmm-nosandbox "* ]] &&
+            measure hvmm-nosandbox "$rep" hvmm run --mem 256 --append "$APPEND" --sandbox off
         local qemu
         for qemu in qemu-7.2 qemu-10; do
             [[ " $vmms " == *" $qemu "* ]] && measure "$qemu" "$rep" "$qemu" -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot \

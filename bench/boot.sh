@@ -1,17 +1,18 @@
 #!/bin/bash
-# Boot-time benchmark: hvmm against QEMU 7.2 and QEMU 10 (-enable-kvm), inside one lab boot, same kernel,
+# Boot-time benchmark: hvmm (with its sandbox, and with --sandbox off to price it) against QEMU 7.2
+# and QEMU 10 (-enable-kvm), inside one lab boot, same kernel,
 # initramfs and command line; REPS boots each, medians. Prints the figures and writes
 # bench/results/boot.json and bench/results/boot.md. Not a test: it asserts nothing about speed.
 #
 # usage: bench/boot.sh [REPS]     (default 5)
-# env:   HVMM_BIN (default build-lab/hvmm), BENCH_VMMS (default "hvmm qemu-7.2 qemu-10")
+# env:   HVMM_BIN (default build-lab/hvmm), BENCH_VMMS (default "hvmm hvmm-nosandbox qemu-7.2 qemu-10")
 # A lab that ends with 124 or 125 is run once more (bench/lab_retry.sh), recorded as lab_retry.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/bench/lab_retry.sh"
 RESULTS=$REPO/bench/results
-ALL_VMMS="hvmm qemu-7.2 qemu-10"
+ALL_VMMS="hvmm hvmm-nosandbox qemu-7.2 qemu-10"
 
 # median_of VMM FIELD: the median of column FIELD over the successful boots of VMM (status 0).
 median_of() {

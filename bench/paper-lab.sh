@@ -16,7 +16,8 @@
 #            recorded as unavailable and hvmm runs once without the option as config "default".
 #            Two more are the paper's future work: virtio (hvmm's virtio-net, userspace data
 #            path) and vhost (the same with vhost=on), each on the same TAP; a hvmm without
-#            --nic virtio records them as unavailable.
+#            --nic virtio records them as unavailable. CONFIG-nosandbox (paper-nosandbox,
+#            virtio-nosandbox, ...) is CONFIG with `--sandbox off`: the seccomp filters' price.
 #   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
 #            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
 #            (virtio-net-pci, vhost=off), vhost (virtio-net-pci, vhost=on), all on the TAP, or
@@ -168,7 +169,7 @@ run_hvmm() {
     [[ -n $2 ]] && opt=("--nic-opt=$2")
     measure "$1" hvmm run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" --mem 256 \
         --cpus 1 --append "$(append_for "$3")" --nic "${4:-pcnet,net=tap:$TAP}" "${opt[@]}" \
-        --stats-json "$OUT/$1.stats.json"
+        --stats-json "$OUT/$1.stats.json" "${HVMM_EXTRA[@]}"
 }
 
 # run_qemu ROW: the anchor ROW (qemuVER-MODEL, see the header) with the same guest and command.
@@ -195,7 +196,8 @@ run_qemu() {
 }
 
 main() {
-    local has_opt=no has_virtio=no config iot
+    local has_opt=no has_virtio=no config iot row
+    HVMM_EXTRA=()
     : >"$RUNS"
     mount -t debugfs d /sys/kernel/debug 2>/dev/null
     grep -qs " $TRACEFS " /proc/mounts || mount -t tracefs t "$TRACEFS" 2>/dev/null
@@ -227,22 +229,30 @@ main() {
         echo "guest_cmd $(guest_cmd 1 | tr '\n' ';')"
     } >"$OUT/paper-env.txt"
     for config in $CONFIGS; do
+        # CONFIG-nosandbox: the same run with `--sandbox off`, to price the seccomp filters.
+        HVMM_EXTRA=()
+        row=
+        if [[ $config == *-nosandbox ]]; then
+            HVMM_EXTRA=(--sandbox off)
+            row=$config
+            config=${config%-nosandbox}
+        fi
         iot=0
         [[ " $IOTIME_CONFIGS " == *" $config "* ]] && iot=1
         if [[ $config == virtio || $config == vhost ]]; then
             local vhost=off
             [[ $config == vhost ]] && vhost=on
             if [[ $has_virtio == yes ]]; then
-                run_hvmm "hvmm-$config" "" 0 "virtio,net=tap:$TAP,vhost=$vhost"
+                run_hvmm "hvmm-${row:-$config}" "" 0 "virtio,net=tap:$TAP,vhost=$vhost"
             else
-                echo "hvmm-$config status unavailable" >>"$RUNS"
-                echo "paper-lab: hvmm-$config unavailable (this hvmm has no --nic virtio)" >&2
+                echo "hvmm-${row:-$config} status unavailable" >>"$RUNS"
+                echo "paper-lab: hvmm-${row:-$config} unavailable (this hvmm has no --nic virtio)" >&2
             fi
         elif [[ $has_opt == yes ]]; then
-            run_hvmm "hvmm-$config" "$config" "$iot"
+            run_hvmm "hvmm-${row:-$config}" "$config" "$iot"
         else
-            echo "hvmm-$config status unavailable" >>"$RUNS"
-            echo "paper-lab: hvmm-$config unavailable (this hvmm has no --nic-opt)" >&2
+            echo "hvmm-${row:-$config} status unavailable" >>"$RUNS"
+            echo "paper-lab: hvmm-${row:-$config} unavailable (this hvmm has no --nic-opt)" >&2
         fi
     done
     if [[ $has_opt == no && -n $CONFIGS ]]; then
