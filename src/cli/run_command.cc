@@ -1,3 +1,5 @@
+#include <signal.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -79,6 +81,9 @@ int run_command(int argc, char** argv, int full_argc, char** full_argv) {
         return lab::run_in_lab(full_argc, full_argv);
     }
 
+    // A closed stdout (`hvmm run ... | head`) or a peer gone must cost the guest its output or
+    // that link, not hvmm its life: writes fail with EPIPE instead of raising SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     if (options->sandbox) {
         if (auto prepared = sandbox::prepare(sandbox_needs(*config)); !prepared) {
             log::error("{}", prepared.error().message);

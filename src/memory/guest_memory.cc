@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <cerrno>
+
 #include <algorithm>
 
 #include "base/checked.h"
@@ -39,6 +41,14 @@ Result<uint8_t*> map_anonymous(uint64_t size) {
     auto* host = reinterpret_cast<uint8_t*>(aligned);
     // Advice only: a host with THP off still works, with 4 KiB pages.
     ::madvise(host, size, MADV_HUGEPAGE);
+    // The guest's memory is the guest owner's, not hvmm's to spill: no core dump of hvmm carries
+    // it, and no child process (a fork by any library) gets a copy of it.
+    if (::madvise(host, size, MADV_DONTDUMP) != 0 || ::madvise(host, size, MADV_DONTFORK) != 0) {
+        const int error = errno;
+        ::munmap(host, size);
+        errno = error;
+        return fail_errno("cannot keep guest RAM out of core dumps and forks");
+    }
     return host;
 }
 

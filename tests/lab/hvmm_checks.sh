@@ -169,6 +169,24 @@ check_sandbox_in_force() {
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.5
     done
+    # Every fd hvmm holds past stdin/stdout/stderr is close-on-exec (fdinfo flags, octal 02000000),
+    # and guest RAM is kept out of core dumps and forks (smaps VmFlags dd, dc on the big mapping).
+    local inheritable="" fd flags dumpable=""
+    for fd in /proc/"$pid"/fdinfo/*; do
+        [[ ${fd##*/} -le 2 ]] && continue
+        flags=$(awk '/^flags:/ {print $2}' "$fd" 2>/dev/null)
+        [[ -n $flags && $(( 8#$flags & 8#2000000 )) == 0 ]] && inheritable+="${fd##*/}($(readlink /proc/"$pid"/fd/"${fd##*/}")) "
+    done
+    local first rest size=0 guest_ram=0
+    while read -r first rest; do
+        if [[ $first =~ ^([0-9a-f]+)-([0-9a-f]+)$ ]]; then
+            size=$(( 0x${BASH_REMATCH[2]} - 0x${BASH_REMATCH[1]} ))
+        elif [[ $first == VmFlags: ]] && (( size >= 256 * 1048576 )); then
+            guest_ram=$((guest_ram + 1))
+            [[ " $rest " == *" dd "* && " $rest " == *" dc "* ]] || dumpable+="flags [$rest] on a $((size >> 20)) MiB mapping "
+        fi
+    done </proc/"$pid"/smaps
+    (( guest_ram > 0 )) || dumpable+="no 256 MiB mapping found (guest RAM) "
     STATUS=0
     wait "$pid" || STATUS=$?
     echo "$report" >"$WORK/$name.tasks"
@@ -181,10 +199,14 @@ check_sandbox_in_force() {
         record "$name" FAIL "hvmm exited $STATUS" "$WORK/$name.out" "$WORK/$name.err" "$WORK/$name.tasks"
     elif [[ -n $bad ]]; then
         record "$name" FAIL "threads without the sandbox or with privileges: $bad" "$WORK/$name.tasks"
+    elif [[ -n $inheritable ]]; then
+        record "$name" FAIL "fds without close-on-exec: $inheritable" "$WORK/$name.tasks"
+    elif [[ -n $dumpable ]]; then
+        record "$name" FAIL "guest RAM: $dumpable" "$WORK/$name.tasks"
     elif [[ $roles != "console hvmm io vcpu0 vcpu1 " ]]; then
         record "$name" FAIL "unexpected threads: $roles" "$WORK/$name.tasks"
     else
-        record "$name" PASS "every thread ($roles): Seccomp 2, NoNewPrivs 1, no capabilities, uid $want_uid" "$WORK/$name.tasks"
+        record "$name" PASS "every thread ($roles): Seccomp 2, NoNewPrivs 1, no capabilities, uid $want_uid; every fd close-on-exec; guest RAM not dumped or forked" "$WORK/$name.tasks"
     fi
 }
 
@@ -221,6 +243,154 @@ check_sandbox() {
     fi
 }
 
+# ---- host faults survived (issue 10): the VM runs on, the fault is reported once ---------------
+
+# wait_for_console FILE TEXT PID: until TEXT shows on the console or PID exits (at most 300 s).
+wait_for_console() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.5
+    done
+    return 1
+}
+
+check_fault_tap_deleted() {
+    local name=fault_tap_deleted pid lines
+    hvmm run --nic pcnet,net=tap:hvmmdel0 \
+        --run 'echo fault-up; sleep 3; ip link set eth0 up; ping -c 2 -W 1 10.9.9.1; echo still-running; exit 5' \
+        </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    wait_for_console "$WORK/$name.out" fault-up "$pid" && ip link del hvmmdel0
+    STATUS=0
+    wait "$pid" || STATUS=$?
+    lines=$(grep -c 'TAP hvmmdel0 is gone' "$WORK/$name.err")
+    if [[ $STATUS != 5 ]] || ! grep -q still-running "$WORK/$name.out"; then
+        record "$name" FAIL "the guest did not run on (status $STATUS, want 5)" "$WORK/$name.out" "$WORK/$name.err"
+    elif [[ $lines != 1 ]]; then
+        record "$name" FAIL "the deletion was reported $lines times, want once" "$WORK/$name.err"
+    else
+        record "$name" PASS "TAP deleted mid-run: the guest ran on to its exit 5; said once: $(grep 'is gone' "$WORK/$name.err")"
+    fi
+}
+
+check_fault_pcap_disk_full() {
+    local name=fault_pcap_disk_full lines
+    check_status "$name" 0 run --nic pcnet,net=tap:hvmmfull0,pcap=/dev/full \
+        --run 'ip link set eth0 up; ping -c 3 -W 1 10.9.9.1; echo run-on-after-full' || return
+    lines=$(grep -c 'packet capture stopped' "$WORK/$name.err")
+    if ! grep -q run-on-after-full "$WORK/$name.out"; then
+        record "$name" FAIL "the guest did not run on" "$WORK/$name.out" "$WORK/$name.err"
+    elif [[ $lines != 1 ]]; then
+        record "$name" FAIL "the full disk was reported $lines times, want once" "$WORK/$name.err"
+    else
+        record "$name" PASS "pcap=/dev/full: the guest ran on; said once: $(grep 'capture stopped' "$WORK/$name.err")"
+    fi
+}
+
+check_fault_console_closed() {
+    # `hvmm run | head`: the reader goes after 64 bytes; the guest goes on printing, then exits 7.
+    local name=fault_console_closed lines
+    STATUS=0
+    timeout 300 hvmm run --run 'i=0; while [ $i -lt 3000 ]; do echo console line $i; i=$((i+1)); done; exit 7' \
+        </dev/null 2>"$WORK/$name.err" | head -c 64 >"$WORK/$name.out"
+    STATUS=${PIPESTATUS[0]}
+    lines=$(grep -c 'console output stopped' "$WORK/$name.err")
+    if [[ $STATUS != 7 ]]; then
+        record "$name" FAIL "hvmm exited $STATUS, want the guest's 7" "$WORK/$name.err"
+    elif [[ $lines != 1 ]]; then
+        record "$name" FAIL "the closed pipe was reported $lines times, want once" "$WORK/$name.err"
+    else
+        record "$name" PASS "stdout closed mid-run: the guest ran on to its exit 7; said once: $(grep 'console output' "$WORK/$name.err")"
+    fi
+}
+
+check_fault_sigkill_leaves_nothing() {
+    # A SIGKILLed hvmm runs no clean-up: its TAP (made by hvmm, not persistent) goes with its fd,
+    # its switch port with its connection, and a listening socket's file is taken over by the next
+    # hvmm. XDG_RUNTIME_DIR: the switch's directory, private to this check.
+    local name=fault_sigkill_leaves_nothing pid ports why=""
+    export XDG_RUNTIME_DIR=$WORK/xdg
+    mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+    hvmm switch start killnet >"$WORK/$name.switch" 2>&1 || why+="the switch did not start; "
+    hvmm run --nic pcnet,net=tap:hvmmkill0 --nic pcnet,net=stream-listen:$WORK/kill.sock \
+        --nic pcnet,net=switch:killnet --run 'echo fault-up; sleep 120' \
+        </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    wait_for_console "$WORK/$name.out" fault-up "$pid" || why+="the guest never came up; "
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    sleep 1
+    [[ -e /sys/class/net/hvmmkill0 ]] && why+="TAP hvmmkill0 left behind; "
+    ports=$(hvmm switch status killnet --json | grep -c '"kind": "stream"')
+    [[ $ports == 0 ]] || why+="the switch still has $ports VM ports; "
+    check_status "${name}_again" 0 run --nic pcnet,net=stream-listen:$WORK/kill.sock --nic pcnet,net=switch:killnet \
+        --run 'echo again' || why+="the next hvmm on the same socket and switch failed ($STATUS); "
+    hvmm switch stop killnet >/dev/null 2>&1
+    unset XDG_RUNTIME_DIR
+    if [[ -n $why ]]; then
+        record "$name" FAIL "$why" "$WORK/$name.err" "$WORK/${name}_again.err" "$WORK/$name.switch"
+    else
+        record "$name" PASS "SIGKILLed hvmm: no TAP left, its switch port gone, the next hvmm took over its socket and joined the switch"
+    fi
+}
+
+check_host_faults() {
+    check_fault_tap_deleted
+    check_fault_pcap_disk_full
+    check_fault_console_closed
+    check_fault_sigkill_leaves_nothing
+}
+
+# ---- bounded resources under a flooding guest (issue 10) ----------------------------------------
+
+# proc_figures PID: "RSS_KIB FDS" of a process.
+proc_figures() {
+    echo "$(awk '/^VmRSS:/ {print $2}' /proc/"$1"/status) $(ls /proc/"$1"/fd | wc -l)"
+}
+
+# The guest floods both NICs (UDP at full speed to an iperf3 server behind each TAP) and its
+# console at once, for 20 s; hvmm's RSS and fd count are read 4 s and 18 s into the flood. The fds
+# must not change and the RSS must not keep growing (the bounded queues: at most a few MiB).
+check_flood_bounded() {
+    local name=flood_bounded pid early="" late="" i
+    ip tuntap add dev hvmmfl0 mode tap && ip addr add 10.9.10.1/24 dev hvmmfl0 && ip link set hvmmfl0 up
+    ip tuntap add dev hvmmfl1 mode tap && ip addr add 10.9.11.1/24 dev hvmmfl1 && ip link set hvmmfl1 up
+    iperf3 -s -B 10.9.10.1 >"$WORK/$name.iperf0" 2>&1 &
+    local server0=$!
+    iperf3 -s -B 10.9.11.1 >"$WORK/$name.iperf1" 2>&1 &
+    local server1=$!
+    local guest='ip link set eth0 up; ip addr add 10.9.10.2/24 dev eth0; ip link set eth1 up; ip addr add 10.9.11.2/24 dev eth1
+iperf3 -c 10.9.10.1 -u -b 0 -l 1400 -t 20 >/dev/null 2>&1 &
+iperf3 -c 10.9.11.1 -u -b 0 -l 1400 -t 20 >/dev/null 2>&1 &
+(end=$(($(date +%s) + 20)); while [ $(date +%s) -lt $end ]; do echo console-flood-line-console-flood-line-console-flood-line; done) &
+echo flood-started; wait; echo flood-done'
+    hvmm run --cpus 2 --nic pcnet,net=tap:hvmmfl0 --nic virtio,net=tap:hvmmfl1 --run "$guest" --stats \
+        </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    if wait_for_console "$WORK/$name.out" flood-started "$pid"; then
+        sleep 4; early=$(proc_figures "$pid")
+        sleep 14; late=$(proc_figures "$pid")
+    fi
+    STATUS=0
+    wait "$pid" || STATUS=$?
+    kill "$server0" "$server1" 2>/dev/null; wait "$server0" "$server1" 2>/dev/null
+    ip link del hvmmfl0 2>/dev/null; ip link del hvmmfl1 2>/dev/null
+    local figures="RSS/fds at 4 s: ${early:-none} KiB; at 18 s: ${late:-none}; $(grep -oE 'net[01]\.(tx|rx)_frames[^,]*' "$WORK/$name.err" | head -4 | tr '\n' ' ')"
+    local growth=0
+    [[ -n $early && -n $late ]] && growth=$(( ${late%% *} - ${early%% *} ))
+    if [[ -z $early || -z $late || $STATUS != 0 ]]; then
+        record "$name" FAIL "the flood run did not go through (status $STATUS): $figures" "$WORK/$name.out" "$WORK/$name.err"
+    elif [[ ${early##* } != "${late##* }" ]]; then
+        record "$name" FAIL "fds went from ${early##* } to ${late##* } during the flood: $figures"
+    elif (( growth > 16384 )); then
+        record "$name" FAIL "RSS grew $growth KiB in 14 s of flood: $figures"
+    else
+        record "$name" PASS "2 NICs and the console flooded for 20 s: fds steady at ${late##* }, RSS ${early%% *} -> ${late%% *} KiB ($growth KiB); $figures"
+    fi
+}
+
 main() {
     command -v hvmm >/dev/null || { echo "no hvmm in the lab" >&2; exit 1; }
     check_guest_boots
@@ -229,6 +399,8 @@ main() {
     check_panic
     check_bad_inputs
     check_sandbox
+    check_host_faults
+    check_flood_bounded
     check_qemu_boots_image
     rm -rf "$WORK"
     ls "$OUT"

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -83,6 +84,64 @@ TEST(UartConsoleOutput, DestructionWritesWhatIsBuffered) {
     }
     ::close(pipe_fds[1]);
     EXPECT_EQ(read_all(pipe_fds[0]), "last words");
+    ::close(pipe_fds[0]);
+}
+
+}  // namespace
+}  // namespace hvmm
+
+namespace hvmm {
+namespace {
+
+TEST(UartConsoleOutput, AClosedPipeCostsTheOutputNotTheWriterAndIsCounted) {
+    // `hvmm run | head`: the reader goes away; writes fail with EPIPE (SIGPIPE ignored, as
+    // `hvmm run` does), the writer drops what follows and counts it, flush() still returns.
+    ::signal(SIGPIPE, SIG_IGN);
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    ::close(pipe_fds[0]);
+    ConsoleOutput console(pipe_fds[1]);
+    console.write(bytes("first line\n"));
+    console.flush();
+    console.write(bytes("second line\n"));
+    console.flush();
+    console.write(bytes("third\n"));
+    console.flush();
+    // Every byte after the reader left: none written, each counted once.
+    EXPECT_EQ(console.dropped_bytes(), std::string_view("first line\nsecond line\nthird\n").size());
+    ::close(pipe_fds[1]);
+}
+
+TEST(UartConsoleOutput, AWriterStartedLaterWritesWhatWasBufferedAndRunsItsStartHook) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    bool hook_ran = false;
+    {
+        ConsoleOutput console(pipe_fds[1], ConsoleOutput::kDefaultCapacity,
+                              ConsoleOutput::WriterStart::kLater);
+        console.write(bytes("before start\n"));
+        console.start_writer([&hook_ran] { hook_ran = true; });
+        console.write(bytes("after\n"));
+        console.flush();
+    }
+    ::close(pipe_fds[1]);
+    EXPECT_TRUE(hook_ran);
+    EXPECT_EQ(read_all(pipe_fds[0]), "before start\nafter\n");
+    ::close(pipe_fds[0]);
+}
+
+TEST(UartConsoleOutput, AWriterNeverStartedStillWritesOnFlushAndDestruction) {
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    {
+        ConsoleOutput console(pipe_fds[1], ConsoleOutput::kDefaultCapacity,
+                              ConsoleOutput::WriterStart::kLater);
+        console.write(bytes("flushed\n"));
+        console.flush();
+        console.write(bytes("at the end\n"));
+    }
+    ::close(pipe_fds[1]);
+    EXPECT_EQ(read_all(pipe_fds[0]), "flushed\nat the end\n");
     ::close(pipe_fds[0]);
 }
 

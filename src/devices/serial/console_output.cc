@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
+#include "base/log.h"
 #include "base/syscall_count.h"
 
 namespace hvmm {
@@ -84,6 +86,12 @@ void ConsoleOutput::flush() {
         write_pending_here();
         return;
     }
+    if (fd_failed_) {
+        // Nowhere to write: what is buffered is dropped (and counted), not waited for.
+        dropped_ += pending_.size();
+        pending_.clear();
+        return;
+    }
     ++flush_waiters_;
     has_data_.notify_one();
     drained_.wait(lock, [this] { return (pending_.empty() && !writing_) || fd_failed_; });
@@ -114,26 +122,37 @@ void ConsoleOutput::writer_loop(const std::function<void()>& on_start) {
             break;
         }
         batch.swap(pending_);
+        // Once the fd failed the output has nowhere to go: dropped and counted, not retried.
+        const bool discard = fd_failed_;
+        if (discard) {
+            dropped_ += batch.size();
+        }
         writing_ = true;
         lock.unlock();
         size_t done = 0;
         bool failed = false;
-        while (done < batch.size()) {
+        while (!discard && done < batch.size()) {
             const ssize_t written = ::write(fd_, batch.data() + done, batch.size() - done);
             if (written < 0) {
                 if (errno == EINTR)
                     continue;
-                failed = true;  // stdout closed: the guest keeps running, its output is lost
+                // stdout closed (a pipe's reader gone, a full disk): the guest keeps running,
+                // its output is lost, and the user is told once.
+                log::warn("console output stopped: {}; the guest runs on", std::strerror(errno));
+                failed = true;
                 break;
             }
             done += static_cast<size_t>(written);
         }
+        const size_t lost = failed ? batch.size() - done : 0;
         batch.clear();
         lock.lock();
         writing_ = false;
         if (failed) {
             fd_failed_ = true;
+            dropped_ += lost;
         }
+
         if (pending_.empty()) {
             drained_.notify_all();
         }
