@@ -72,11 +72,18 @@ Result<PcapWriter> PcapWriter::create(const std::string& path) {
                         .sig_figs = 0,
                         .snap_length = kSnapLength,
                         .link_type = kLinkTypeEthernet};
-    HVMM_TRY_VOID(write_all(file.get(), {iovec{&header, sizeof(header)}}, path));
-    return PcapWriter(path, std::move(file));
+    auto written = write_all(file.get(), {iovec{&header, sizeof(header)}}, path);
+    PcapWriter writer(path, std::move(file));
+    if (!written) {
+        writer.header_failed_ = written.error();
+    }
+    return writer;
 }
 
 Result<void> PcapWriter::record(std::span<const iovec> frame, timespec when) {
+    if (header_failed_) {
+        return std::unexpected(*header_failed_);
+    }
     const size_t original = net::frame_length(frame);
     RecordHeader header{
         .seconds = static_cast<uint32_t>(when.tv_sec),

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -22,7 +23,10 @@ class PcapWriter {
     static constexpr uint32_t kSnapLength = 65535;
     static constexpr uint32_t kLinkTypeEthernet = 1;
 
-    // Creates (or truncates) the file and writes the global header.
+    // Creates (or truncates) the file and writes the global header. A file that cannot be made
+    // is an error; one that opens but cannot take the header (a full disk: /dev/full) is a
+    // writer whose first record() returns that error, so the run goes on and its recording
+    // backend reports it once, as it does a disk that fills later.
     static Result<PcapWriter> create(const std::string& path);
 
     // Appends one record; a frame longer than kSnapLength is cut there (its original length
@@ -36,6 +40,7 @@ class PcapWriter {
 
     std::string path_;
     UniqueFd file_;
+    std::optional<Error> header_failed_;  // the header's write error, given by the first record()
 };
 
 }  // namespace hvmm

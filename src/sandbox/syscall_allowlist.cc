@@ -72,6 +72,9 @@ void add_frame_io_calls(RuleSet& rules) {
                  SYS_sendmsg, SYS_sendmmsg, SYS_shutdown, SYS_getsockopt, SYS_setsockopt,
                  SYS_getsockname, SYS_getpeername, SYS_close, SYS_fcntl, SYS_epoll_ctl,
                  SYS_eventfd2, SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime});
+    // A backend whose fd died (a deleted TAP) has an inert eventfd put in its place, so the fd
+    // number stays valid for whoever still holds it (net/retire_fd.h).
+    rules.allow({SYS_dup3});
     // A look without waiting (libslirp's sockets, whether a stream peer hung up): timeout 0.
     rules.allow_if(SYS_poll, {{2, ~0ull, 0}});
 }

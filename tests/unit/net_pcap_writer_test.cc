@@ -91,6 +91,19 @@ TEST(NetPcapWriter, UnwritablePathIsAnErrorNamingIt) {
     EXPECT_NE(writer.error().message.find("/nonexistent-dir/x.pcap"), std::string::npos);
 }
 
+TEST(NetPcapWriter, AFullDiskAtTheHeaderIsTheFirstRecordsErrorNotACreateError) {
+    // /dev/full opens and refuses every write (ENOSPC): the run must go on without a capture.
+    auto writer = PcapWriter::create("/dev/full");
+    ASSERT_TRUE(writer) << writer.error().message;
+    uint8_t frame[60] = {};
+    const iovec part{frame, sizeof frame};
+    auto recorded = writer->record({&part, 1}, timespec{});
+    ASSERT_FALSE(recorded);
+    EXPECT_NE(recorded.error().message.find("/dev/full"), std::string::npos);
+    EXPECT_NE(recorded.error().message.find("No space left"), std::string::npos)
+        << recorded.error().message;
+}
+
 TEST(NetRecordingBackend, RecordsBothDirectionsAndPassesFramesThrough) {
     const auto path = temp_path("both");
     auto inner = SocketpairBackend::create();
