@@ -5,13 +5,14 @@
 # bench/results/boot.json and bench/results/boot.md. Not a test: it asserts nothing about speed.
 #
 # usage: bench/boot.sh [REPS]     (default 5)
-# env:   HVMM_BIN (default build-lab/hvmm), BENCH_VMMS (default "hvmm hvmm-nosandbox qemu-7.2 qemu-10")
+# env:   HVMM_BIN (default build-lab/hvmm), BENCH_VMMS (default "hvmm hvmm-nosandbox qemu-7.2 qemu-10"),
+#        BENCH_RESULTS (default bench/results)
 # A lab that ends with 124 or 125 is run once more (bench/lab_retry.sh), recorded as lab_retry.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/bench/lab_retry.sh"
-RESULTS=$REPO/bench/results
+RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
 ALL_VMMS="hvmm hvmm-nosandbox qemu-7.2 qemu-10"
 
 # median_of VMM FIELD: the median of column FIELD over the successful boots of VMM (status 0).

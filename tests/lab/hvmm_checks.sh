@@ -233,6 +233,23 @@ check_sandbox() {
     for role in main io vcpu console; do
         check_sandbox_violation "$role"
     done
+    # The user network under the sandbox: libslirp's sockets (TCP to the lab, ICMP echo) from the
+    # vCPU and I/O threads, with the PCnet and with virtio-net.
+    mkdir -p "$WORK/www" && echo hello-through-the-sandbox >"$WORK/www/index.html"
+    busybox httpd -f -p 8089 -h "$WORK/www" &
+    local httpd=$! nic
+    sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    for nic in pcnet virtio; do
+        check_status "sandbox_user_network_$nic" 0 run --nic "$nic" \
+            --run 'wget -qO- http://10.0.2.2:8089/ && ping -c 2 -W 3 10.0.2.2 && echo user-net-ok' || continue
+        if grep -q hello-through-the-sandbox "$WORK/sandbox_user_network_$nic.out" &&
+            grep -q user-net-ok "$WORK/sandbox_user_network_$nic.out"; then
+            record "sandbox_user_network_$nic" PASS "net=user ($nic) sandboxed: fetched the lab's page over TCP and pinged the gateway"
+        else
+            record "sandbox_user_network_$nic" FAIL "no page or no ping" "$WORK/sandbox_user_network_$nic.out" "$WORK/sandbox_user_network_$nic.err"
+        fi
+    done
+    kill "$httpd" 2>/dev/null
     # The hook asks for a forbidden call; with --sandbox off it is an ordinary failing ptrace and
     # the run goes on: the check above cannot pass on a hook that kills hvmm by itself.
     HVMM_SANDBOX_SELFTEST=vcpu check_status sandbox_off_runs 0 run --sandbox off --run 'echo sandbox-off-ok' || return

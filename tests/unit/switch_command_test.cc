@@ -382,3 +382,40 @@ TEST_F(SwitchCommand, BadOptionsAreOneLineErrors) {
 
 }  // namespace
 }  // namespace hvmm
+
+namespace hvmm {
+namespace {
+
+using testing::SwitchCommand;
+
+// The switch daemon's sandbox role: a forbidden call (the test hook) ends it with status 122 and
+// the line naming the role and the call; its status while it runs shows the filter in force.
+TEST_F(SwitchCommand, TheDaemonRunsInItsSandboxRole) {
+    start("walled", {"--dhcp", "--nat"});
+    const pid_t pid = pid_of("walled");
+    ASSERT_GT(pid, 0);
+    const std::string status = test::read_whole_file("/proc/" + std::to_string(pid) + "/status");
+    EXPECT_NE(status.find("Seccomp:\t2"), std::string::npos) << status;
+    EXPECT_NE(status.find("NoNewPrivs:\t1"), std::string::npos) << status;
+    EXPECT_NE(status.find("CapEff:\t0000000000000000"), std::string::npos) << status;
+    EXPECT_EQ(hvmm({"switch", "stop", "walled"}).status, 0);
+
+    auto environment = environment_;
+    environment["HVMM_SANDBOX_SELFTEST"] = "switch";
+    const auto stopped =
+        test::run_process({HVMM_BINARY, "switch", "start", "hooked", "--foreground"}, environment);
+    EXPECT_EQ(stopped.status, 122);
+    EXPECT_NE(stopped.err.find("hvmm: sandbox: the switch thread called ptrace, which its role "
+                               "does not allow; stopping (exit status 122)"),
+              std::string::npos)
+        << stopped.err;
+    // With --sandbox off the hook is harmless: the daemon runs until stopped.
+    started_.push_back("unhooked");
+    const auto off = test::run_process(
+        {HVMM_BINARY, "switch", "start", "unhooked", "--sandbox", "off"}, environment);
+    ASSERT_EQ(off.status, 0) << off.err;
+    EXPECT_EQ(hvmm({"switch", "stop", "unhooked"}).status, 0);
+}
+
+}  // namespace
+}  // namespace hvmm::testing
