@@ -62,7 +62,7 @@ build_checks() {
         cmake --build "$asan" -j"$(nproc)" --target hvmm hvmm_unit_tests hvmm_kvm_tests
         say "building the TSan unit tests in $tsan"
         cmake -S "$REPO" -B "$tsan" "${flags[@]}" -DHVMM_SANITIZE=thread >/dev/null
-        cmake --build "$tsan" -j"$(nproc)" --target hvmm hvmm_unit_tests
+        cmake --build "$tsan" -j"$(nproc)" --target hvmm hvmm_threaded_unit_tests
         say "building the libFuzzer targets (clang, ASan+UBSan) in $fuzz"
         cmake -S "$REPO" -B "$fuzz" "${flags[@]}" -DCMAKE_CXX_COMPILER=clang++ -DHVMM_LIBFUZZER=ON \
             >/dev/null
