@@ -3,11 +3,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <expected>
 #include <string>
 #include <utility>
 
 #include <fmt/core.h>
+
+#include "base/expected.h"
 
 namespace hvmm {
 

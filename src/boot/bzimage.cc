@@ -66,7 +66,7 @@ Result<BzImage> parse_bzimage(std::span<const uint8_t> file, std::string_view na
         return fail(
             "{} has an inconsistent header: init_size {:#x} is smaller than its {} bytes "
             "of kernel",
-            name, header.init_size, kernel_size);
+            name, uint32_t{header.init_size}, kernel_size);  // a copy: the field is packed
     }
     image.kernel.assign(file.begin() + image.setup_size, file.end());
     return image;

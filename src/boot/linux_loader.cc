@@ -32,15 +32,22 @@ constexpr uint64_t kRflagsReserved = 1ull << 1;  // always 1; IF clear
 // never runs setup code, but the kernel reads CAN_USE_HEAP and this together.
 constexpr uint16_t kHeapEndPointer = 0xFE00;
 
-// Where the kernel's working memory ends: a relocatable kernel decompresses at the greater of
-// its load address and its preferred address (LOAD_PHYSICAL_ADDR), and needs init_size bytes from
-// there before it reads the e820 map. The initrd must start above this.
+// Where a relocatable kernel decompresses: the greater of its load address and its preferred
+// address (LOAD_PHYSICAL_ADDR). The field is copied out first: SetupHeader is packed, and binding
+// a reference (std::max's, fmt's parameters) to its misaligned 64-bit field is undefined
+// behaviour (UBSan found it in fuzz_bzimage).
+uint64_t decompression_start(const BzImage& image) {
+    const uint64_t preferred = image.header.pref_address;
+    return std::max(kKernelLoadAddress, preferred);
+}
+
+// Where the kernel's working memory ends: it needs init_size bytes from where it decompresses
+// before it reads the e820 map. The initrd must start above this.
 Result<uint64_t> kernel_memory_end(const BzImage& image, const std::string& path) {
-    const uint64_t start = std::max(kKernelLoadAddress, image.header.pref_address);
-    const auto end = checked_add(start, image.header.init_size);
+    const auto end = checked_add(decompression_start(image), image.header.init_size);
     if (!end) {
         return fail("{} has an inconsistent header: pref_address {:#x} overflows", path,
-                    image.header.pref_address);
+                    uint64_t{image.header.pref_address});
     }
     return *end;
 }
@@ -87,7 +94,7 @@ Result<std::optional<uint64_t>> load_vmlinux(const GuestMemory& memory, const Bz
         return std::optional<uint64_t>{};
     }
     const ElfKernel kernel = HVMM_TRY(parse_elf_kernel(*vmlinux, spec.vmlinux_path));
-    const uint64_t start = std::max(kKernelLoadAddress, image.header.pref_address);
+    const uint64_t start = decompression_start(image);
     for (const auto& segment : kernel.segments) {
         if (segment.physical_address < start || segment.physical_address > kernel_end ||
             segment.memory_size > kernel_end - segment.physical_address) {

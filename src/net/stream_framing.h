@@ -17,12 +17,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "base/expected.h"
 #include "net/frame_limits.h"
 
 namespace hvmm::net {

@@ -9,12 +9,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "base/expected.h"
 #include "net/ipv4.h"
 #include "net/mac_address.h"
 

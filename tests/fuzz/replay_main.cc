@@ -1,13 +1,15 @@
 // A libFuzzer-compatible replay driver: g++ has no libFuzzer, so each fuzz target links this main,
 // which feeds LLVMFuzzerTestOneInput seeded pseudo-random inputs (and any files named on the
-// command line) so every target runs in the ordinary test suite. Deterministic: a failure seen
-// once is reproduced by the same --seed and --iterations.
+// command line, or every file in a directory named there: the target's checked-in corpus of seeds
+// and crash inputs found by libFuzzer) so every target runs in the ordinary test suite.
+// Deterministic: a failure seen once is reproduced by the same --seed and --iterations.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -21,9 +23,10 @@ namespace {
 constexpr size_t kDefaultMaxLength = 4096;
 
 void usage(const char* program) {
-    std::fprintf(stderr,
-                 "usage: %s [--iterations N] [--seed S] [--max-len BYTES] [input files...]\n",
-                 program);
+    std::fprintf(
+        stderr,
+        "usage: %s [--iterations N] [--seed S] [--max-len BYTES] [input files or dirs...]\n",
+        program);
 }
 
 bool parse_number(const char* text, uint64_t& value) {
@@ -61,6 +64,22 @@ int main(int argc, char** argv) {
     uint64_t seed = 1;
     uint64_t max_length = kDefaultMaxLength;
     std::vector<std::string> files;
+    // A directory stands for its regular files, in name order so runs are reproducible.
+    auto add_path = [&files](const std::string& path) {
+        std::error_code error;
+        if (!std::filesystem::is_directory(path, error)) {
+            files.push_back(path);
+            return;
+        }
+        std::vector<std::string> inside;
+        for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+            if (entry.is_regular_file()) {
+                inside.push_back(entry.path().string());
+            }
+        }
+        std::sort(inside.begin(), inside.end());
+        files.insert(files.end(), inside.begin(), inside.end());
+    };
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         uint64_t* target = nullptr;
@@ -78,7 +97,7 @@ int main(int argc, char** argv) {
             // a libFuzzer build also run the replay build.
             continue;
         } else {
-            files.push_back(arg);
+            add_path(arg);
             continue;
         }
         if (i + 1 >= argc || !parse_number(argv[i + 1], *target)) {
@@ -104,8 +123,8 @@ int main(int argc, char** argv) {
         const auto input = make_input(rng, max_length);
         LLVMFuzzerTestOneInput(input.data(), input.size());
     }
-    std::printf("%s: %llu inputs ran (seed %llu)\n", argv[0],
-                static_cast<unsigned long long>(iterations + files.size()),
+    std::printf("%s: %llu inputs ran (%zu from files, seed %llu)\n", argv[0],
+                static_cast<unsigned long long>(iterations + files.size()), files.size(),
                 static_cast<unsigned long long>(seed));
     return 0;
 }

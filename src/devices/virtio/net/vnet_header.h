@@ -14,10 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <expected>
 #include <span>
 #include <string_view>
 
+#include "base/expected.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 #include "net/net_offloads.h"
 

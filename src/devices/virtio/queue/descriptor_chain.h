@@ -25,11 +25,11 @@
 #include <sys/uio.h>
 
 #include <cstdint>
-#include <expected>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "base/expected.h"
 #include "devices/virtio/queue/chain_io.h"
 #include "memory/guest_memory.h"
 

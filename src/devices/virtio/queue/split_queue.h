@@ -17,11 +17,11 @@
 #pragma once
 
 #include <cstdint>
-#include <expected>
 #include <optional>
 #include <span>
 #include <string_view>
 
+#include "base/expected.h"
 #include "devices/virtio/queue/descriptor_chain.h"
 #include "memory/guest_address.h"
 #include "memory/guest_memory.h"
