@@ -246,16 +246,9 @@ int switch_start(int argc, char** argv) {
         log::error("switch '{}': {}", config.name, written.error().message);
         return 1;  // the parent hears EOF and reports the log file
     }
-    if (options->foreground) {
-        fmt::print("switch {}: {} (pid {})\n", config.name, config.paths.socket, ::getpid());
-        std::fflush(stdout);
-    } else {
-        const char ok = 'k';
-        (void)!::write(ready[1], &ok, 1);
-        ::close(ready[1]);
-    }
     // Every socket, the uplink, the leases and the pcap file are open: from here on the daemon
-    // only forwards, and a bug in its frame path meets the sandbox.
+    // only forwards, and a bug in its frame path meets the sandbox. Before it says it started, so
+    // that a started switch is a sandboxed one.
     if (auto watched = (*virtual_switch)->watch_signals(); !watched) {
         log::error("switch '{}': {}", config.name, watched.error().message);
         return 1;
@@ -263,6 +256,14 @@ int switch_start(int argc, char** argv) {
     if (auto locked = lock_down(*options); !locked) {
         log::error("switch '{}': {}", config.name, locked.error().message);
         return 1;
+    }
+    if (options->foreground) {
+        fmt::print("switch {}: {} (pid {})\n", config.name, config.paths.socket, ::getpid());
+        std::fflush(stdout);
+    } else {
+        const char ok = 'k';
+        (void)!::write(ready[1], &ok, 1);
+        ::close(ready[1]);
     }
     const auto ran = (*virtual_switch)->run();
     if (!ran) {
