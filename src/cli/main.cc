@@ -24,7 +24,9 @@
 // check at exit stops the process's threads with ptrace from a clone, which the sandbox forbids
 // every thread, so a sandboxed hvmm would end in a sandbox violation instead of its own status.
 // Leaks are still checked in the unit tests' own process, which is never sandboxed.
-extern "C" const char* __asan_default_options() { return "detect_leaks=0"; }
+extern "C" const char* __asan_default_options() {
+    return "detect_leaks=0";
+}
 #endif
 
 namespace {
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
-    hvmm::log::error("unknown command '{}' (try: run, switch, sandbox, doctor, lab, --version)", command);
+    hvmm::log::error("unknown command '{}' (try: run, switch, sandbox, doctor, lab, --version)",
+                     command);
     return 1;
 }

@@ -15,9 +15,10 @@ namespace hvmm::cli {
 int sandbox_command() {
     using namespace sandbox;
     const SandboxNeeds everything{.user_network = true, .vhost = true, .tap = true};
-    fmt::print("System calls each hvmm thread may make once set-up is over (hvmm run, hvmm switch).\n"
-               "Marked *: only in a run with a user network (libslirp: net=user, switch --nat).\n"
-               "ioctl: only the request numbers of the role's devices (KVM, TAP, vhost-net, tty).\n\n");
+    fmt::print(
+        "System calls each hvmm thread may make once set-up is over (hvmm run, hvmm switch).\n"
+        "Marked *: only in a run with a user network (libslirp: net=user, switch --nat).\n"
+        "ioctl: only the request numbers of the role's devices (KVM, TAP, vhost-net, tty).\n\n");
     for (const ThreadRole role : kAllRoles) {
         const auto always = allowed_call_names(role, {.vhost = true, .tap = true});
         const auto all = allowed_call_names(role, everything);

@@ -69,7 +69,8 @@ Result<void> switch_user(const std::string& name) {
     if (by_number ? ::setgroups(0, nullptr) != 0 : ::initgroups(name.c_str(), ids.gid) != 0) {
         return fail_errno("--user {}: cannot take on its groups", name);
     }
-    if (::setresgid(ids.gid, ids.gid, ids.gid) != 0 || ::setresuid(ids.uid, ids.uid, ids.uid) != 0) {
+    if (::setresgid(ids.gid, ids.gid, ids.gid) != 0 ||
+        ::setresuid(ids.uid, ids.uid, ids.uid) != 0) {
         return fail_errno("--user {}: cannot switch to it", name);
     }
     if (::setresuid(0, 0, 0) == 0) {
@@ -100,7 +101,8 @@ Result<UserIds> look_up_user(const std::string& name) {
     std::vector<char> buffer(16384);
     const int error = ::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
     if (found == nullptr) {
-        return fail("--user {}: no such user{}", name, error != 0 ? " (cannot read the user database)" : "");
+        return fail("--user {}: no such user{}", name,
+                    error != 0 ? " (cannot read the user database)" : "");
     }
     return UserIds{entry.pw_uid, entry.pw_gid};
 }

@@ -12,8 +12,8 @@
 namespace hvmm::sandbox {
 
 struct PrivilegeSettings {
-    bool drop = false;                     // capabilities and no_new_privs
-    std::optional<std::string> run_as;     // NAME or UID[:GID]: switch to it (root only)
+    bool drop = false;                  // capabilities and no_new_privs
+    std::optional<std::string> run_as;  // NAME or UID[:GID]: switch to it (root only)
 };
 
 Result<void> drop_privileges(const PrivilegeSettings& settings);

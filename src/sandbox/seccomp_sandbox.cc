@@ -46,8 +46,7 @@ class LineBuffer {
         } while (value != 0 && count < sizeof digits);
         if (base == 16)
             add("0x");
-        while (count > 0)
-            add(std::string_view(&digits[--count], 1));
+        while (count > 0) add(std::string_view(&digits[--count], 1));
     }
     void write_to_stderr() const { (void)!::write(STDERR_FILENO, buffer_.data(), length_); }
 
@@ -124,9 +123,9 @@ Result<void> load_filter(ThreadRole role) {
             comparisons.push_back(
                 SCMP_CMP64(condition.index, SCMP_CMP_MASKED_EQ, condition.mask, condition.value));
         }
-        const int added = seccomp_rule_add_array(filter, SCMP_ACT_ALLOW, static_cast<int>(rule.number),
-                                                 static_cast<unsigned>(comparisons.size()),
-                                                 comparisons.data());
+        const int added =
+            seccomp_rule_add_array(filter, SCMP_ACT_ALLOW, static_cast<int>(rule.number),
+                                   static_cast<unsigned>(comparisons.size()), comparisons.data());
         if (added != 0) {
             return fail("sandbox: cannot allow system call {} for the {} thread: {}", rule.number,
                         role_name(role), std::strerror(-added));
@@ -152,7 +151,9 @@ Result<void> prepare(const SandboxNeeds& needs) {
     return {};
 }
 
-bool enabled() { return g_enabled.load(); }
+bool enabled() {
+    return g_enabled.load();
+}
 
 Result<void> enter(ThreadRole role) {
     if (!enabled())

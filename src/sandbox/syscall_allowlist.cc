@@ -46,10 +46,12 @@ class RuleSet {
 // thread's exit returns its stack), wait on a mutex or condition variable, read the clock, log a
 // line to stderr, leave. No executable mappings: nothing after set-up loads code.
 void add_every_thread_calls(RuleSet& rules) {
-    rules.allow({SYS_brk, SYS_munmap, SYS_madvise, SYS_mremap, SYS_futex, SYS_exit, SYS_exit_group,
-                 SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_sched_yield, SYS_nanosleep,
-                 SYS_clock_nanosleep, SYS_clock_gettime, SYS_gettimeofday, SYS_getpid, SYS_gettid,
-                 SYS_write, SYS_writev, SYS_lseek, SYS_fstat, SYS_getrandom, SYS_restart_syscall});
+    rules.allow(
+        {SYS_brk,       SYS_munmap,          SYS_madvise,       SYS_mremap,         SYS_futex,
+         SYS_exit,      SYS_exit_group,      SYS_rt_sigreturn,  SYS_rt_sigprocmask, SYS_sched_yield,
+         SYS_nanosleep, SYS_clock_nanosleep, SYS_clock_gettime, SYS_gettimeofday,   SYS_getpid,
+         SYS_gettid,    SYS_write,           SYS_writev,        SYS_lseek,          SYS_fstat,
+         SYS_getrandom, SYS_restart_syscall});
     rules.allow_if(SYS_mmap, {{2, PROT_EXEC, 0}});
     rules.allow_if(SYS_mprotect, {{2, PROT_EXEC, 0}});
     // stdio's fstat of a stream it first writes (fstatat of the fd itself, no path).
@@ -68,10 +70,11 @@ void add_event_loop_calls(RuleSet& rules) {
 
 // Frames to and from a backend's fds (TAP, sockets, eventfds) and a pcap file's writes.
 void add_frame_io_calls(RuleSet& rules) {
-    rules.allow({SYS_read, SYS_readv, SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendto,
-                 SYS_sendmsg, SYS_sendmmsg, SYS_shutdown, SYS_getsockopt, SYS_setsockopt,
-                 SYS_getsockname, SYS_getpeername, SYS_close, SYS_fcntl, SYS_epoll_ctl,
-                 SYS_eventfd2, SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime});
+    rules.allow({SYS_read,        SYS_readv,          SYS_recvfrom,        SYS_recvmsg,
+                 SYS_recvmmsg,    SYS_sendto,         SYS_sendmsg,         SYS_sendmmsg,
+                 SYS_shutdown,    SYS_getsockopt,     SYS_setsockopt,      SYS_getsockname,
+                 SYS_getpeername, SYS_close,          SYS_fcntl,           SYS_epoll_ctl,
+                 SYS_eventfd2,    SYS_timerfd_create, SYS_timerfd_settime, SYS_timerfd_gettime});
     // A backend whose fd died (a deleted TAP) has an inert eventfd put in its place, so the fd
     // number stays valid for whoever still holds it (net/retire_fd.h).
     rules.allow({SYS_dup3});
@@ -190,7 +193,8 @@ std::vector<SyscallRule> allowlist(ThreadRole role, const SandboxNeeds& needs) {
 std::vector<std::string> allowed_call_names(ThreadRole role, const SandboxNeeds& needs) {
     std::vector<std::string> names;
     for (const SyscallRule& rule : allowlist(role, needs)) {
-        char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(rule.number));
+        char* name =
+            seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(rule.number));
         names.emplace_back(name != nullptr ? name : std::to_string(rule.number));
         std::free(name);
     }

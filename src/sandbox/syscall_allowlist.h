@@ -23,8 +23,8 @@ struct SandboxNeeds {
 };
 
 struct ArgCondition {
-    unsigned index = 0;        // argument 0-5
-    uint64_t mask = ~0ull;     // compared: (argument & mask) == value
+    unsigned index = 0;     // argument 0-5
+    uint64_t mask = ~0ull;  // compared: (argument & mask) == value
     uint64_t value = 0;
 };
 

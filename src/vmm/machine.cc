@@ -127,9 +127,8 @@ IrqLine& Machine::irq_line(uint32_t gsi, std::string_view user) {
 
 Result<void> Machine::add_platform_devices() {
     // Its writer starts with the run, after the privileges are dropped (see run()).
-    console_output_ = std::make_unique<ConsoleOutput>(config_.console_fd,
-                                                      ConsoleOutput::kDefaultCapacity,
-                                                      ConsoleOutput::WriterStart::kLater);
+    console_output_ = std::make_unique<ConsoleOutput>(
+        config_.console_fd, ConsoleOutput::kDefaultCapacity, ConsoleOutput::WriterStart::kLater);
     uart_ = std::make_unique<Uart16550>(*console_output_, irq_line(Uart16550::kCom1Irq, "com1"));
     HVMM_TRY_VOID(io_bus_.insert(*uart_, Uart16550::kCom1Base, Uart16550::kRegisterCount));
     stats_->add_counter("com1_bytes_out",

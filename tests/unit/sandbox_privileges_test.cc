@@ -42,21 +42,22 @@ int in_child(const std::function<int()>& check) {
 }
 
 TEST(SandboxPrivileges, DropLeavesNoCapabilityAndSetsNoNewPrivs) {
-    EXPECT_EQ(in_child([] {
-                  if (!drop_privileges({.drop = true}))
-                      return 2;
-                  auto status = own_status();
-                  if (status["CapEff"] != "0000000000000000" || status["CapPrm"] != "0000000000000000" ||
-                      status["CapInh"] != "0000000000000000" || status["CapAmb"] != "0000000000000000")
-                      return 3;
-                  // Emptied only by a process that had CAP_SETPCAP to do it (root here).
-                  if (::geteuid() == 0 && status["CapBnd"] != "0000000000000000")
-                      return 4;
-                  if (status["NoNewPrivs"] != "1")
-                      return 5;
-                  return 0;
-              }),
-              0);
+    EXPECT_EQ(
+        in_child([] {
+            if (!drop_privileges({.drop = true}))
+                return 2;
+            auto status = own_status();
+            if (status["CapEff"] != "0000000000000000" || status["CapPrm"] != "0000000000000000" ||
+                status["CapInh"] != "0000000000000000" || status["CapAmb"] != "0000000000000000")
+                return 3;
+            // Emptied only by a process that had CAP_SETPCAP to do it (root here).
+            if (::geteuid() == 0 && status["CapBnd"] != "0000000000000000")
+                return 4;
+            if (status["NoNewPrivs"] != "1")
+                return 5;
+            return 0;
+        }),
+        0);
 }
 
 TEST(SandboxPrivileges, NothingIsDroppedWhenNotAsked) {

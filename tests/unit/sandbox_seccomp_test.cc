@@ -12,10 +12,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <vector>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -73,7 +73,8 @@ TEST(SandboxSeccomp, EveryRoleStopsAForbiddenCallAndNamesRoleAndCall) {
 
 TEST(SandboxSeccomp, AllowedCallsRunNormally) {
     const auto result = run_sandboxed(ThreadRole::kVcpu, {}, [] {
-        void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void* page =
+            ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (page == MAP_FAILED || ::munmap(page, 4096) != 0 || ::getpid() <= 0)
             ::_exit(3);
         std::string grown(1 << 20, 'x');  // malloc's own mappings
@@ -98,7 +99,8 @@ TEST(SandboxSeccomp, TheVcpuMayRunKvmButNotCreateVms) {
             ::_exit(3);
     });
     EXPECT_EQ(allowed.status, 0) << allowed.err;
-    const auto refused = run_sandboxed(ThreadRole::kVcpu, {}, [] { ::ioctl(-1, KVM_CREATE_VM, 0); });
+    const auto refused =
+        run_sandboxed(ThreadRole::kVcpu, {}, [] { ::ioctl(-1, KVM_CREATE_VM, 0); });
     EXPECT_EQ(refused.status, kExitStatusSandboxViolation);
 }
 
@@ -192,9 +194,8 @@ TEST(SandboxSeccomp, NoRoleForksOrExecs) {
 TEST(SandboxSeccomp, SignalsStayInsideTheProcess) {
     const auto result = run_sandboxed(ThreadRole::kIo, {}, [] { ::kill(1, 0); });
     EXPECT_EQ(result.status, kExitStatusSandboxViolation);
-    const auto other_process = run_sandboxed(ThreadRole::kIo, {}, [] {
-        ::syscall(SYS_tgkill, 1, 1, 0);
-    });
+    const auto other_process =
+        run_sandboxed(ThreadRole::kIo, {}, [] { ::syscall(SYS_tgkill, 1, 1, 0); });
     EXPECT_EQ(other_process.status, kExitStatusSandboxViolation);
 }
 
@@ -223,10 +224,11 @@ TEST(SandboxAllowlist, RolesListTheirCallsByName) {
     const auto vcpu_user = allowed_call_names(ThreadRole::kVcpu, {.user_network = true});
     EXPECT_NE(std::find(vcpu_user.begin(), vcpu_user.end(), "socket"), vcpu_user.end());
     for (const ThreadRole role : kAllRoles) {
-        const auto names = allowed_call_names(role, {.user_network = true, .vhost = true, .tap = true});
-        for (const char* never : {"execve", "execveat", "fork", "vfork", "clone", "clone3",
-                                  "ptrace", "kill", "setuid", "capset", "mount", "init_module",
-                                  "bpf", "process_vm_writev", "keyctl"}) {
+        const auto names =
+            allowed_call_names(role, {.user_network = true, .vhost = true, .tap = true});
+        for (const char* never :
+             {"execve", "execveat", "fork", "vfork", "clone", "clone3", "ptrace", "kill", "setuid",
+              "capset", "mount", "init_module", "bpf", "process_vm_writev", "keyctl"}) {
             EXPECT_EQ(std::find(names.begin(), names.end(), never), names.end())
                 << role_name(role) << " allows " << never;
         }
