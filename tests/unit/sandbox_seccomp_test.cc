@@ -220,7 +220,10 @@ TEST(SandboxAllowlist, RolesListTheirCallsByName) {
     EXPECT_EQ(std::find(vcpu.begin(), vcpu.end(), "socket"), vcpu.end());
     const auto console = allowed_call_names(ThreadRole::kConsole, {});
     EXPECT_LT(console.size(), vcpu.size());
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // (The sanitizer builds' runtimes read their own pipes from any thread.)
     EXPECT_EQ(std::find(console.begin(), console.end(), "read"), console.end());
+#endif
     const auto vcpu_user = allowed_call_names(ThreadRole::kVcpu, {.user_network = true});
     EXPECT_NE(std::find(vcpu_user.begin(), vcpu_user.end(), "socket"), vcpu_user.end());
     for (const ThreadRole role : kAllRoles) {
