@@ -17,15 +17,11 @@
 #include "boot/linux_loader.h"
 #include "fuzz_memfd.h"
 #include "memory/guest_memory.h"
+#include "fuzz_input.h"
 
 namespace {
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_bzimage: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 const hvmm::GuestMemory& guest_memory() {
     static const hvmm::GuestMemory memory = [] {

@@ -13,6 +13,7 @@
 
 #include "../unit/dhcp_test_client.h"
 #include "vmnet/dhcp_server.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -44,12 +45,7 @@ class Reader {
     size_t pos_ = 0;
 };
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_dhcp_server: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 // A few addresses a client might name: pool, reserved, outside the pool, another network.
 Ipv4Address pick_address(uint8_t b) {

@@ -13,15 +13,11 @@
 #include "boot/elf_kernel.h"
 #include "boot/guest_writes.h"
 #include "memory/guest_memory.h"
+#include "fuzz_input.h"
 
 namespace {
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_elf_kernel: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 const hvmm::GuestMemory& guest_memory() {
     static const hvmm::GuestMemory memory = [] {

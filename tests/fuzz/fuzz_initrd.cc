@@ -17,12 +17,7 @@
 
 namespace {
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_initrd: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 // A few RAM sizes, mapped once each (guest RAM is an anonymous mapping: untouched pages are free).
 const hvmm::GuestMemory& guest_memory(uint8_t choice) {
@@ -43,11 +38,7 @@ constexpr uint64_t kPageSize = 4096;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const bool quiet = [] {
-        hvmm::log::set_level(hvmm::log::Level::kError);
-        return true;
-    }();
-    (void)quiet;
+    hvmm::fuzz::quiet_logs();
     hvmm::fuzz::FuzzInput in(data, size);
     const uint8_t shape = in.byte();
     // Sizes and addresses as 64-bit values, or small ones that land inside the RAM.

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <span>
+
+#include "base/log.h"
 
 namespace hvmm::fuzz {
 
@@ -30,5 +34,24 @@ class FuzzInput {
     std::span<const uint8_t> data_;
     size_t pos_ = 0;
 };
+
+// An invariant of the code under test: when it does not hold, the target stops with the reason,
+// which libFuzzer (and the replay driver) report as a crash with its input.
+inline void check(bool ok, const char* what) {
+    if (!ok) {
+        std::fprintf(stderr, "fuzz target: %s\n", what);
+        std::abort();
+    }
+}
+
+// Guest and peer warnings are what a target provokes on purpose: only errors are printed. Once
+// per process, on the first input.
+inline void quiet_logs() {
+    static const bool quiet = [] {
+        log::set_level(log::Level::kError);
+        return true;
+    }();
+    (void)quiet;
+}
 
 }  // namespace hvmm::fuzz

@@ -17,15 +17,11 @@
 #include "net/mac_address.h"
 #include "vmm/nic_optimizations.h"
 #include "vmm/nic_spec.h"
+#include "fuzz_input.h"
 
 namespace {
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_nic_options: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 std::vector<std::string> split_words(std::string_view text) {
     std::vector<std::string> words;
@@ -57,11 +53,7 @@ void check_word(const std::string& word, unsigned index) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const bool quiet = [] {
-        hvmm::log::set_level(hvmm::log::Level::kError);
-        return true;
-    }();
-    (void)quiet;
+    hvmm::fuzz::quiet_logs();
     const auto words = split_words(std::string_view(reinterpret_cast<const char*>(data), size));
     for (size_t i = 0; i < words.size(); ++i) {
         check_word(words[i], static_cast<unsigned>(i % 8));

@@ -23,12 +23,7 @@ namespace {
 
 using namespace hvmm::pci;
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_pci_config: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 constexpr uint16_t kVendor = 0x1022;
 constexpr uint16_t kDevice = 0x2000;
@@ -57,11 +52,7 @@ void check_decoding(const ConfigSpace& config) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const bool quiet = [] {
-        hvmm::log::set_level(hvmm::log::Level::kError);
-        return true;
-    }();
-    (void)quiet;
+    hvmm::fuzz::quiet_logs();
     hvmm::fuzz::FuzzInput in(data, size);
 
     FunctionIdentity identity{.vendor_id = kVendor, .device_id = kDevice, .interrupt_pin = 1};

@@ -14,6 +14,7 @@
 #include "base/checked.h"
 #include "base/log.h"
 #include "devices/pcnet/pcnet_chip.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -108,11 +109,7 @@ Totals g_totals;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const bool quiet = [] {
-        hvmm::log::set_level(hvmm::log::Level::kError);  // guest warnings are expected here
-        return true;
-    }();
-    (void)quiet;
+    hvmm::fuzz::quiet_logs();
     FuzzDma dma;
     NullIrq irq;
     EchoBackend backend;

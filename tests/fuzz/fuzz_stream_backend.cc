@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/socket/stream_backend.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -23,12 +24,7 @@ using Bytes = std::vector<uint8_t>;
 constexpr size_t kMaxFrame = 1600;
 constexpr size_t kMaxStream = 128 * 1024;
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_stream_backend: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 class Sink final : public hvmm::FrameSink {
   public:

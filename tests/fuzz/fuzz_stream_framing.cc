@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/stream_framing.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -56,12 +57,7 @@ Reading reference(const Bytes& stream, size_t max_frame) {
     return out;
 }
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_stream_framing: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vmnet/switch_fabric.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -19,12 +20,7 @@ using hvmm::vmnet::PortId;
 using hvmm::vmnet::SwitchFabric;
 using hvmm::vmnet::TimePoint;
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_switch_fabric: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 class Reader {
   public:

@@ -16,17 +16,13 @@
 #include "vmnet/dhcp_port.h"
 #include "vmnet/stream_port.h"
 #include "vmnet/switch_fabric.h"
+#include "fuzz_input.h"
 
 namespace {
 
 using namespace hvmm::vmnet;
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_switch_port: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 // The daemon's forwarding, reduced: frames injected during forwarding wait their turn.
 struct MiniSwitch : PortHost {

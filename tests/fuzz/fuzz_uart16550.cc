@@ -29,12 +29,7 @@ class NullIrq final : public hvmm::IrqLine {
     void set_level(bool) override {}
 };
 
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_uart16550: %s\n", what);
-        std::abort();
-    }
-}
+using hvmm::fuzz::check;
 
 constexpr uint8_t kLcrDlab = 0x80;
 constexpr uint8_t kMcrLoopback = 0x10;

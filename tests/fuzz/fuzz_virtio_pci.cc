@@ -27,6 +27,7 @@
 #include "devices/virtio/virtio_device.h"
 #include "irq/irq_line.h"
 #include "memory/guest_memory.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -280,11 +281,7 @@ void check(Rig& rig, const std::array<QueueSnapshot, 2>& before, bool was_driver
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const bool quiet = [] {
-        hvmm::log::set_level(hvmm::log::Level::kError);  // guest warnings are expected here
-        return true;
-    }();
-    (void)quiet;
+    hvmm::fuzz::quiet_logs();
     Rig rig;
     auto created = virtio::VirtioPciTransport::create(rig.device, memory(), loop(), rig.router,
                                                       rig.intx, "fuzz-virtio-pci");

@@ -22,6 +22,7 @@
 #include "devices/virtio/queue/split_queue.h"
 #include "devices/virtio/queue/virtq_ring.h"
 #include "memory/guest_memory.h"
+#include "fuzz_input.h"
 
 namespace {
 
@@ -162,11 +163,7 @@ Totals g_totals;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const bool quiet = [] {
-        hvmm::log::set_level(hvmm::log::Level::kError);  // guest warnings are expected here
-        return true;
-    }();
-    (void)quiet;
+    hvmm::fuzz::quiet_logs();
     GuestMemory& ram = memory();
     for (const auto& region : ram.regions()) std::memset(region.host, 0, region.size);
     Reader in(std::span(data, size));
