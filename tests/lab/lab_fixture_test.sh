@@ -2,7 +2,8 @@
 # Host-side test of tests/lab/lab_fixture.sh with a stub in lab/run.sh's place: a check whose
 # fixture lost the lab says it was the LAB (124 timed out, 125 failed) and fails; one whose lab
 # ended normally but left no verdict says the run did not get there; a recorded PASS passes; a
-# stalled lab, and only that failure, is booted once more.
+# stalled lab, and only that failure, is booted once more; so is a lab the watchdog woke that left
+# a failing verdict (its first verdicts set aside), and only then.
 # (The real runner is exercised by every lab fixture.)
 set -euo pipefail
 
@@ -78,6 +79,35 @@ counting_stub 125 "the lab kernel panicked: stack guard page" 0 "fine"
 got=0; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r3" exec nothing 2>/dev/null || got=$?
 expect "a lab that failed otherwise is not booted again" "^1\$" "$(cat "$work/boots")"
 expect "and its failure stands" "^125\$" "$got"
+# verdict_stub FIRST_VERDICT: a runner that, like a lab the watchdog woke, warns that it stopped and
+# records FIRST_VERDICT for check "ping" in its first boot, PASS in every later one.
+verdict_stub() {
+    cat >"$work/runner" <<STUB
+#!/bin/bash
+n=\$(( \$(cat "$work/boots" 2>/dev/null || echo 0) + 1 )); echo \$n >"$work/boots"
+if [[ \$n == 1 ]]; then
+    echo "$1 first boot" >"$work/r3/ping.result"; echo evidence >"$work/r3/basic.pcap"
+    echo "hvmm lab: warning: the lab stopped 1 time(s) for 31 s in all (its CPU found halted: 1 of 1)" >&2
+else
+    echo "PASS second boot" >"$work/r3/ping.result"
+fi
+exit 0
+STUB
+    chmod +x "$work/runner"
+    rm -f "$work/boots"; rm -rf "$work/r3"; mkdir -p "$work/r3"
+}
+verdict_stub FAIL
+got=0; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r3" exec nothing 2>/dev/null || got=$?
+expect "a woken lab that left a failing verdict is booted once more" "^2\$" "$(cat "$work/boots")"
+expect "and the second boot's verdict is the check's" "^PASS second boot" "$(cat "$work/r3/ping.result")"
+expect "the frozen boot's verdict is kept apart as evidence" "^FAIL first boot" "$(cat "$work/r3/woken-boot/ping.result" 2>&1)"
+expect "with its other outputs" "evidence" "$(cat "$work/r3/woken-boot/basic.pcap" 2>&1)"
+expect "which are no longer among the results" "^gone\$" "$([[ -e $work/r3/basic.pcap ]] || echo gone)"
+expect "the retry is kept in lab-status" "retried once after: warning: the lab stopped" "$(cat "$work/r3/lab-status")"
+verdict_stub PASS
+got=0; HVMM_LAB_RUNNER=$work/runner run_lab_fixture "$work/r3" exec nothing 2>/dev/null || got=$?
+expect "a woken lab whose checks all passed is not booted again" "^1\$" "$(cat "$work/boots")"
+expect "and its verdicts stand" "^PASS first boot" "$(cat "$work/r3/ping.result")"
 echo "PASS recorded" >"$work/results/good.result"
 sed -i '1s/^/PASS /' "$work/results/good.result"
 if "$here/check_result.sh" "$work/results" good >/dev/null; then echo "ok: a PASS verdict passes"; else echo "FAIL: a PASS verdict failed"; failures=$((failures + 1)); fi
