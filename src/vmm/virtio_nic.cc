@@ -13,7 +13,7 @@ namespace hvmm {
 namespace {
 
 // How often the backend's host-side link (a TAP's admin state) is re-read: as for the PCnet
-// (nic_wiring.cc), prompt enough for `ip link set NAME down` at two ioctls a second.
+// (pcnet_nic.cc), prompt enough for `ip link set NAME down` at two ioctls a second.
 constexpr auto kLinkPollPeriod = std::chrono::milliseconds(500);
 
 // How the user wrote the NIC, for messages about vhost.

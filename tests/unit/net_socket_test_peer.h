@@ -125,7 +125,7 @@ class LoopRig {
         loop_->stop();
         thread_.join();
     }
-    // What a NIC's receive_resumed_hook does when the guest gives it buffers again.
+    // What a NIC does on the chip's receive_resumed event when the guest gives it buffers again.
     void resume() { resume_->signal(); }
     uint64_t wakeups() const { return wakeups_.load(); }
 

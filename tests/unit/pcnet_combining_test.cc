@@ -9,8 +9,7 @@ namespace {
 
 TEST(PcnetCombining, RapIsAtWioOffsetUntilTheDwordSwitchAndBackAfterReset) {
     PcnetRig rig;
-    int layout_changes = 0;
-    rig.chip.register_layout_hook = [&] { ++layout_changes; };
+    const int& layout_changes = rig.events.layout_changes;
     EXPECT_EQ(rig.chip.rap_window().offset, 0x12);
     EXPECT_EQ(rig.chip.rap_window().width, 2);
     rig.write32(0x10, 0);  // pcnet32's probe: a dword write to RDP selects DWIO
@@ -81,16 +80,8 @@ TEST(PcnetCombining, AcknowledgingTintLowersTheLineUntilTheNextBatch) {
 
 // The "kick" optimization's silent writes: the rig plays KVM, counting what an ioeventfd took.
 struct SilentRig : PcnetRig {
-    SilentRig() {
-        chip.fetch_silent_writes = [this] {
-            PcnetChip::SilentWrites taken = pending;
-            pending = {};
-            return taken;
-        };
-    }
-    void silent_rap_zero() { ++pending.rap_zero; }
-    void silent_demand() { ++pending.transmit_demand; }
-    PcnetChip::SilentWrites pending;
+    void silent_rap_zero() { ++events.pending.rap_zero; }
+    void silent_demand() { ++events.pending.transmit_demand; }
 };
 
 TEST(PcnetSilentWrites, ATransmitDemandWithRapAtZeroSendsWhenResolved) {

@@ -91,10 +91,9 @@ TEST(PcnetReceive, MissedFrameCounterOverflowSetsMfco) {
     EXPECT_TRUE(rig.csr(4) & 0x0200);
 }
 
-TEST(PcnetReceive, CanReceiveFollowsOwnershipAndTheHookReportsResumption) {
+TEST(PcnetReceive, CanReceiveFollowsOwnershipAndTheEventsReportResumption) {
     PcnetRig rig;
-    int resumed = 0;
-    rig.chip.receive_resumed_hook = [&] { ++resumed; };
+    const int& resumed = rig.events.resumed;
     rig.bring_up(pcnet::SoftwareStyle::kPcnetPci, 0, 4);
     EXPECT_TRUE(rig.chip.can_receive());
     rig.backend.inject(make_frame(kTestMac.bytes, 64));
@@ -111,8 +110,7 @@ TEST(PcnetReceive, CanReceiveFollowsOwnershipAndTheHookReportsResumption) {
 
 TEST(PcnetReceive, PollAlsoReportsResumption) {
     PcnetRig rig;
-    int resumed = 0;
-    rig.chip.receive_resumed_hook = [&] { ++resumed; };
+    const int& resumed = rig.events.resumed;
     rig.bring_up(pcnet::SoftwareStyle::kPcnetPci, 0, 4);
     rig.backend.inject(make_frame(kTestMac.bytes, 64));
     EXPECT_FALSE(rig.chip.can_receive());

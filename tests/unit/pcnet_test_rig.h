@@ -4,10 +4,12 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "devices/pcnet/pcnet_chip.h"
 #include "devices/pcnet/pcnet_descriptors.h"
+#include "devices/pcnet/pcnet_events.h"
 #include "fake_dma.h"
 #include "fake_net_backend.h"
 #include "irq/irq_line.h"
@@ -24,6 +26,27 @@ class FakeIrqLine final : public IrqLine {
     int calls = 0;
 };
 
+// The VMM's side of the chip's events, recorded: how many demands, resumptions and layout
+// changes the chip reported, and silent writes "KVM" took (pending) for the chip to fetch.
+class RecordingPcnetEvents final : public PcnetEvents {
+  public:
+    bool take_transmit_demand() override {
+        ++demands;
+        return take_demands;
+    }
+    void receive_resumed() override { ++resumed; }
+    void register_layout_changed() override { ++layout_changes; }
+    PcnetSilentWrites fetch_silent_writes() override { return std::exchange(pending, {}); }
+
+    // True: demands are only counted and the ring waits for a walk the test runs (as send
+    // combining leaves it to the I/O thread); false: the chip walks at once.
+    bool take_demands = false;
+    int demands = 0;
+    int resumed = 0;
+    int layout_changes = 0;
+    PcnetSilentWrites pending;
+};
+
 inline constexpr MacAddress kTestMac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
 
 class PcnetRig {
@@ -38,7 +61,7 @@ class PcnetRig {
     static constexpr uint64_t kBufferStride = 0x800;
     static constexpr uint16_t kBufferSize = 1544;  // pcnet32's PKT_BUF_SIZE
 
-    PcnetRig() : chip(dma, irq, &backend, kTestMac) { backend.set_sink(&chip); }
+    PcnetRig() : chip(dma, irq, &backend, kTestMac, events) { backend.set_sink(&chip); }
 
     // 16-bit WIO register access, as pcnet32 does it.
     uint16_t read16(uint64_t offset) {
@@ -212,6 +235,7 @@ class PcnetRig {
     FakeDma dma{kRamSize};
     FakeIrqLine irq;
     FakeNetBackend backend;
+    RecordingPcnetEvents events;
     PcnetChip chip;
 
   private:

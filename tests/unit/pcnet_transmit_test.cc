@@ -146,10 +146,10 @@ TEST(PcnetTransmit, DisabledTransmitterSendsNothing) {
     EXPECT_FALSE(rig.csr(0) & 0x0010);
 }
 
-TEST(PcnetTransmit, DemandHookDefersTheWalk) {
+TEST(PcnetTransmit, ADemandTheVmmTakesDefersTheWalk) {
     PcnetRig rig;
-    int demands = 0;
-    rig.chip.transmit_demand_hook = [&] { ++demands; };
+    const int& demands = rig.events.demands;
+    rig.events.take_demands = true;
     rig.bring_up();
     const int after_start = demands;  // STRT polls the ring too
     rig.queue_frame(0, make_frame(kOtherHost, 64));
@@ -164,7 +164,7 @@ TEST(PcnetTransmit, DemandHookDefersTheWalk) {
 
 TEST(PcnetTransmit, PollSendsWithoutDemandUnlessDpoll) {
     PcnetRig rig;
-    rig.chip.transmit_demand_hook = [] {};
+    rig.events.take_demands = true;
     rig.bring_up();
     rig.queue_frame(0, make_frame(kOtherHost, 64));
     rig.set_csr(4, 0x0915 | 0x1000);  // DPOLL
@@ -177,7 +177,7 @@ TEST(PcnetTransmit, PollSendsWithoutDemandUnlessDpoll) {
 
 TEST(PcnetTransmit, PollSaysWhetherItHadWork) {
     PcnetRig rig;
-    rig.chip.transmit_demand_hook = [] {};  // demands do nothing: only the poll sends
+    rig.events.take_demands = true;  // demands do nothing: only the poll sends
     rig.bring_up();
     EXPECT_FALSE(rig.chip.poll()) << "an empty ring";
     rig.queue_frame(0, make_frame(kOtherHost, 64));
@@ -188,7 +188,7 @@ TEST(PcnetTransmit, PollSaysWhetherItHadWork) {
 
 TEST(PcnetTransmit, ProcessTransmitRingCountsTheFramesItSent) {
     PcnetRig rig;
-    rig.chip.transmit_demand_hook = [] {};
+    rig.events.take_demands = true;
     rig.bring_up();
     rig.queue_frame(0, make_frame(kOtherHost, 64));
     rig.queue_frame(1, make_frame(kOtherHost, 64));

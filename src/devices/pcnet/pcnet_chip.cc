@@ -68,9 +68,9 @@ void store_le(std::span<uint8_t> data, uint32_t value) {
 
 }  // namespace
 
-PcnetChip::PcnetChip(DmaSpace& dma, IrqLine& irq, NetBackend* backend, MacAddress mac)
-    : dma_(dma), irq_(irq), backend_(backend), mac_(mac) {
-    transmit_demand_hook = [this] { process_transmit_ring(); };
+PcnetChip::PcnetChip(DmaSpace& dma, IrqLine& irq, NetBackend* backend, MacAddress mac,
+                     PcnetEvents& events)
+    : dma_(dma), irq_(irq), backend_(backend), mac_(mac), events_(events) {
     std::lock_guard lock(mutex_);
     load_prom();
     reset_locked(true);
@@ -99,8 +99,8 @@ void PcnetChip::reset() {
         layout_changed = dword_io_;
         reset_locked(true);
     }
-    if (layout_changed && register_layout_hook)
-        register_layout_hook();
+    if (layout_changed)
+        events_.register_layout_changed();
 }
 
 PcnetChip::PortWindow PcnetChip::rap_window() const {
@@ -116,10 +116,7 @@ PcnetChip::PortWindow PcnetChip::rdp_window() const {
 }
 
 void PcnetChip::apply_silent_writes(Deferred& deferred) {
-    if (!fetch_silent_writes) {
-        return;
-    }
-    const SilentWrites pending = fetch_silent_writes();
+    const SilentWrites pending = events_.fetch_silent_writes();
     counters_.silent_rap_zero += pending.rap_zero;
     counters_.silent_transmit_demands += pending.transmit_demand;
     if (pending.transmit_demand != 0) {
@@ -331,17 +328,12 @@ std::optional<PcnetChip::Port> PcnetChip::decode_port(uint64_t offset, size_t wi
 }
 
 void PcnetChip::run(const Deferred& deferred) {
-    if (deferred.transmit_demand) {
-        if (transmit_demand_hook) {
-            transmit_demand_hook();
-        } else {
-            process_transmit_ring();
-        }
-    }
-    if (deferred.receive_resumed && receive_resumed_hook)
-        receive_resumed_hook();
-    if (deferred.layout_changed && register_layout_hook)
-        register_layout_hook();
+    if (deferred.transmit_demand && !events_.take_transmit_demand())
+        process_transmit_ring();
+    if (deferred.receive_resumed)
+        events_.receive_resumed();
+    if (deferred.layout_changed)
+        events_.register_layout_changed();
 }
 
 // ---- CSRs ----
@@ -1127,8 +1119,8 @@ bool PcnetChip::poll() {
             update_interrupt();
         }
     }
-    if (deferred.receive_resumed && receive_resumed_hook)
-        receive_resumed_hook();
+    if (deferred.receive_resumed)
+        events_.receive_resumed();
     bool poll_transmit = false;
     {
         std::lock_guard lock(mutex_);

@@ -6,10 +6,10 @@
 // Threads and locks: register accesses come from vCPU threads, received frames from the I/O
 // thread; one mutex per chip serialises them. Lock order: the chip's mutex is taken first and
 // only leaf operations run under it (DmaSpace reads/writes, IrqLine::set_level, logging).
-// NetBackend::send, transmit_demand_hook and receive_resumed_hook are always called with the
-// mutex released, so a backend may deliver frames straight back into receive(), and a hook may
-// call process_transmit_ring() or the backend's poll_receive(). IrqLine::set_level must not
-// call back into the chip. Set the hooks before the chip is shared between threads.
+// NetBackend::send and the VMM's events (PcnetEvents, given at construction) are called with the
+// mutex released, but for fetch_silent_writes, so a backend may deliver frames straight back into
+// receive(), and an event may call process_transmit_ring() or the backend's poll_receive().
+// IrqLine::set_level must not call back into the chip.
 //
 // Bounded work per walk: a walk of the transmit ring (a demand's or the poll timer's) sends at
 // most kWalkBudget; the rest waits for the next poll tick with TDMD still pending, and the wait
@@ -33,7 +33,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -41,6 +40,7 @@
 #include "net/mac_address.h"
 #include "devices/pcnet/pcnet_counters.h"
 #include "devices/pcnet/pcnet_descriptors.h"
+#include "devices/pcnet/pcnet_events.h"
 #include "devices/pcnet/pcnet_phy.h"
 #include "devices/pcnet/pcnet_registers.h"
 #include "irq/irq_line.h"
@@ -72,7 +72,9 @@ class PcnetChip : public FrameSink {
     static constexpr WalkBudget kWalkBudget{32, 48 * 1024};
 
     // backend may be null (NIC not connected: transmitted frames are dropped and counted).
-    PcnetChip(DmaSpace& dma, IrqLine& irq, NetBackend* backend, MacAddress mac);
+    // events: what the chip tells its VMM (PcnetEvents); it must outlive the chip.
+    PcnetChip(DmaSpace& dma, IrqLine& irq, NetBackend* backend, MacAddress mac,
+              PcnetEvents& events = PcnetEvents::none());
     PcnetChip(const PcnetChip&) = delete;
     PcnetChip& operator=(const PcnetChip&) = delete;
 
@@ -95,15 +97,6 @@ class PcnetChip : public FrameSink {
     // walking).
     size_t process_transmit_ring();
 
-    // Called (without the chip's lock) when the guest sets TDMD or STRT. Default: run
-    // process_transmit_ring() inline. Send combining replaces it to defer the work.
-    std::function<void()> transmit_demand_hook;
-    // Called (without the chip's lock) when receive buffers may have appeared after
-    // can_receive() returned false, so the VMM can resume its backend. Default: nothing.
-    std::function<void()> receive_resumed_hook;
-    // Called (without the chip's lock) when RAP moves: to DWIO's after the switch, back to
-    // WIO's after a hardware reset. The VMM coalesces RAP writes (rap_window()).
-    std::function<void()> register_layout_hook;
     struct PortWindow {
         uint16_t offset;
         uint16_t width;
@@ -116,15 +109,11 @@ class PcnetChip : public FrameSink {
     // ioeventfds with a data match): RAP := 0, and RDP := 0x48 (TDMD | INEA, what pcnet32 writes
     // to CSR0 for every frame). Every other RAP and RDP/BDP access still reaches the chip, so
     // between two such accesses RAP can only have changed to 0. The chip takes the counts
-    // (fetch_silent_writes, called under its lock) before any access for which they matter:
+    // (PcnetEvents::fetch_silent_writes, under its lock) before any access for which they matter:
     // one that writes RAP, and any RDP/BDP access while RAP is not 0. With RAP at 0 a pending
     // 0x48 is a transmit demand whatever came around it, so the VMM resolves those from its I/O
     // thread (resolve_silent_writes) without waiting for the next access.
-    struct SilentWrites {
-        uint64_t rap_zero = 0;
-        uint64_t transmit_demand = 0;
-    };
-    std::function<SilentWrites()> fetch_silent_writes;
+    using SilentWrites = PcnetSilentWrites;
     // The value pcnet32 writes to CSR0 for each frame: TDMD | INEA.
     static constexpr uint16_t kSilentTransmitDemand = 0x0048;
     void resolve_silent_writes();
@@ -218,6 +207,7 @@ class PcnetChip : public FrameSink {
     IrqLine& irq_;
     NetBackend* backend_;
     MacAddress mac_;
+    PcnetEvents& events_;
 
     mutable std::mutex mutex_;
     std::array<uint8_t, pcnet::kPromSize> prom_{};

@@ -40,10 +40,11 @@ void define_or_abort(pci::ConfigSpace& config, int index, const pci::BarSpec& sp
 
 }  // namespace
 
-PcnetPci::PcnetPci(DmaSpace& memory, IrqLine& irq, NetBackend* backend, MacAddress mac)
+PcnetPci::PcnetPci(DmaSpace& memory, IrqLine& irq, NetBackend* backend, MacAddress mac,
+                   PcnetEvents& events)
     : ConfigSpaceFunction(pcnet_identity()),
       dma_(memory),
-      chip_(dma_, irq, backend, mac),
+      chip_(dma_, irq, backend, mac, events),
       io_window_(chip_, "pcnet-io"),
       mmio_window_(chip_, "pcnet-mmio") {
     static_assert(PcnetChip::kRegisterWindowSize == kBarSize);

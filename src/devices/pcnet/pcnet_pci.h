@@ -27,8 +27,10 @@ class PcnetPci final : public pci::ConfigSpaceFunction {
     static constexpr uint32_t kBarSize = 32;  // the chip's register window
 
     // memory: guest RAM as the chip's DMA sees it once bus mastering is on. irq: the level line
-    // INTA# of the slot the function is plugged into drives (pci::intx_gsi(slot, 0)).
-    PcnetPci(DmaSpace& memory, IrqLine& irq, NetBackend* backend, MacAddress mac);
+    // INTA# of the slot the function is plugged into drives (pci::intx_gsi(slot, 0)). events:
+    // the chip's calls out to its VMM (PcnetEvents), outliving the function.
+    PcnetPci(DmaSpace& memory, IrqLine& irq, NetBackend* backend, MacAddress mac,
+             PcnetEvents& events = PcnetEvents::none());
 
     PcnetChip& chip() { return chip_; }
     pci::BusMasterDma& dma() { return dma_; }
