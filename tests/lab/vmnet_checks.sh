@@ -156,6 +156,16 @@ run_qemu_dgram() {
 }
 
 # ---- passt: hvmm on Debian's passt (its Unix socket speaks QEMU's stream framing) --------------
+# ON_A_MOVABLE_ROOT COMMAND...: COMMAND in a mount namespace of its own whose / is a bind mount of
+# the lab's root moved over it. passt's sandbox pivot_root()s into an empty tmpfs, which the
+# kernel refuses while the caller's root is the initramfs itself (rootfs has no parent mount:
+# EINVAL, passt's "Failed to sandbox process"). A bind mount moved onto / and chroot'ed into is
+# what container runtimes do on a ramdisk; to the kernel it is no chroot (current_chrooted()
+# follows the mounts stacked on the namespace's root), so passt may still make its unprivileged
+# user namespace. Everything stays at its path: the socket passt makes is the lab's.
+# (An array, not a function: start_bg's `timeout` runs programs.)
+ON_A_MOVABLE_ROOT=(unshare -m sh -c 'mkdir -p /run/movable-root && mount --rbind / /run/movable-root &&
+    cd /run/movable-root && mount --move . / && exec chroot . "$@"' sh)
 # passt needs a host interface with a default route to copy: a dummy one; it maps the guest's
 # traffic to that gateway onto the lab's own loopback, where busybox httpd serves a token.
 run_passt() {
@@ -166,7 +176,7 @@ run_passt() {
     ip route add default via 192.0.2.254 2>/dev/null
     mkdir -p "$WORK/pwww" && echo "$token" >"$WORK/pwww/token.txt"
     busybox httpd -p 8082 -h "$WORK/pwww"
-    start_bg passt "$LIMIT" "${AS_USER[@]}" passt -f -1 -s "$WORK/passt.sock"
+    start_bg passt "$LIMIT" "${ON_A_MOVABLE_ROOT[@]}" "${AS_USER[@]}" passt -f -1 -s "$WORK/passt.sock"
     local i
     for ((i = 0; i < 150; i++)); do [[ -S $WORK/passt.sock ]] && break; sleep 0.2; done
     local cmd="ip link set eth0 up; udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1
