@@ -51,6 +51,8 @@ void add_counters(Machine& machine, OwnedVirtioNic& nic, unsigned index) {
     }
     stats.add_counter(prefix + "kicks_trapped",
                       [&nic] { return nic.transport->counters().kicks; });
+    stats.add_counter(prefix + "stopped_by_bus_master",
+                      [&nic] { return nic.transport->counters().common.stopped_by_bus_master; });
     // The interrupts this NIC asked for, MSI-X or INTx alike (per-frame costs sum the lines
     // whose name ends in the NIC's); the INTx line itself is shown apart, not summed twice.
     stats.add_interrupt_source(fmt::format("notify virtio{}", index), [&nic] {

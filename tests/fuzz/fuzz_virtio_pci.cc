@@ -4,8 +4,8 @@
 // the driver enabled, and signals on the call eventfds, against a transport over small guest
 // RAM. It must never crash or hang, and the transport's rules must hold after every step: a
 // status of 0 after writing 0, vectors that read back inside the table or NO_VECTOR, no queue
-// register changed after DRIVER_OK, an active device only with DRIVER_OK (checked here, aborting
-// on a breach; run under ASan/UBSan for the rest).
+// register changed after DRIVER_OK, an active device only with DRIVER_OK and Bus Master (checked
+// here, aborting on a breach; run under ASan/UBSan for the rest).
 #include <unistd.h>
 
 #include <algorithm>
@@ -213,6 +213,9 @@ uint64_t pick_bar_offset(Reader& in, const layout::BarLayout& bar) {
 
 // The valid bring-up, so deep states are reached often; the script may break it anywhere.
 void bring_up(Rig& rig, Reader& in) {
+    // Memory decode and Bus Master, as the kernel sets them before the driver's probe.
+    const std::array<uint8_t, 2> command{0x06, 0x00};
+    (void)rig.transport->config_write(0x04, command);
     rig.common_write(CommonRegister::kDeviceStatus, 3, 1);
     rig.common_write(CommonRegister::kDriverFeatureSelect, 1, 4);
     rig.common_write(CommonRegister::kDriverFeature, 1, 4);
@@ -268,8 +271,14 @@ std::array<QueueSnapshot, 2> snapshot(Rig& rig) {
 void check(Rig& rig, const std::array<QueueSnapshot, 2>& before, bool was_driver_ok) {
     const auto status = rig.common_read(CommonRegister::kDeviceStatus, 1);
     const bool driver_ok = (status & layout::bits(layout::Status::kDriverOk)) != 0;
-    if (driver_ok != rig.device.active)
-        breach("device activity disagrees with DRIVER_OK");
+    const bool needs_reset = (status & layout::bits(layout::Status::kDeviceNeedsReset)) != 0;
+    std::array<uint8_t, 2> command{};
+    rig.transport->config_read(0x04, command);
+    const bool bus_master = (command[0] & 0x04) != 0;
+    if (rig.device.active && !(driver_ok && bus_master))
+        breach("a device runs without DRIVER_OK or without Bus Master");
+    if (driver_ok && bus_master && !needs_reset && !rig.device.active)
+        breach("DRIVER_OK with Bus Master and no reset asked for, yet the device is stopped");
     const uint64_t config_vector = rig.common_read(CommonRegister::kConfigMsixVector, 2);
     if (config_vector != layout::kMsiNoVector && config_vector >= 3)
         breach("config vector");

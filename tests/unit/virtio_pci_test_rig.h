@@ -203,8 +203,16 @@ class VirtioPciRig : public ::testing::Test {
         return transport->config_write(offset, std::span(bytes).first(width));
     }
 
-    // The driver's steps (VIRTIO 1.2 3.1.1), each checkable on its own.
+    // The PCI command register: memory decode and Bus Master, as the kernel sets them before
+    // the driver starts (pci_enable_device, pci_set_master), or Bus Master cleared again.
+    static constexpr uint16_t kMemorySpace = 0x0002;
+    static constexpr uint16_t kBusMaster = 0x0004;
+    void set_command(uint16_t command) { config_write(0x04, command, 2); }
+
+    // The driver's steps (VIRTIO 1.2 3.1.1), each checkable on its own; the probe's
+    // pci_set_master comes first.
     void negotiate(uint64_t features = kFeatureVersion1 | kFeatureEventIdx) {
+        set_command(kMemorySpace | kBusMaster);
         set_status(layout::bits(Status::kAcknowledge));
         set_status(layout::bits(Status::kAcknowledge) | layout::bits(Status::kDriver));
         for (uint32_t select = 0; select < 2; ++select) {

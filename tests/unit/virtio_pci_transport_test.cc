@@ -164,6 +164,41 @@ TEST_F(VirtioPciTransportTest, DriverOkActivatesTheDeviceWithEnabledQueuesAndKic
     EXPECT_GE(transport->interrupts().call_fd(0), 0);
 }
 
+// A PCI function may master the bus (reach the rings and buffers) only with Bus Master set.
+TEST_F(VirtioPciTransportTest, DriverOkWithoutBusMasterStartsTheDeviceOnlyOnceItIsSet) {
+    negotiate();
+    configure_queue(0);
+    set_command(kMemorySpace);  // a driver that never called pci_set_master
+    driver_ok();
+    EXPECT_NE(status() & kDriverOk, 0) << "the status takes DRIVER_OK";
+    EXPECT_EQ(device.activations, 0) << "but the device may not touch guest memory yet";
+    EXPECT_EQ(transport->counters().common.waits_for_bus_master, 1u);
+    set_command(kMemorySpace | kBusMaster);
+    EXPECT_EQ(device.activations, 1);
+    ASSERT_EQ(device.queues.size(), 2u);
+    EXPECT_NE(device.queues[0], nullptr);
+    set_command(kMemorySpace | kBusMaster);  // unchanged: nothing more
+    EXPECT_EQ(device.activations, 1);
+}
+
+TEST_F(VirtioPciTransportTest, BusMasterClearedUnderARunningDeviceStopsItAndAsksForReset) {
+    bring_up();
+    ASSERT_EQ(device.activations, 1);
+    const int resets_before = device.resets;
+    set_command(kMemorySpace);
+    EXPECT_EQ(device.resets, resets_before + 1) << "stopped: it touches no guest memory now";
+    EXPECT_TRUE(device.queues.empty());
+    EXPECT_NE(status() & kNeedsReset, 0);
+    EXPECT_NE(status() & kDriverOk, 0) << "the driver's bits stay as it wrote them";
+    EXPECT_EQ(transport->counters().common.stopped_by_bus_master, 1u);
+    set_command(kMemorySpace | kBusMaster);
+    EXPECT_EQ(device.activations, 1) << "a device that needs a reset is not restarted";
+    set_status(0);
+    EXPECT_EQ(status(), 0) << "the reset clears DEVICE_NEEDS_RESET";
+    bring_up();
+    EXPECT_EQ(device.activations, 2) << "and the driver can start it again";
+}
+
 TEST_F(VirtioPciTransportTest, QueueRegistersBeforeFeaturesOkAreRefused) {
     set_status(kAck | kDriver);
     set_common(CommonRegister::kQueueSelect, 0);
@@ -312,12 +347,12 @@ TEST_F(VirtioPciTransportTest, ConfigChangeBeforeDriverOkBumpsTheGenerationOnly)
 
 TEST_F(VirtioPciTransportTest, InterruptDisableHoldsTheLineLowWithIsrSet) {
     bring_up();
-    config_write(0x04, 0x0402, 2);  // memory space + Interrupt Disable
-    EXPECT_EQ(config_read(0x04, 2), 0x0402u) << "Interrupt Disable is implemented";
+    config_write(0x04, 0x0406, 2);  // memory space + Bus Master + Interrupt Disable
+    EXPECT_EQ(config_read(0x04, 2), 0x0406u) << "Interrupt Disable is implemented";
     device.interrupt->signal_used(1);
     EXPECT_FALSE(intx.level);
     EXPECT_NE(config_read(0x06, 2) & 0x8, 0u) << "status shows it whatever the disable says";
-    config_write(0x04, 0x0002, 2);
+    config_write(0x04, 0x0006, 2);
     EXPECT_TRUE(intx.level);
 }
 

@@ -336,7 +336,33 @@ void CommonConfig::write_status(uint8_t value) {
     }
     status_ = wanted | (status_ & bits(Status::kDeviceNeedsReset));
     if ((added & bits(Status::kDriverOk)) != 0 && (status_ & bits(Status::kDriverOk)) != 0) {
-        activate();
+        if (bus_master_) {
+            activate();
+        } else {
+            ++counters_.waits_for_bus_master;
+        }
+    }
+}
+
+void CommonConfig::set_bus_master(bool enabled) {
+    if (enabled == bus_master_)
+        return;
+    bus_master_ = enabled;
+    const bool driver_ok = (status_ & bits(Status::kDriverOk)) != 0;
+    if (enabled && driver_ok && !device_running_ && !stopped_for_bus_master_) {
+        activate();  // DRIVER_OK came first: the device starts now that it may use the bus
+    } else if (!enabled && device_running_) {
+        // The device returns only once it no longer touches the queues or guest memory. The
+        // rings keep what they hold (no used entries are written without the bus); the driver
+        // learns of it from DEVICE_NEEDS_RESET and resets, which hands everything back.
+        device_.reset();
+        device_running_ = false;
+        stopped_for_bus_master_ = true;
+        status_ |= bits(Status::kDeviceNeedsReset);
+        ++counters_.stopped_by_bus_master;
+        static log::RateLimitedWarning warning;
+        warning("{}: Bus Master cleared while the device ran; stopped, DEVICE_NEEDS_RESET set",
+                name_);
     }
 }
 
@@ -351,6 +377,7 @@ void CommonConfig::activate() {
     }
     interrupts_.set_active_queues(active_queues_);
     ++counters_.activations;
+    device_running_ = true;
     device_.activate(ActivationContext{
         .memory = memory_,
         .queues = active_queues_,
@@ -365,6 +392,8 @@ void CommonConfig::reset() {
     // The device first: it returns only once it no longer touches the queues, so resetting the
     // rings after it cannot race its I/O thread.
     device_.reset();
+    device_running_ = false;
+    stopped_for_bus_master_ = false;
     for (Queue& queue : queues_) {
         queue.queue->reset();
     }

@@ -44,7 +44,9 @@ struct CommonConfigCounters {
     uint64_t queue_select_out_of_range = 0;  // a queue register write with select >= num_queues
     uint64_t invalid_queue_enables = 0;      // queue_enable with a configuration that failed
     uint64_t resets = 0;                     // status 0 written
-    uint64_t activations = 0;                // DRIVER_OK set
+    uint64_t activations = 0;                // the device started (DRIVER_OK, Bus Master on)
+    uint64_t waits_for_bus_master = 0;       // DRIVER_OK set while Bus Master was off
+    uint64_t stopped_by_bus_master = 0;      // Bus Master cleared under a running device
 };
 
 class CommonConfig {
@@ -62,6 +64,15 @@ class CommonConfig {
 
     // Device reset, as writing 0 to device_status does.
     void reset();
+
+    // The PCI command register's Bus Master bit (0 after reset). A device may touch guest memory
+    // (the rings, the buffers, MSI-X messages) only while it is set, as a PCI function cannot
+    // start a bus cycle otherwise: DRIVER_OK written while it is clear starts the device only
+    // when it is set; cleared under a running device, it stops the device at once and sets
+    // DEVICE_NEEDS_RESET (the driver must reset it; Bus Master set again does not restart it).
+    void set_bus_master(bool enabled);
+    // Whether the device has been started and not stopped since (it owns the queues).
+    bool device_running() const { return device_running_; }
 
     uint8_t status() const { return status_; }
     uint64_t offered_features() const;
@@ -102,6 +113,9 @@ class CommonConfig {
     uint64_t driver_features_ = 0;
     uint8_t status_ = 0;
     uint16_t queue_select_ = 0;
+    bool bus_master_ = false;
+    bool device_running_ = false;
+    bool stopped_for_bus_master_ = false;  // until the driver resets the device
     CommonConfigCounters counters_;
 };
 

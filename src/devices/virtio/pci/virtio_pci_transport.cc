@@ -182,6 +182,7 @@ std::vector<pci::BarChange> VirtioPciTransport::config_write(uint8_t offset,
         config_.read16(static_cast<uint8_t>(msix_capability_ + pci::MsixTable::kControlOffset)));
     interrupts_->set_intx_disabled(
         (config_.command() & pci::bits(pci::CommandBit::kInterruptDisable)) != 0);
+    common_.set_bus_master((config_.command() & pci::bits(pci::CommandBit::kBusMaster)) != 0);
     return changes;
 }
 
