@@ -3,6 +3,8 @@
 // up to 3 GiB, mapped lazily). Placement must refuse or give a page-aligned address at or above
 // the kernel's end whose end is within both limits; loading a (sparse) file of that size must
 // then land inside RAM.
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -34,6 +36,17 @@ const hvmm::GuestMemory& guest_memory(uint8_t choice) {
 }
 
 constexpr uint64_t kPageSize = 4096;
+
+// Gives the pages a load wrote back to the kernel. The RAM outlives the run, so without this every
+// run's 16 MiB at a new address stayed resident: 56000 runs in 15 s reached libFuzzer's 2 GiB
+// limit (CI 2026-12-03, "out-of-memory" on an input that alone uses 16 MiB).
+void release(const hvmm::GuestMemory& memory, uint64_t address, uint64_t size) {
+    const uint64_t start = address / kPageSize * kPageSize;
+    const uint64_t end = (address + size + kPageSize - 1) / kPageSize * kPageSize;
+    const auto pages = memory.span(hvmm::GuestAddress{start}, end - start);
+    check(pages.has_value(), "a loaded initrd's pages are not in RAM");
+    check(::madvise(pages->data(), pages->size(), MADV_DONTNEED) == 0, "madvise failed");
+}
 
 }  // namespace
 
@@ -71,6 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(memory.contains(hvmm::GuestAddress{loaded->address}, loaded->size),
               "initrd loaded outside RAM");
         check(loaded->address >= kernel_end % (1ull << 32), "initrd loaded over the kernel");
+        release(memory, loaded->address, loaded->size);
     }
     return 0;
 }
