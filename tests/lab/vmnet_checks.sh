@@ -203,9 +203,7 @@ echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
 # go down and come back, and ping each other again.
 SWITCH_ARGS=(lab0 --subnet 192.168.77.0/24 --dhcp --reserve 52:54:00:00:77:0a=192.168.77.10
              --reserve 52:54:00:00:77:0b=192.168.77.11)
-# The scenario "switch_nat" adds --nat and checks it. libslirp running in the lab (net=user, a
-# switch's --nat) has wedged the lab in every boot so far (lab/README.md, "Stability"), so ctest
-# runs the switch without it.
+# The scenario "switch_nat" (ctest's) adds --nat and checks it; "switch" runs without it.
 SWITCH_NAT=""
 # With --nat, VMs reach the lab host by its own addresses (libslirp's .2 is the gateway and DNS,
 # not the host's loopback): a dummy interface gives the lab one, with a web server on it.
