@@ -87,7 +87,8 @@ write_results() {
 main() {
     local reps=${1:-5} hvmm=${HVMM_BIN:-$REPO/build-lab/hvmm} vmms=${BENCH_VMMS:-$ALL_VMMS}
     local -a carry=()
-    if [[ " $vmms " == *" hvmm "* ]]; then
+    # hvmm-nosandbox is the same binary run with --sandbox off: it needs it carried in too.
+    if [[ " $vmms " == *" hvmm "* || " $vmms " == *" hvmm-nosandbox "* ]]; then
         [[ -x $hvmm ]] || { echo "bench/boot.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
         carry=(--hvmm "$hvmm")
     fi
