@@ -37,6 +37,7 @@ NAT_UNITS="nat-hvmm nat-qemu72 nat-qemu10 nat-hvmm-nosigpipe"
 # booted; lab/README.md's stall), which loses the whole boot; they run only when named (the
 # report says so when they are left out).
 V2V_UNITS="v2v-hvmm-switch v2v-qemu10-stream v2v-hvmm-stream v2v-qemu10-dgram v2v-hvmm-dgram"
+V2V_NAMED_ONLY="v2v-qemu72-stream v2v-qemu72-dgram"
 IDLE_UNITS="idle-hvmm-user idle-qemu72-user idle-qemu10-user idle-hvmm-switch"
 
 usage() { echo "usage: bench/vmnet.sh [N] [SECS] [nat|v2v|idle|UNIT]..." >&2; exit 2; }
@@ -52,7 +53,7 @@ main() {
             nat) units+=($NAT_UNITS) ;;
             v2v) units+=($V2V_UNITS) ;;
             idle) units+=($IDLE_UNITS) ;;
-            *) [[ " $NAT_UNITS $V2V_UNITS $IDLE_UNITS " == *" $row "* ]] || usage
+            *) [[ " $NAT_UNITS $V2V_UNITS $V2V_NAMED_ONLY $IDLE_UNITS " == *" $row "* ]] || usage
                units+=("$row") ;;
         esac
     done
