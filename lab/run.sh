@@ -20,7 +20,8 @@
 #          the figures their range, but its nested guests still break, lab/README.md), HVMM_LAB_QEMU (the emulator
 #          that runs the lab, default qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use
 #          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
-#          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0),
+#          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0), HVMM_LAB_KVM
+#          (parameters for its kvm module, e.g. tdp_mmu=N),
 #          HVMM_LAB_CPU_MODEL (the lab's -cpu, default EPYC,+svm; for experiments),
 #          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 90, 0 = off:
 #          the lab is taken for stalled, see watch_heartbeat), HVMM_LAB_WAKE (seconds without
@@ -201,6 +202,7 @@ pack_run() {
     echo "$MODE" >"$EXTRA/lab/mode"
     # Module parameters for the lab's kvm-amd (HVMM_LAB_KVM_AMD, e.g. "npt=0"): a lever for experiments.
     printf '%s\n' "${HVMM_LAB_KVM_AMD:-}" >"$EXTRA/lab/kvm-amd-args"
+    printf '%s\n' "${HVMM_LAB_KVM:-}" >"$EXTRA/lab/kvm-args"
     # What runs the lab, for the results that come out of it (HVMM_LAB_EMULATOR inside).
     echo "$("$LAB_QEMU" --version 2>/dev/null | head -n1 | sed 's/^QEMU emulator version //'), TCG, $LAB_CPUS CPUs" >"$EXTRA/lab/emulator"
     echo "$PWD" >"$EXTRA/lab/cwd"

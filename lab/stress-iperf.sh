@@ -29,7 +29,7 @@ cmd="ip link set eth0 up && ip addr add 10.0.2.2/24 dev eth0
 ping -c 1 -w 10 10.0.2.1 >/dev/null
 timeout 60 iperf3 -c 10.0.2.1 -t $SECS -f m >/tmp/tx 2>&1; echo tx-status \$?; grep receiver /tmp/tx | sed 's/^/tx /'
 timeout 60 iperf3 -c 10.0.2.1 -t $SECS -f m -R >/tmp/rx 2>&1; echo rx-status \$?; grep receiver /tmp/rx | sed 's/^/rx /'"
-echo "stress: lab $(grep -c ^processor /proc/cpuinfo) CPUs, kernel $(uname -r), halt_poll_ns $(cat /sys/module/kvm/parameters/halt_poll_ns 2>/dev/null), kvm-amd npt $(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null), $BOOTS boots, iperf3 $SECS s each way"
+echo "stress: lab $(grep -c ^processor /proc/cpuinfo) CPUs, kernel $(uname -r), halt_poll_ns $(cat /sys/module/kvm/parameters/halt_poll_ns 2>/dev/null), kvm-amd npt $(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null), kvm tdp_mmu $(cat /sys/module/kvm/parameters/tdp_mmu 2>/dev/null), $BOOTS boots, iperf3 $SECS s each way"
 clean=0
 dmesg -c >/dev/null 2>&1
 for ((i = 1; i <= BOOTS; i++)); do
