@@ -83,6 +83,29 @@ TEST_F(VirtioPciMsixTest, FunctionMaskHoldsEveryVectorPending) {
     EXPECT_EQ(pba(), 0u);
 }
 
+// DEVICE_NEEDS_RESET after DRIVER_OK owes the driver a configuration change notification; an
+// MSI-X message is a memory write, which a cleared Bus Master forbids, so it waits for the bit.
+TEST_F(VirtioPciMsixTest, NeedsResetFromBusMasterIsAnnouncedOnceTheBitIsBack) {
+    const uint8_t generation = transport->interrupts().config_generation();
+    set_command(kMemorySpace);
+    EXPECT_NE(status() & layout::bits(Status::kDeviceNeedsReset), 0);
+    EXPECT_TRUE(router.signals.empty()) << "no message without Bus Master";
+    set_command(kMemorySpace | kBusMaster);
+    ASSERT_EQ(router.signals.size(), 1u);
+    EXPECT_EQ(router.signals[0], message(0)) << "the configuration vector";
+    EXPECT_NE(transport->interrupts().config_generation(), generation);
+    set_command(kMemorySpace);
+    set_command(kMemorySpace | kBusMaster);
+    EXPECT_EQ(router.signals.size(), 1u) << "owed once: the device was already stopped";
+}
+
+TEST_F(VirtioPciMsixTest, AResetCancelsTheOwedNeedsResetNotice) {
+    set_command(kMemorySpace);
+    set_status(0);
+    set_command(kMemorySpace | kBusMaster);
+    EXPECT_TRUE(router.signals.empty());
+}
+
 TEST_F(VirtioPciMsixTest, RewritingAnUnmaskedEntryRebindsItsFd) {
     const pci::MsiMessage moved{0xFEE01000, 0x4077};
     program_vector(2, moved.address, moved.data, false);

@@ -199,6 +199,15 @@ TEST_F(VirtioPciTransportTest, BusMasterClearedUnderARunningDeviceStopsItAndAsks
     EXPECT_EQ(device.activations, 2) << "and the driver can start it again";
 }
 
+TEST_F(VirtioPciTransportTest, NeedsResetFromBusMasterIsAnnouncedAtOnceOverIntx) {
+    bring_up();
+    ASSERT_FALSE(intx.level);
+    set_command(kMemorySpace);
+    EXPECT_NE(status() & kNeedsReset, 0);
+    EXPECT_TRUE(intx.level) << "INTx is no bus cycle: the configuration change goes now";
+    EXPECT_EQ(bar_read(layout::BarLayout::kIsrOffset, 1), layout::kIsrConfig);
+}
+
 TEST_F(VirtioPciTransportTest, QueueRegistersBeforeFeaturesOkAreRefused) {
     set_status(kAck | kDriver);
     set_common(CommonRegister::kQueueSelect, 0);

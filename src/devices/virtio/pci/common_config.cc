@@ -349,6 +349,10 @@ void CommonConfig::set_bus_master(bool enabled) {
         return;
     bus_master_ = enabled;
     const bool driver_ok = (status_ & bits(Status::kDriverOk)) != 0;
+    if (enabled && config_change_owed_) {
+        config_change_owed_ = false;
+        interrupts_.signal_config();  // the NEEDS_RESET notice the cleared bit held back
+    }
     if (enabled && driver_ok && !device_running_ && !stopped_for_bus_master_) {
         activate();  // DRIVER_OK came first: the device starts now that it may use the bus
     } else if (!enabled && device_running_) {
@@ -363,6 +367,12 @@ void CommonConfig::set_bus_master(bool enabled) {
         static log::RateLimitedWarning warning;
         warning("{}: Bus Master cleared while the device ran; stopped, DEVICE_NEEDS_RESET set",
                 name_);
+        // DRIVER_OK is set (the device ran): the driver is owed a configuration change.
+        if (interrupts_.msix_enabled()) {
+            config_change_owed_ = true;
+        } else {
+            interrupts_.signal_config();
+        }
     }
 }
 
@@ -394,6 +404,7 @@ void CommonConfig::reset() {
     device_.reset();
     device_running_ = false;
     stopped_for_bus_master_ = false;
+    config_change_owed_ = false;
     for (Queue& queue : queues_) {
         queue.queue->reset();
     }

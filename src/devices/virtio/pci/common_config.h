@@ -70,6 +70,10 @@ class CommonConfig {
     // start a bus cycle otherwise: DRIVER_OK written while it is clear starts the device only
     // when it is set; cleared under a running device, it stops the device at once and sets
     // DEVICE_NEEDS_RESET (the driver must reset it; Bus Master set again does not restart it).
+    // A device that sets DEVICE_NEEDS_RESET after DRIVER_OK must send a configuration change
+    // notification (VIRTIO 1.2 2.1.2): over INTx it goes at once; an MSI-X message is a memory
+    // write the cleared bit forbids, so it is owed until Bus Master is set again (and dropped by
+    // a reset, which is what the driver was to be told to do).
     void set_bus_master(bool enabled);
     // Whether the device has been started and not stopped since (it owns the queues).
     bool device_running() const { return device_running_; }
@@ -116,6 +120,7 @@ class CommonConfig {
     bool bus_master_ = false;
     bool device_running_ = false;
     bool stopped_for_bus_master_ = false;  // until the driver resets the device
+    bool config_change_owed_ = false;      // NEEDS_RESET's notification, waiting for Bus Master
     CommonConfigCounters counters_;
 };
 

@@ -141,6 +141,11 @@ void VirtioPciInterrupts::read_msix_pba(uint64_t offset, std::span<uint8_t> data
     table_.read_pba(offset, data);
 }
 
+bool VirtioPciInterrupts::msix_enabled() const {
+    std::lock_guard lock(mutex_);
+    return table_.enabled();
+}
+
 void VirtioPciInterrupts::set_msix_control(uint16_t message_control) {
     std::lock_guard lock(mutex_);
     const bool was_enabled = table_.enabled();

@@ -94,6 +94,9 @@ class VirtioPciInterrupts final : public VirtioInterrupt {
     // Whether the function's INTx is asserted inside it (the status register's Interrupt Status
     // bit, which PCI shows whatever Interrupt Disable says).
     bool intx_status() const;
+    // Whether the driver enabled MSI-X (the capability's Enable bit): interrupts are then
+    // messages, memory writes a function may make only with Bus Master set.
+    bool msix_enabled() const;
     // The configuration generation: bumped by every signal_config().
     uint8_t config_generation() const { return config_generation_.load(); }
 
