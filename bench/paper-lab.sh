@@ -16,7 +16,8 @@
 #            recorded as unavailable and hvmm runs once without the option as config "default".
 #            Two more are the paper's future work: virtio (hvmm's virtio-net, userspace data
 #            path) and vhost (the same with vhost=on), each on the same TAP; a hvmm without
-#            --nic virtio records them as unavailable. CONFIG-nosandbox (paper-nosandbox,
+#            --nic virtio records them as unavailable; virtio-pollN and vhost-pollN add
+#            poll-us=N (bounded polling of the transmit ring, vhost's busy loop). CONFIG-nosandbox (paper-nosandbox,
 #            virtio-nosandbox, ...) is CONFIG with `--sandbox off`: the seccomp filters' price.
 #   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
 #            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
@@ -239,11 +240,12 @@ main() {
         fi
         iot=0
         [[ " $IOTIME_CONFIGS " == *" $config "* ]] && iot=1
-        if [[ $config == virtio || $config == vhost ]]; then
-            local vhost=off
-            [[ $config == vhost ]] && vhost=on
+        if [[ $config =~ ^(virtio|vhost)(-poll([0-9]+))?$ ]]; then
+            local vhost=off poll=
+            [[ ${BASH_REMATCH[1]} == vhost ]] && vhost=on
+            [[ -n ${BASH_REMATCH[3]} ]] && poll=",poll-us=${BASH_REMATCH[3]}"
             if [[ $has_virtio == yes ]]; then
-                run_hvmm "hvmm-${row:-$config}" "" 0 "virtio,net=tap:$TAP,vhost=$vhost"
+                run_hvmm "hvmm-${row:-$config}" "" 0 "virtio,net=tap:$TAP,vhost=$vhost$poll"
             else
                 echo "hvmm-${row:-$config} status unavailable" >>"$RUNS"
                 echo "paper-lab: hvmm-${row:-$config} unavailable (this hvmm has no --nic virtio)" >&2

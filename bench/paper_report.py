@@ -22,6 +22,8 @@ HVMM_LABELS = {
     "default": "hvmm without --nic-opt (its default at this build: paper)",
     "virtio": "hvmm's virtio-net (the paper's future work), userspace data path, on the same TAP",
     "vhost": "hvmm's virtio-net with vhost=on (the data path in the lab's kernel)",
+    "virtio-pollN": "virtio with poll-us=N (the I/O thread watches the emptied TX ring N us before kicks are back on)",
+    "vhost-pollN": "vhost with poll-us=N (the vhost worker's busy loop, VHOST_SET_VRING_BUSYLOOP_TIMEOUT)",
 }
 QEMU_VERSIONS = {"qemu72": "QEMU 7.2", "qemu10": "QEMU 10", "qemu": "QEMU 7.2"}
 QEMU_MODELS = {

@@ -60,9 +60,11 @@ constexpr unsigned long kVhostGetVringBase = _IOWR(kVhostVirtio, 0x12, vhost_vri
 constexpr unsigned long kVhostSetVringKick = _IOW(kVhostVirtio, 0x20, vhost_vring_file);
 constexpr unsigned long kVhostSetVringCall = _IOW(kVhostVirtio, 0x21, vhost_vring_file);
 constexpr unsigned long kVhostSetVringErr = _IOW(kVhostVirtio, 0x22, vhost_vring_file);
+// num: microseconds the worker busy-polls a ring (and the TAP) before sleeping; 0 turns it off.
+constexpr unsigned long kVhostSetVringBusyloopTimeout = _IOW(kVhostVirtio, 0x23, vhost_vring_state);
 constexpr unsigned long kVhostNetSetBackend = _IOW(kVhostVirtio, 0x30, vhost_vring_file);
 static_assert(kVhostGetFeatures == 0x8008af00 && kVhostSetVringAddr == 0x4028af11 &&
               kVhostGetVringBase == 0xc008af12 && kVhostSetMemTable == 0x4008af03 &&
-              kVhostNetSetBackend == 0x4008af30);
+              kVhostNetSetBackend == 0x4008af30 && kVhostSetVringBusyloopTimeout == 0x4008af23);
 
 }  // namespace hvmm::vhost_uapi

@@ -60,7 +60,8 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     app.add_option("--cpus", options.cpus, "vCPUs (default 1)");
     app.add_option("--run", run_command, "shell command for the default image's /init to run");
     app.add_option("--nic", options.nics,
-                   "a NIC (repeatable): pcnet[,net=NETWORK][,mac=MAC][,pcap=FILE]; networks below");
+                   "a NIC (repeatable): pcnet|virtio[,net=NETWORK][,mac=MAC][,pcap=FILE]; "
+                   "virtio also [,vhost=on|off|auto][,poll-us=N]; networks below");
     app.add_option("--nic-opt", nic_opt,
                    "NIC optimizations: paper (default), all, baseline, or a list of "
                    "ports,combine,notify,kick");

@@ -120,7 +120,7 @@ void add_vhost_calls(RuleSet& rules) {
     rules.allow_ioctls({kVhostGetFeatures, kVhostSetFeatures, kVhostSetOwner, kVhostSetMemTable,
                         kVhostSetVringNum, kVhostSetVringAddr, kVhostSetVringBase,
                         kVhostGetVringBase, kVhostSetVringKick, kVhostSetVringCall,
-                        kVhostSetVringErr, kVhostNetSetBackend});
+                        kVhostSetVringErr, kVhostSetVringBusyloopTimeout, kVhostNetSetBackend});
 }
 
 // <linux/kvm.h>'s KVM_SET_GSI_ROUTING sizes struct kvm_irq_routing, whose zero-length entries

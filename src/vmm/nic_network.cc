@@ -23,20 +23,25 @@ Result<std::string> socket_path(std::string_view form, std::string_view part,
 }
 
 Result<std::chrono::milliseconds> parse_reconnect(std::string_view text) {
-    unsigned seconds = 0;
-    bool ok = !text.empty() && text.size() <= 4;
-    for (const char c : text) {
-        ok = ok && c >= '0' && c <= '9';
-        seconds = seconds * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (!ok || seconds > kMaxReconnectSeconds) {
+    const auto seconds = parse_option_number(text, kMaxReconnectSeconds);
+    if (!seconds) {
         return fail("--nic: reconnect={} is not a whole number of seconds from 0 to {}", text,
                     kMaxReconnectSeconds);
     }
-    return std::chrono::milliseconds(seconds * 1000ull);
+    return std::chrono::milliseconds(*seconds * 1000ull);
 }
 
 }  // namespace
+
+std::optional<unsigned> parse_option_number(std::string_view text, unsigned max) {
+    unsigned value = 0;
+    bool ok = !text.empty() && text.size() <= 4;
+    for (const char c : text) {
+        ok = ok && c >= '0' && c <= '9';
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    return ok && value <= max ? std::optional(value) : std::nullopt;
+}
 
 bool is_user_network_key(std::string_view key) {
     return key == "hostfwd" || key == "restrict" || key == "dns" || key == "ipv6";

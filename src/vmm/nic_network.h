@@ -20,6 +20,10 @@ inline constexpr std::string_view kKnownNetworks =
 Result<void> parse_network(std::string_view value, std::optional<std::string_view> remote,
                            NicSpec& spec);
 
+// A --nic option's number (reconnect=, poll-us=): decimal digits only, at most four, not above
+// max; nullopt otherwise (a sign, a unit, an empty value).
+std::optional<unsigned> parse_option_number(std::string_view text, unsigned max);
+
 // hostfwd, restrict, dns, ipv6: options of a user network only.
 bool is_user_network_key(std::string_view key);
 

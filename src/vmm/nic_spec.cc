@@ -9,7 +9,21 @@ namespace hvmm {
 namespace {
 
 constexpr std::string_view kKnownKeys =
-    "net, mac, pcap, reconnect, vhost, and for a user network hostfwd, restrict, dns, ipv6";
+    "net, mac, pcap, reconnect, vhost, poll-us, and for a user network hostfwd, restrict, dns, "
+    "ipv6";
+
+// poll-us's ceiling: a turn of the I/O thread spins at most this long, so its other sources (the
+// other NICs, the console, timers) still run within a millisecond.
+constexpr unsigned kMaxPollMicroseconds = 1000;
+
+Result<std::chrono::microseconds> parse_poll_us(std::string_view text) {
+    const auto usecs = parse_option_number(text, kMaxPollMicroseconds);
+    if (!usecs) {
+        return fail("--nic: poll-us={} is not a whole number of microseconds from 0 to {}", text,
+                    kMaxPollMicroseconds);
+    }
+    return std::chrono::microseconds(*usecs);
+}
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
     std::vector<std::string_view> parts;
@@ -135,6 +149,11 @@ Result<NicSpec> parse_nic_spec(std::string_view text, unsigned nic_index) {
             reconnect = value;
         } else if (key == "vhost") {
             vhost = value;
+        } else if (key == "poll-us") {
+            spec.poll = HVMM_TRY(parse_poll_us(value));
+            if (spec.model != NicModel::kVirtio) {
+                return fail("--nic: poll-us= is for a virtio NIC (it polls a virtqueue)");
+            }
         } else if (is_user_network_key(key)) {
             user_key = user_key.value_or(key);
             if (auto applied = net::apply_user_net_option(spec.user, key, value); !applied) {

@@ -5,6 +5,11 @@
 //   vhost=on|off|auto               virtio on a TAP only: the data path in the host kernel
 //                                   (/dev/vhost-net); auto uses it where /dev/vhost-net opens,
 //                                   on fails with one clear error where it cannot. Default off.
+//   poll-us=N                       virtio only: after a transmit drain empties the ring the I/O
+//                                   thread watches it up to N microseconds (0..1000) before
+//                                   turning the guest's kicks back on; with vhost, the kernel
+//                                   worker's busy loop (QEMU's tap option of the same name).
+//                                   Trades a spinning host CPU for VM exits. Default 0: none.
 //                                   A vhost NIC's frames never pass through hvmm, so pcap= with
 //                                   vhost=on is an error and makes vhost=auto stay in userspace.
 //
@@ -65,6 +70,9 @@ struct NicSpec {
     MacAddress mac{};
     std::optional<std::string> pcap_path;
     VhostMode vhost = VhostMode::kOff;  // kVirtio on kTap only
+    // kVirtio only: bounded polling of the transmit ring (userspace) or vhost's busy loop,
+    // VirtioNetOptions::tx_poll. Zero: none.
+    std::chrono::microseconds poll{0};
     bool operator==(const NicSpec&) const = default;
 };
 

@@ -81,6 +81,7 @@ Result<std::unique_ptr<VirtioNic>> VirtioNic::create(Machine& machine, const Nic
     virtio::VirtioNetOptions options;
     options.mac = spec.mac;
     options.vhost = nic->vhost.get();
+    options.tx_poll = spec.poll;
     nic->device = HVMM_TRY(virtio::VirtioNet::create(*nic->backend, loop, options));
     pci::MsiRouter* router = HVMM_TRY(machine.msi_router());
     nic->transport = HVMM_TRY(virtio::VirtioPciTransport::create(

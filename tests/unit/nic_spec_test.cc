@@ -64,8 +64,8 @@ TEST(NicSpec, UnknownModelListsTheKnownOnes) {
 
 TEST(NicSpec, UnknownOrMalformedOptionsAreNamed) {
     EXPECT_EQ(error_of("pcnet,net=tap:t,speed=10"),
-              "--nic: unknown option 'speed' (known: net, mac, pcap, reconnect, vhost, and for a "
-              "user network hostfwd, restrict, dns, ipv6)");
+              "--nic: unknown option 'speed' (known: net, mac, pcap, reconnect, vhost, poll-us, "
+              "and for a user network hostfwd, restrict, dns, ipv6)");
     EXPECT_NE(error_of("pcnet,net=tap:t,verbose").find("'verbose' is not key=value"),
               std::string::npos);
     EXPECT_EQ(error_of("pcnet,net=tap:a,net=tap:b"), "--nic: net= is given twice");
@@ -336,6 +336,26 @@ TEST(NicSpec, VhostRefusedWhereItCannotWork) {
     auto spec = parse_nic_spec("virtio,net=tap:t,vhost=auto,pcap=/tmp/x.pcap", 0);
     ASSERT_TRUE(spec);
     EXPECT_EQ(spec->vhost, VhostMode::kOff);  // auto yields to the capture
+}
+
+TEST(NicSpec, PollMicrosecondsForVirtioOnly) {
+    auto spec = parse_nic_spec("virtio,net=tap:t,poll-us=50", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->poll, std::chrono::microseconds(50));
+    spec = parse_nic_spec("virtio,net=tap:t,vhost=on,poll-us=1000", 0);
+    ASSERT_TRUE(spec) << spec.error().message;
+    EXPECT_EQ(spec->poll, std::chrono::microseconds(1000));
+    EXPECT_EQ(parse_nic_spec("virtio", 0)->poll, std::chrono::microseconds(0));
+    EXPECT_EQ(error_of("virtio,poll-us=1001"),
+              "--nic: poll-us=1001 is not a whole number of microseconds from 0 to 1000");
+    EXPECT_EQ(error_of("virtio,poll-us=-1"),
+              "--nic: poll-us=-1 is not a whole number of microseconds from 0 to 1000");
+    EXPECT_EQ(error_of("virtio,poll-us="),
+              "--nic: poll-us= is not a whole number of microseconds from 0 to 1000");
+    EXPECT_EQ(error_of("pcnet,net=tap:t,poll-us=50"),
+              "--nic: poll-us= is for a virtio NIC (it polls a virtqueue)");
+    EXPECT_NE(error_of("virtio,poll-us=5,poll-us=6").find("poll-us= is given twice"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -87,6 +87,9 @@ class FakeVhostIoctls final : public VhostIoctls {
     int set_vring_err(unsigned index, int fd) override {
         return record(fmt::format("SET_VRING_ERR {} {}", index, fd));
     }
+    int set_vring_busyloop_timeout(unsigned index, unsigned usecs) override {
+        return record(fmt::format("SET_VRING_BUSYLOOP_TIMEOUT {} {}", index, usecs));
+    }
     int net_set_backend(unsigned index, int fd) override {
         return record(fmt::format("NET_SET_BACKEND {} {}", index, fd));
     }
@@ -355,6 +358,41 @@ TEST_F(VhostNetTest, ErrorFdIsBoundOnlyWhereGivenAndUnboundAtStop) {
         std::count_if(state_.calls.begin(), state_.calls.end(),
                       [](const std::string& call) { return call.starts_with("SET_VRING_ERR"); }),
         1);
+}
+
+TEST_F(VhostNetTest, BusyPollingIsSetPerQueueBeforeTheBackendOnlyWhenAsked) {
+    auto vhost = make();
+    ASSERT_TRUE(vhost->start(kAcked, *memory_, queues_, kTapFd));
+    EXPECT_EQ(std::count_if(state_.calls.begin(), state_.calls.end(),
+                            [](const std::string& call) {
+                                return call.starts_with("SET_VRING_BUSYLOOP_TIMEOUT");
+                            }),
+              0);
+    vhost->stop();
+    state_.calls.clear();
+    queues_[0].busyloop_us = 50;
+    queues_[1].busyloop_us = 50;
+    ASSERT_TRUE(vhost->start(kAcked, *memory_, queues_, kTapFd));
+    for (const std::string queue : {"0", "1"}) {
+        const auto set = std::find(state_.calls.begin(), state_.calls.end(),
+                                   "SET_VRING_BUSYLOOP_TIMEOUT " + queue + " 50");
+        ASSERT_NE(set, state_.calls.end()) << queue;
+        EXPECT_LT(set, std::find(state_.calls.begin(), state_.calls.end(), "NET_SET_BACKEND 0 40"));
+    }
+}
+
+TEST_F(VhostNetTest, BusyPollingRefusedUndoesTheStart) {
+    auto vhost = make();
+    queues_[0].busyloop_us = 50;
+    queues_[1].busyloop_us = 50;
+    state_.fail_on = "SET_VRING_BUSYLOOP_TIMEOUT 1";
+    state_.fail_errno = EINVAL;
+    const auto started = vhost->start(kAcked, *memory_, queues_, kTapFd);
+    ASSERT_FALSE(started);
+    EXPECT_NE(started.error().message.find("VHOST_SET_VRING_BUSYLOOP_TIMEOUT"), std::string::npos)
+        << started.error().message;
+    EXPECT_FALSE(vhost->running());
+    EXPECT_EQ(state_.calls.back(), "SET_VRING_CALL 1 -1");
 }
 
 TEST_F(VhostNetTest, StopTwiceIsHarmless) {

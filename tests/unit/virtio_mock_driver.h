@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -162,6 +163,9 @@ class MockDriver {
     // avail.ring[idx % size] = head; avail.idx += 1 ("Updating The Available Ring").
     void publish(uint16_t head) {
         put<uint16_t>(layout_.avail_ring + avail_entry_offset(avail_idx_ % size_), head);
+        // virtio_wmb(): the entry and its descriptors before the index, for a device that polls
+        // the ring from another thread.
+        std::atomic_thread_fence(std::memory_order_release);
         set_avail_idx(static_cast<uint16_t>(avail_idx_ + 1));
     }
     uint16_t add_chain(std::span<const Buffer> buffers) {

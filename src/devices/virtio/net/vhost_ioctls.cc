@@ -111,6 +111,11 @@ int KernelVhostIoctls::set_vring_err(unsigned index, int fd) {
     return call(fd_.get(), kVhostSetVringErr, &file);
 }
 
+int KernelVhostIoctls::set_vring_busyloop_timeout(unsigned index, unsigned usecs) {
+    vhost_vring_state state{.index = index, .num = usecs};
+    return call(fd_.get(), kVhostSetVringBusyloopTimeout, &state);
+}
+
 int KernelVhostIoctls::net_set_backend(unsigned index, int fd) {
     vhost_vring_file file{.index = index, .fd = fd};
     return call(fd_.get(), kVhostNetSetBackend, &file);

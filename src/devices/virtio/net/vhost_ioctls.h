@@ -40,6 +40,8 @@ class VhostIoctls {
     virtual int set_vring_kick(unsigned index, int fd) = 0;   // VHOST_SET_VRING_KICK (-1 unbinds)
     virtual int set_vring_call(unsigned index, int fd) = 0;   // VHOST_SET_VRING_CALL (-1 unbinds)
     virtual int set_vring_err(unsigned index, int fd) = 0;    // VHOST_SET_VRING_ERR (-1 unbinds)
+    // VHOST_SET_VRING_BUSYLOOP_TIMEOUT (0 turns the worker's busy polling off).
+    virtual int set_vring_busyloop_timeout(unsigned index, unsigned usecs) = 0;
     virtual int net_set_backend(unsigned index, int fd) = 0;  // VHOST_NET_SET_BACKEND (-1 stops)
 
     // Not vhost ioctls, but part of the same start sequence and so behind the same seam:
@@ -72,6 +74,7 @@ class KernelVhostIoctls final : public VhostIoctls {
     int set_vring_kick(unsigned index, int fd) override;
     int set_vring_call(unsigned index, int fd) override;
     int set_vring_err(unsigned index, int fd) override;
+    int set_vring_busyloop_timeout(unsigned index, unsigned usecs) override;
     int net_set_backend(unsigned index, int fd) override;
     int tap_vnet_header_size(int tap_fd, int& size) override;
     int signal_eventfd(int fd) override;

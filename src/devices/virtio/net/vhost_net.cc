@@ -183,6 +183,12 @@ Result<void> VhostNet::start(uint64_t acked_features, const GuestMemory& memory,
                 return abort_start("VHOST_SET_VRING_ERR", index, error, 0);
             }
         }
+        if (queue.busyloop_us != 0) {
+            if (const int error = ioctls_->set_vring_busyloop_timeout(index, queue.busyloop_us);
+                error != 0) {
+                return abort_start("VHOST_SET_VRING_BUSYLOOP_TIMEOUT", index, error, 0);
+            }
+        }
     }
     for (unsigned index = 0; index < queues.size(); ++index) {
         if (const int error = ioctls_->net_set_backend(index, tap_fd); error != 0) {

@@ -128,6 +128,11 @@ struct VhostQueueSetup {
     // with VHOST_SET_VRING_ERR. The kernel then stops servicing the ring, so the device should
     // watch it, count it and warn (rate-limited): otherwise a broken ring is a silent stall.
     int err_fd = -1;
+    // Microseconds the kernel worker busy-polls this ring before sleeping
+    // (VHOST_SET_VRING_BUSYLOOP_TIMEOUT, set at every start); 0 leaves the ioctl out (the
+    // kernel's default is no polling, and a vhost fd is never started with another value
+    // before, since the value is the NIC's for its whole life).
+    unsigned busyloop_us = 0;
 };
 
 // What stop() recovered per queue: the next available index (VHOST_GET_VRING_BASE), or nothing

@@ -197,7 +197,8 @@ bool VirtioNet::start_vhost_locked(const ActivationContext& context) {
                                     .used_ring = q->config().used_ring,
                                     .next_avail = q->next_avail(),
                                     .kick_fd = kick_fds_[order[i]],
-                                    .call_fd = context.interrupt.call_fd(order[i])};
+                                    .call_fd = context.interrupt.call_fd(order[i]),
+                                    .busyloop_us = static_cast<unsigned>(options_.tx_poll.count())};
     }
     Result<void> started = ready ? options_.vhost->start(features_, context.memory, setups,
                                                          backend_fd_)

@@ -38,6 +38,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -71,6 +72,14 @@ struct VirtioNetOptions {
     // control queue stays here. If vhost refuses, the userspace path takes over (counted, one
     // warning). Outlives the device.
     VhostNet* vhost = nullptr;
+    // Bounded polling (`--nic virtio,...,poll-us=N`, QEMU's name for vhost's busy loop): once a
+    // TX drain empties the ring, the I/O thread keeps the driver's kicks off and watches the ring
+    // for up to this long per turn before turning them back on, so a guest that sends again
+    // within the window does so without a kick (a VM exit). It trades a host CPU spinning for
+    // exits: worth it only where the I/O thread has a CPU of its own. With vhost the same value
+    // is the kernel worker's busy loop (VHOST_SET_VRING_BUSYLOOP_TIMEOUT) on both rings. Zero,
+    // the default: no polling.
+    std::chrono::microseconds tx_poll{0};
 };
 
 class VirtioNet final : public VirtioDevice, private FrameSink {
@@ -128,6 +137,10 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     // Hands the RX and TX rings to vhost; false (userspace keeps them) if it refused.
     bool start_vhost_locked(const ActivationContext& context);
     void service_tx_locked();
+    // One watch of the emptied TX ring within this turn's polling window (started at the first
+    // watch, deadline kept by the caller); true when the driver published more meanwhile.
+    bool watch_tx_ring_locked(SplitQueue& tx,
+                              std::optional<std::chrono::steady_clock::time_point>& deadline);
     void transmit_chain_locked(const DescriptorChain& chain);
     void service_ctrl_locked();
     uint8_t handle_ctrl_locked(uint8_t command_class, uint8_t command, ChainReader& data);

@@ -30,6 +30,13 @@ struct VirtioNetCounters {
     // TX turns that ended on their budget (chains or bytes), the rest left to a self-kick.
     uint64_t tx_turns_deferred = 0;
 
+    // Bounded polling (VirtioNetOptions::tx_poll): windows in which the I/O thread watched the
+    // emptied TX ring instead of re-enabling kicks, those in which the driver published more
+    // (each a kick the guest did not have to make), and the time spent watching.
+    uint64_t tx_poll_windows = 0;
+    uint64_t tx_poll_hits = 0;
+    uint64_t tx_poll_ns = 0;
+
     // Transmit drops by cause (CVE-2023-6693: a chain shorter than the header is never sent).
     uint64_t tx_dropped_short_header = 0;
     uint64_t tx_dropped_runt = 0;        // fewer bytes than an Ethernet header

@@ -278,4 +278,8 @@ bool SplitQueue::enable_notifications() {
     return load_avail_idx() != next_avail_;
 }
 
+bool SplitQueue::has_available() const {
+    return enabled_ && !broken_ && load_avail_idx() != next_avail_;
+}
+
 }  // namespace hvmm::virtio

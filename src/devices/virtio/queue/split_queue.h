@@ -115,6 +115,10 @@ class SplitQueue {
     // the driver saw notifications off and did not kick).
     void disable_notifications();
     bool enable_notifications();
+    // Whether the driver has published entries the device has not taken yet: one read of
+    // avail.idx, no notification state touched (what a device polling the ring looks at). False
+    // while disabled or broken.
+    bool has_available() const;
 
   private:
     uint16_t load_avail_idx() const;
