@@ -26,7 +26,8 @@
 #            qemu-pcnet and qemu-e1000 are the old names of qemu72-pcnet and qemu72-e1000.
 # Writes to $HVMM_LAB_OUT:
 #   paper-runs.txt   "ROW mark NAME key=value..." snapshots, "ROW TX|RX <iperf3 line>",
-#                    "ROW IOTIME <line>", "ROW noiotime", "ROW status N|unavailable"
+#                    "ROW IOTIME <line>", "ROW noiotime", "ROW status N|unavailable", and for a
+#                    failed run "ROW why <the VMM's last line of its own>"
 #   paper-env.txt    kernel, QEMU version, whether --nic-opt exists, the guest command line
 #   ROW.stats.json   hvmm's --stats-json for that run (hvmm rows only)
 #   ROW.console      each run's console
@@ -159,6 +160,13 @@ measure() {
     done < <(timeout -k 10 "$RUN_LIMIT" ${VMM_PIN[@]+"${VMM_PIN[@]}"} "$@" </dev/null 2>&1; echo "exit-status $?")
     echo "$row status ${status:-?}" >>"$RUNS"
     echo "paper-lab: $row status ${status:-?}" >&2
+    # A failed run says why in the results, not only in a console nobody kept: the VMM's last
+    # line of its own (hvmm's "hvmm: ..." lines, QEMU's "qemu-system-...: ..." ones).
+    if [[ ${status:-?} != 0 ]]; then
+        local why
+        why=$(grep -aE '^(hvmm|hvmm lab|qemu[a-z0-9._-]*): ' "$OUT/$row.console" | tail -n1 | tr -d '\r' | tr '|' '/')
+        [[ -n $why ]] && echo "$row why $why" >>"$RUNS" && echo "paper-lab: $row: $why" >&2
+    fi
     kill "$server" 2>/dev/null
     wait "$server" 2>/dev/null
     ip link del "$TAP" 2>/dev/null

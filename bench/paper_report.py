@@ -72,7 +72,7 @@ def parse_runs(raw):
             continue
         row = rows.setdefault(parts[0], {"marks": {}, "iperf": {"TX": [], "RX": []},
                                          "status": None, "iotime": [], "iotime_status": None,
-                                         "noiotime": False})
+                                         "noiotime": False, "why": None})
         kind = parts[1]
         if kind == "mark" and len(parts) >= 3:
             values = {}
@@ -96,6 +96,8 @@ def parse_runs(raw):
             row["iotime_status"] = parts[2]
         elif kind == "noiotime":
             row["noiotime"] = True
+        elif kind == "why":
+            row["why"] = line.split(None, 2)[2] if len(parts) > 2 else None
     return rows, lines
 
 
@@ -280,6 +282,8 @@ def row_figures(name, row, raw):
     else:
         fig["state"] = f"failed (status {status})"
         fig["ok"] = False
+    if fig["ok"] is False and row.get("why"):
+        fig["state"] += f": {row['why']}"
     if fig["ok"] is False:
         # A failed run's figures are not a measurement of the config.
         fig["tx_mbit_s"] = fig["rx_mbit_s"] = None
