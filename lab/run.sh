@@ -339,11 +339,21 @@ start_qemu() {
     fi
     QEMU_PID=$!
     # Our own watchdog rather than timeout(1): QEMU stays our direct child, so cleanup's kill
-    # reaches it whatever stops us. The marker file tells report() why QEMU died.
-    if [[ $TIMEOUT != 0 ]]; then
-        (sleep "$TIMEOUT" && touch "$TMP/timed-out" && kill -KILL "$QEMU_PID" 2>/dev/null) </dev/null >/dev/null 2>&1 &
-        WATCHDOG_PID=$!
-    fi
+    # reaches it whatever stops us. The marker file tells report() why QEMU died. It looks every
+    # second whether this script still runs: killed outright (SIGKILL runs no trap, and pkill -f
+    # takes the watchdog's own shell too), the runner leaves neither a lab nor a long sleep
+    # holding its inherited descriptors (a caller's lock, say) behind. TIMEOUT 0: no limit, but
+    # still watching.
+    local runner=$$
+    (
+        deadline=$((SECONDS + TIMEOUT))
+        while ((TIMEOUT == 0 || SECONDS < deadline)); do
+            kill -0 "$runner" 2>/dev/null || { kill -KILL "$QEMU_PID" 2>/dev/null; exit 0; }
+            sleep 1
+        done
+        touch "$TMP/timed-out" && kill -KILL "$QEMU_PID" 2>/dev/null
+    ) </dev/null >/dev/null 2>&1 &
+    WATCHDOG_PID=$!
     if [[ $STALL != 0 ]]; then
         watch_heartbeat </dev/null >/dev/null 2>&1 &
         HEARTBEAT_PID=$!
@@ -367,6 +377,8 @@ start_qemu() {
 watch_heartbeat() {
     local beats seen=0 since=$SECONDS woken_at=-1 stalls=0
     while sleep 5; do
+        # The runner killed outright (no trap ran): nothing left to watch for.
+        kill -0 "$$" 2>/dev/null || return 0
         grep -q '^LAB-FILES-BEGIN' "$TMP/control" 2>/dev/null && return 0
         beats=$(grep -c '^LAB-BEAT' "$TMP/control" 2>/dev/null || true)
         if [[ ${beats:-0} != "$seen" ]]; then
