@@ -161,10 +161,11 @@ measure() {
     echo "$row status ${status:-?}" >>"$RUNS"
     echo "paper-lab: $row status ${status:-?}" >&2
     # A failed run says why in the results, not only in a console nobody kept: the VMM's last
-    # line of its own (hvmm's "hvmm: ..." lines, QEMU's "qemu-system-...: ..." ones).
+    # line of its own (hvmm's "hvmm: ..." lines, QEMU's "qemu-system-...: ..." ones), found
+    # anywhere in a line: stderr lands in the middle of a console line the guest had not ended.
     if [[ ${status:-?} != 0 ]]; then
         local why
-        why=$(grep -aE '^(hvmm|hvmm lab|qemu[a-z0-9._-]*): ' "$OUT/$row.console" | tail -n1 | tr -d '\r' | tr '|' '/')
+        why=$(grep -aoE '(hvmm|qemu-[a-z0-9._-]+|qemu-system-[a-z0-9._-]+): .*' "$OUT/$row.console" | tail -n1 | tr -d '\r' | tr '|' '/')
         [[ -n $why ]] && echo "$row why $why" >>"$RUNS" && echo "paper-lab: $row: $why" >&2
     fi
     kill "$server" 2>/dev/null
