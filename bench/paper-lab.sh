@@ -36,7 +36,7 @@ set -uo pipefail
 
 SECS=${1:-10}
 CONFIGS=${2:-baseline ports combine notify paper all}
-ANCHORS=${3:-qemu-pcnet qemu-e1000}
+ANCHORS=${3-qemu-pcnet qemu-e1000}  # given but empty: no anchors
 OUT=${HVMM_LAB_OUT:?run me through lab/run.sh exec}
 RUNS=$OUT/paper-runs.txt
 TAP=benchtap0
