@@ -7,7 +7,8 @@
 // share of the wall time, and how long the CSR0 reads waited for the chip's lock. Figures only:
 // no pass or fail. bench/results/pcnet-self-feeding.md holds the recorded runs.
 //
-// usage: pcnet_self_feeding_bench [SECONDS]   (default 2)
+// usage: pcnet_self_feeding_bench [SECONDS [FRAME_LENGTH]]   (defaults 2 and 4000; the frame
+// carries both rings' image, so FRAME_LENGTH is 2048..4091)
 #include <time.h>
 
 #include <algorithm>
@@ -59,13 +60,17 @@ PollerResult run_poller(hvmm::PcnetChip& chip, std::atomic<bool>& stop) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    using hvmm::testing::SelfFeedingRing;
     const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
-    if (seconds <= 0) {
-        std::fprintf(stderr, "usage: %s [SECONDS]\n", argv[0]);
+    const long frame_length = argc > 2 ? std::atol(argv[2]) : 4000;
+    if (seconds <= 0 || frame_length < static_cast<long>(SelfFeedingRing::kRingBytes) ||
+        frame_length > 4091) {
+        std::fprintf(stderr, "usage: %s [SECONDS [FRAME_LENGTH (%zu..4091)]]\n", argv[0],
+                     static_cast<size_t>(SelfFeedingRing::kRingBytes));
         return 2;
     }
     hvmm::testing::PcnetRig rig;
-    hvmm::testing::SelfFeedingRing ring(rig);
+    SelfFeedingRing ring(rig, static_cast<uint16_t>(frame_length));
     ring.start();
     rig.write16(0x12, 0);  // RAP = CSR0 from here on: the reader only reads RDP
 
@@ -101,6 +106,8 @@ int main(int argc, char** argv) {
                 hvmm::testing::SelfFeedingRing::kDescriptors, ring.frame_length(), wall);
     std::printf("frames looped back:   %.0f /s (%.1f MB/s)\n", frames / wall,
                 frames * ring.frame_length() / wall / 1e6);
+    std::printf("the 10 Mbit/s wire:   %.0f /s of these frames\n",
+                10e6 / 8 / static_cast<double>(hvmm::PcnetChip::wire_bytes(ring.frame_length())));
     std::printf("polls:                %.0f /s\n", poller.polls / wall);
     std::printf("polling thread CPU:   %.1f %% of one CPU\n", 100.0 * poller.cpu_seconds / wall);
     std::printf("CSR0 read (%zu reads): median %.1f us, p99 %.1f us, max %.1f us\n",

@@ -264,6 +264,8 @@ void OwnedPcnetNic::add_counters() {
     stats.add_counter(prefix + "tx_batches", [this] { return chip().counters().tx_batches; });
     stats.add_counter(prefix + "tx_walks_deferred",
                       [this] { return chip().counters().tx_walks_deferred; });
+    stats.add_counter(prefix + "tx_walks_wire_paced",
+                      [this] { return chip().counters().tx_walks_wire_paced; });
     stats.add_counter(prefix + "rx_frames", [this] { return chip().counters().rx_frames; });
     stats.add_counter(prefix + "interrupts", [this] { return chip().counters().interrupts; });
     add_backend_counters(stats, *backend_, index_);

@@ -182,6 +182,8 @@ void PcnetChip::reset_locked(bool hardware) {
     rx_ring_.index = 0;
     tx_ring_.index = 0;
     transmit_deferred_ = false;
+    transmit_outran_budget_ = false;
+    wire_credit_ = kPollWalkBudget.bytes;
     update_interrupt();
 }
 
@@ -486,11 +488,9 @@ void PcnetChip::write_csr0(uint16_t value, Deferred& deferred) {
         ++counters_.tdmd;
         if ((csr_[0] & csr0::kTxon) && !stopped_or_suspended()) {
             csr_[0] |= csr0::kTdmd;  // reads as set until the chip has looked at the ring
-            // A walk the budget deferred holds a demand already, which the next poll tick
-            // resumes: another walk now would sell a guest that writes TDMD in a loop one
-            // budget per exit instead of one per tick.
-            if (!transmit_deferred_)
-                deferred.transmit_demand = true;
+            // Even while a walk is deferred: the guest paid an exit for this one. A ring that
+            // outran kWalkBudget gets only the wire's share per demand (budget_for).
+            deferred.transmit_demand = true;
         }
     }
     update_interrupt();
@@ -502,6 +502,7 @@ void PcnetChip::stop() {
     csr_[0] = csr0::kStop;
     csr_[5] &= ~csr5::kSpnd;
     transmit_deferred_ = false;  // the transmitter is off: nothing is pending any more
+    transmit_outran_budget_ = false;
     update_interrupt();
 }
 
@@ -682,6 +683,18 @@ bool PcnetChip::read_descriptor(const Ring& ring, uint32_t index, std::span<uint
 // ---- Transmit ----
 
 size_t PcnetChip::process_transmit_ring() {
+    return walk_transmit_ring(WalkOrigin::kDemand);
+}
+
+PcnetChip::WalkBudget PcnetChip::budget_for(WalkOrigin origin) const {
+    if (origin == WalkOrigin::kDemand)
+        return transmit_outran_budget_ ? kPollWalkBudget : kWalkBudget;
+    // The poll's: the wire's credit (poll() refills it), at least one byte so that the walk
+    // sends one frame; an overdraft is paid back by the following ticks.
+    return {kPollWalkBudget.frames, static_cast<uint64_t>(std::max<int64_t>(wire_credit_, 1))};
+}
+
+size_t PcnetChip::walk_transmit_ring(WalkOrigin origin) {
     std::unique_lock lock(mutex_);
     if (transmitting_) {
         // Another thread is between frames with the lock dropped; it will look again.
@@ -689,21 +702,30 @@ size_t PcnetChip::process_transmit_ring() {
         return 0;
     }
     transmitting_ = true;
+    const bool started_by_poll = origin == WalkOrigin::kPoll;
+    WalkBudget budget = budget_for(origin);
+    bool wire_paced = budget.bytes <= kPollWalkBudget.bytes;
     size_t frames = 0;
     uint64_t bytes = 0;
     bool budget_spent = false;
     do {
+        // A demand arriving during the walk (transmit_again_) looks again within the walk's
+        // budget, raised to a demand's if the poll started it: what it finds beyond that
+        // waits for the tick like the rest.
+        if (transmit_again_ && budget.bytes < budget_for(WalkOrigin::kDemand).bytes) {
+            budget = budget_for(WalkOrigin::kDemand);
+            origin = WalkOrigin::kDemand;
+            wire_paced = false;
+        }
         transmit_again_ = false;
         uint32_t descriptors = tx_ring_.length;  // each descriptor at most once per walk
-        // A demand arriving during the walk (transmit_again_) looks again, within the same
-        // budget: what it finds beyond the budget waits for the tick like the rest.
         while (!budget_spent) {
             const auto frame = next_transmit_frame(descriptors);
             if (!frame)
                 break;
             ++frames;
-            bytes += frame->length;
-            budget_spent = frames >= kWalkBudget.frames || bytes >= kWalkBudget.bytes;
+            bytes += wire_bytes(frame->length);
+            budget_spent = frames >= budget.frames || bytes >= budget.bytes;
             if (frame->to_backend) {
                 NetBackend* backend = backend_;
                 lock.unlock();
@@ -720,14 +742,22 @@ size_t PcnetChip::process_transmit_ring() {
         }
     } while (transmit_again_ && !budget_spent);
     transmitting_ = false;
+    if (frames > 0 && wire_paced)
+        ++counters_.tx_walks_wire_paced;
+    if (started_by_poll)
+        wire_credit_ -= static_cast<int64_t>(bytes);
     transmit_deferred_ = budget_spent && transmit_frame_waiting();
     if (transmit_deferred_) {
         // The demand (a TDMD, STRT's, or the poll's) is not done: TDMD reads as set until a
         // later walk finishes it.
         csr_[0] |= csr0::kTdmd;
         ++counters_.tx_walks_deferred;
+        // A demand's full budget was not enough: from now on the ring is taken at wire rate.
+        if (origin == WalkOrigin::kDemand)
+            transmit_outran_budget_ = true;
     } else {
         csr_[0] &= ~csr0::kTdmd;
+        transmit_outran_budget_ = false;  // the ring is done: demands get their budget again
     }
     if (frames > 0)
         ++counters_.tx_batches;
@@ -1127,8 +1157,16 @@ bool PcnetChip::poll() {
         // A deferred walk's demand is still pending: DPOLL does not hold it back.
         poll_transmit = (!(csr_[4] & csr4::kDpoll) || transmit_deferred_) &&
                         (csr_[0] & csr0::kTxon) && !stopped_or_suspended();
+        // One tick of the wire; what is not used is not saved up beyond one tick's worth.
+        wire_credit_ =
+            std::min<int64_t>(wire_credit_ + kPollWalkBudget.bytes, kPollWalkBudget.bytes);
+        if (poll_transmit && wire_credit_ <= 0) {
+            // Still paying back the last frame's time on the wire: this tick sends nothing.
+            poll_transmit = false;
+            busy = busy || transmit_deferred_;
+        }
     }
-    if (poll_transmit && process_transmit_ring() > 0)
+    if (poll_transmit && walk_transmit_ring(WalkOrigin::kPoll) > 0)
         busy = true;
     return busy;
 }

@@ -11,14 +11,18 @@
 // receive(), and an event may call process_transmit_ring() or the backend's poll_receive().
 // IrqLine::set_level must not call back into the chip.
 //
-// Bounded work per walk: a walk of the transmit ring (a demand's or the poll timer's) sends at
-// most kWalkBudget; the rest waits for the next poll tick with TDMD still pending, and the wait
-// is counted (tx_walks_deferred); a TDMD meanwhile adds nothing (the demand is pending), so a
-// ring that feeds itself gets one budget per tick however the guest demands. Otherwise a ring the
-// chip re-arms for itself (internal loopback with the receive buffer aliased onto the descriptors)
-// buys a guest a host CPU for as long as it likes: a register access then waited behind the whole
-// walk. For the same reason the walk steps aside (drops the lock) between frames whenever a
-// register access waits.
+// Bounded work per walk, at wire rate once the guest stops paying: a walk a transmit demand
+// starts (TDMD, STRT; the guest paid an exit for it) sends at most kWalkBudget, a walk the poll
+// timer starts (the chip's own poll, or resuming deferred work) at most kPollWalkBudget, which is
+// what the chip's 10 Mbit/s wire carries in one 2 ms poll tick. What a budget leaves waits for
+// the next tick with TDMD still pending, counted (tx_walks_deferred). Once a demand's walk has
+// spent the whole kWalkBudget with frames still waiting, demands get only the wire's share too
+// (tx_walks_wire_paced) until a walk finds the ring done: a normal driver's ring (pcnet32 keeps
+// 16 descriptors and demands each frame) never gets there, a ring that feeds itself (internal
+// loopback with the receive buffer aliased onto the descriptors) gets there on its first walk.
+// Such a ring so costs hvmm what the wire carries per tick, plus a frame or two for each exit
+// the guest pays for, not a host CPU for as long as the guest sleeps. For the same reason the
+// walk steps aside (drops the lock) between frames whenever a register access waits.
 //
 // Loopback (CSR15 LOOP): internal loopback (INTL, or BCR32 MIIILP) hands each sent frame to
 // the chip's own receiver and never to the backend, and the receiver ignores the backend;
@@ -30,6 +34,7 @@
 // EEPROM behind BCR19, collisions and retries (a virtual wire has none).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -37,7 +42,6 @@
 #include <optional>
 #include <span>
 
-#include "net/mac_address.h"
 #include "devices/pcnet/pcnet_counters.h"
 #include "devices/pcnet/pcnet_descriptors.h"
 #include "devices/pcnet/pcnet_events.h"
@@ -45,6 +49,7 @@
 #include "devices/pcnet/pcnet_registers.h"
 #include "irq/irq_line.h"
 #include "memory/dma.h"
+#include "net/mac_address.h"
 #include "net/net_backend.h"
 
 namespace hvmm {
@@ -59,17 +64,26 @@ class PcnetChip : public FrameSink {
     static constexpr uint64_t kRegisterWindowSize = pcnet::kWindowSize;
 
     // What one ring walk may send before the rest waits for the next poll tick (2 ms while
-    // polls find work, TransmitPollPacer). pcnet32 keeps 16 transmit descriptors and demands
-    // every frame, so its walks send at most 16 frames (24 KiB); the budget is twice that.
-    // Per 2 ms tick it is 24 MiB/s, about 20 times what the chip's 10 Mbit/s wire carries: a
-    // driver never meets it, a ring that feeds itself meets it on every walk. A walk stops
-    // after the frame that reaches the byte count (frames are never split), so one walk moves
-    // at most bytes + kMaxFrameSize.
+    // polls find work, TransmitPollPacer), in bytes on the wire (wire_bytes: FCS, preamble and
+    // gap included, a runt counted as 64 bytes). A walk stops after the frame that reaches the
+    // byte count (frames are never split), so one walk moves at most bytes + one frame.
     struct WalkBudget {
         uint64_t frames;
         uint64_t bytes;
     };
+    // A demand's walk: pcnet32 keeps 16 transmit descriptors and demands every frame, so its
+    // walks send at most 16 frames (24 KiB); the budget is twice that.
     static constexpr WalkBudget kWalkBudget{32, 48 * 1024};
+    // A walk the guest did not pay for (the poll timer's), or a demand's once the ring has
+    // outrun kWalkBudget: 10 Mbit/s for one 2 ms tick is 2,500 bytes on the wire, at least one
+    // frame and at most 30 minimum-size ones (84 bytes each). The poll's walks keep account
+    // across ticks (wire_credit_), so a frame longer than a tick's bytes takes the ticks its
+    // time on the wire needs: at the VMM's 2 ms tick they send exactly at 10 Mbit/s.
+    static constexpr WalkBudget kPollWalkBudget{30, 2500};
+    static constexpr uint64_t wire_bytes(size_t frame_length) {
+        constexpr uint64_t kFcs = 4, kMinOnWire = 64, kPreambleAndGap = 8 + 12;
+        return std::max<uint64_t>(frame_length + kFcs, kMinOnWire) + kPreambleAndGap;
+    }
 
     // backend may be null (NIC not connected: transmitted frames are dropped and counted).
     // events: what the chip tells its VMM (PcnetEvents); it must outlive the chip.
@@ -92,9 +106,9 @@ class PcnetChip : public FrameSink {
     // interrupt was due, or the receiver waits for buffers. A VMM may poll less often while it
     // has none (a driver that demands every frame with TDMD leaves the poll nothing to do).
     bool poll();
-    // Sends the complete frames the guest has queued, walking the ring at most once per demand
-    // and at most kWalkBudget; returns the frames sent (0 when another thread is already
-    // walking).
+    // A transmit demand's walk: sends the complete frames the guest has queued, walking the
+    // ring at most once per demand and at most kWalkBudget (kPollWalkBudget while the ring
+    // outruns it); returns the frames sent (0 when another thread is already walking).
     size_t process_transmit_ring();
 
     struct PortWindow {
@@ -155,6 +169,9 @@ class PcnetChip : public FrameSink {
     std::unique_lock<std::mutex> lock_for_register_access();
     // Between two frames of a walk (lock held): lets waiting register accesses in.
     void let_register_accesses_in(std::unique_lock<std::mutex>& lock);
+    enum class WalkOrigin : uint8_t { kDemand, kPoll };
+    size_t walk_transmit_ring(WalkOrigin origin);
+    WalkBudget budget_for(WalkOrigin origin) const;
     // After a walk the budget ended: whether the ring still holds a frame for the chip.
     bool transmit_frame_waiting();
 
@@ -229,6 +246,13 @@ class PcnetChip : public FrameSink {
     PcnetCounters counters_;
     // The budget ended the last walk with frames queued: its demand is pending (kWalkBudget).
     bool transmit_deferred_ = false;
+    // A demand's walk spent the whole kWalkBudget with frames still queued, and no walk has
+    // found the ring done since: demands get kPollWalkBudget.
+    bool transmit_outran_budget_ = false;
+    // The wire's time for the poll's walks, in bytes: each poll() adds kPollWalkBudget.bytes (up
+    // to that much), each poll walk spends what it sent. A frame is never split, so a walk may
+    // overdraw by one frame, and the next ticks send nothing until the wire has carried it.
+    int64_t wire_credit_ = kPollWalkBudget.bytes;
     // Register accesses waiting for mutex_: a walk steps aside for them between frames.
     std::atomic<uint32_t> register_waiters_ = 0;
     // The frame being sent: one copy from guest buffers, then straight to the backend. Room

@@ -36,6 +36,9 @@ struct PcnetCounters {
     // Walks the budget ended with frames still queued: the rest waited for the next poll tick
     // (PcnetChip::kWalkBudget).
     uint64_t tx_walks_deferred = 0;
+    // Walks that sent frames on the wire's share (PcnetChip::kPollWalkBudget): the poll's, and
+    // demands' while the ring outruns kWalkBudget.
+    uint64_t tx_walks_wire_paced = 0;
     // Writes the VMM let through without an exit (PcnetChip::SilentWrites).
     uint64_t silent_rap_zero = 0;
     uint64_t silent_transmit_demands = 0;
