@@ -47,7 +47,7 @@ PollerResult run_poller(hvmm::PcnetChip& chip, std::atomic<bool>& stop) {
     auto next = Clock::now() + period;
     while (!stop.load(std::memory_order_relaxed)) {
         std::this_thread::sleep_until(next);
-        if (const auto changed = pacer.after_poll(chip.poll()))
+        if (const auto changed = pacer.after_poll(chip.poll(period)))
             period = *changed;
         ++result.polls;
         // A timerfd does not queue missed ticks: the next one is a period after this one.

@@ -241,7 +241,9 @@ void OwnedPcnetNic::follow_registers() {
 }
 
 void OwnedPcnetNic::on_poll_tick() {
-    if (const auto period = pacer_.after_poll(chip().poll())) {
+    const auto since_last =
+        pacer_.idle() ? TransmitPollPacer::kIdlePeriod : TransmitPollPacer::kBusyPeriod;
+    if (const auto period = pacer_.after_poll(chip().poll(since_last))) {
         // A timerfd that cannot be re-armed keeps its old period: slower or busier, still
         // correct.
         if (!loop_.set_timer_period(poll_timer_, *period))

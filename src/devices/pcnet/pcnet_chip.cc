@@ -682,6 +682,10 @@ bool PcnetChip::read_descriptor(const Ring& ring, uint32_t index, std::span<uint
 
 // ---- Transmit ----
 
+// The demand's share on a ring that outran its budget is one poll tick of the wire.
+static_assert(PcnetChip::kPollWalkBudget.bytes ==
+              PcnetChip::kPollTick.count() * PcnetChip::kWireBitsPerMicrosecond / 8);
+
 size_t PcnetChip::process_transmit_ring() {
     return walk_transmit_ring(WalkOrigin::kDemand);
 }
@@ -690,8 +694,10 @@ PcnetChip::WalkBudget PcnetChip::budget_for(WalkOrigin origin) const {
     if (origin == WalkOrigin::kDemand)
         return transmit_outran_budget_ ? kPollWalkBudget : kWalkBudget;
     // The poll's: the wire's credit (poll() refills it), at least one byte so that the walk
-    // sends one frame; an overdraft is paid back by the following ticks.
-    return {kPollWalkBudget.frames, static_cast<uint64_t>(std::max<int64_t>(wire_credit_, 1))};
+    // sends one frame; an overdraft is paid back by the following ticks. The frame count is
+    // what fills the credit with minimum-size frames.
+    const auto bytes = static_cast<uint64_t>(std::max<int64_t>(wire_credit_, 1));
+    return {(bytes + wire_bytes(0) - 1) / wire_bytes(0), bytes};
 }
 
 size_t PcnetChip::walk_transmit_ring(WalkOrigin origin) {
@@ -1135,7 +1141,7 @@ void PcnetChip::store_received_frame(std::span<const std::span<const uint8_t>> p
 
 // ---- Outside events ----
 
-bool PcnetChip::poll() {
+bool PcnetChip::poll(std::chrono::microseconds since_last) {
     Deferred deferred;
     bool busy = false;
     {
@@ -1157,17 +1163,19 @@ bool PcnetChip::poll() {
         // A deferred walk's demand is still pending: DPOLL does not hold it back.
         poll_transmit = (!(csr_[4] & csr4::kDpoll) || transmit_deferred_) &&
                         (csr_[0] & csr0::kTxon) && !stopped_or_suspended();
-        // One tick of the wire; what is not used is not saved up beyond one tick's worth.
-        wire_credit_ =
-            std::min<int64_t>(wire_credit_ + kPollWalkBudget.bytes, kPollWalkBudget.bytes);
-        if (poll_transmit && wire_credit_ <= 0) {
-            // Still paying back the last frame's time on the wire: this tick sends nothing.
-            poll_transmit = false;
-            busy = busy || transmit_deferred_;
-        }
+        // The wire's time since the last poll; what is not used is not saved up beyond that.
+        const int64_t tick = std::max<int64_t>(since_last.count(), 0) *
+                             static_cast<int64_t>(kWireBitsPerMicrosecond) / 8;
+        wire_credit_ = std::min(wire_credit_ + tick, tick);
+        // Still paying back the last frame's time on the wire: this tick sends nothing.
+        poll_transmit = poll_transmit && wire_credit_ > 0;
     }
-    if (poll_transmit && walk_transmit_ring(WalkOrigin::kPoll) > 0)
-        busy = true;
+    if (poll_transmit && walk_transmit_ring(WalkOrigin::kPoll) > 0) {
+        // Frames that finished the ring were work a driver waits on; frames the wire held
+        // back pace themselves, however often the VMM polls.
+        std::lock_guard lock(mutex_);
+        busy = busy || !transmit_deferred_;
+    }
     return busy;
 }
 

@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -80,6 +81,8 @@ class PcnetChip : public FrameSink {
     // across ticks (wire_credit_), so a frame longer than a tick's bytes takes the ticks its
     // time on the wire needs: at the VMM's 2 ms tick they send exactly at 10 Mbit/s.
     static constexpr WalkBudget kPollWalkBudget{30, 2500};
+    // The wire's 10 Mbit/s in bytes per microsecond, times 8.
+    static constexpr uint64_t kWireBitsPerMicrosecond = 10;
     static constexpr uint64_t wire_bytes(size_t frame_length) {
         constexpr uint64_t kFcs = 4, kMinOnWire = 64, kPreambleAndGap = 8 + 12;
         return std::max<uint64_t>(frame_length + kFcs, kMinOnWire) + kPreambleAndGap;
@@ -102,10 +105,15 @@ class PcnetChip : public FrameSink {
     // From the VMM's timer: polls the transmit ring (unless DPOLL) like the chip's own poll
     // timer, resumes a walk the budget deferred (even with DPOLL: its demand is pending), and
     // reports receive buffers the guest handed back since can_receive() said no.
-    // True when the poll had work: it sent frames no demand had sent, a held transmit-done
-    // interrupt was due, or the receiver waits for buffers. A VMM may poll less often while it
-    // has none (a driver that demands every frame with TDMD leaves the poll nothing to do).
-    bool poll();
+    // since_last: the time since the previous poll (the VMM's timer period), which the wire's
+    // credit grows by (10 Mbit/s of it, up to one period's worth).
+    // True when the poll had work: it sent frames no demand had sent and finished the ring, a
+    // held transmit-done interrupt was due, or the receiver waits for buffers. A VMM may poll
+    // less often while it has none (a driver that demands every frame with TDMD leaves the poll
+    // nothing to do). Frames the wire holds back are no such work: they go at the wire's rate
+    // whatever the period, so a ring that feeds itself does not keep the VMM polling fast.
+    static constexpr std::chrono::microseconds kPollTick{2000};
+    bool poll(std::chrono::microseconds since_last = kPollTick);
     // A transmit demand's walk: sends the complete frames the guest has queued, walking the
     // ring at most once per demand and at most kWalkBudget (kPollWalkBudget while the ring
     // outruns it); returns the frames sent (0 when another thread is already walking).
@@ -249,9 +257,10 @@ class PcnetChip : public FrameSink {
     // A demand's walk spent the whole kWalkBudget with frames still queued, and no walk has
     // found the ring done since: demands get kPollWalkBudget.
     bool transmit_outran_budget_ = false;
-    // The wire's time for the poll's walks, in bytes: each poll() adds kPollWalkBudget.bytes (up
-    // to that much), each poll walk spends what it sent. A frame is never split, so a walk may
-    // overdraw by one frame, and the next ticks send nothing until the wire has carried it.
+    // The wire's time for the poll's walks, in bytes: each poll() adds what 10 Mbit/s carries
+    // in its since_last (up to that much), each poll walk spends what it sent. A frame is never
+    // split, so a walk may overdraw by one frame, and the next ticks send nothing until the wire
+    // has carried it.
     int64_t wire_credit_ = kPollWalkBudget.bytes;
     // Register accesses waiting for mutex_: a walk steps aside for them between frames.
     std::atomic<uint32_t> register_waiters_ = 0;
