@@ -229,6 +229,17 @@ TEST(PcnetTransmitBudget, SelfFeedingRingLetsThePollTimerIdleAtTheSameWireRate) 
     EXPECT_GE(sent * on_wire + on_wire, wire);
 }
 
+// The lab's TAP sends the odd frame meanwhile; the chip in internal loopback does not hear it
+// (can_receive says no), and that must not keep the poll timer fast either.
+TEST(PcnetTransmitBudget, FramesTheLoopedBackReceiverCannotHearAreNoWorkForThePoll) {
+    PcnetRig rig;
+    SelfFeedingRing ring(rig, 4000);
+    ring.start();
+    EXPECT_FALSE(rig.chip.can_receive()) << "internal loopback: the wire is not heard";
+    EXPECT_FALSE(rig.chip.poll());
+    EXPECT_FALSE(rig.chip.poll());
+}
+
 // The walk drops the chip's lock between frames for waiting register accesses: under a vCPU
 // thread's reads and demands every walk still keeps to its budget.
 TEST(PcnetTransmitBudget, BudgetHoldsWhileAVcpuHammersTheRegisters) {

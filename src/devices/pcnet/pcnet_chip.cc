@@ -1146,7 +1146,11 @@ bool PcnetChip::poll(std::chrono::microseconds since_last) {
     bool busy = false;
     {
         std::lock_guard lock(mutex_);
-        busy = receive_blocked_;
+        // Work only while the receiver hears the wire and waits for buffers, which the guest
+        // hands back by memory writes the chip sees no other way. A receiver that does not hear
+        // the wire (stopped, link down, internal loopback) comes back through a register write
+        // or a link change; the poll still notes it at its slower period.
+        busy = receive_blocked_ && receiver_running(false);
         note_receive_possible(deferred);
         if (tint_held_) {
             // Only a walk still in progress holds TINT; the device tick shows it regardless.

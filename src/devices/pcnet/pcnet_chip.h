@@ -108,7 +108,8 @@ class PcnetChip : public FrameSink {
     // since_last: the time since the previous poll (the VMM's timer period), which the wire's
     // credit grows by (10 Mbit/s of it, up to one period's worth).
     // True when the poll had work: it sent frames no demand had sent and finished the ring, a
-    // held transmit-done interrupt was due, or the receiver waits for buffers. A VMM may poll
+    // held transmit-done interrupt was due, or the receiver hears the wire and waits for
+    // buffers. A VMM may poll
     // less often while it has none (a driver that demands every frame with TDMD leaves the poll
     // nothing to do). Frames the wire holds back are no such work: they go at the wire's rate
     // whatever the period, so a ring that feeds itself does not keep the VMM polling fast.
