@@ -201,6 +201,7 @@ TEST(PcnetTransmitBudget, ASlowerPollCarriesTheSameWireRate) {
     // 20 ms since the last poll: 25,000 bytes of wire, 17 frames of 1,538 on the wire.
     EXPECT_FALSE(rig.chip.poll(std::chrono::milliseconds(20)));
     EXPECT_EQ(rig.backend.sent.size(), 17u);
+    EXPECT_EQ(rig.chip.counters().tx_walks_wire_paced, 1u) << "however long the tick";
     // Back at 2 ms the credit is one 2 ms tick's, less the overdraft (17 * 1538 - 25000).
     rig.chip.poll();
     EXPECT_EQ(rig.backend.sent.size(), 18u);

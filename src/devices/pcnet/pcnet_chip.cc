@@ -710,7 +710,7 @@ size_t PcnetChip::walk_transmit_ring(WalkOrigin origin) {
     transmitting_ = true;
     const bool started_by_poll = origin == WalkOrigin::kPoll;
     WalkBudget budget = budget_for(origin);
-    bool wire_paced = budget.bytes <= kPollWalkBudget.bytes;
+    bool wire_paced = started_by_poll || transmit_outran_budget_;
     size_t frames = 0;
     uint64_t bytes = 0;
     bool budget_spent = false;
