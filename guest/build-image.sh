@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds hvmm's default guest image: Debian's stock kernel (vmlinuz) and a gzip'd newc initramfs
 # (initrd.img) with busybox, the NIC driver modules, iperf3, ethtool, iproute2's ip, guest/init and
-# the tools built from guest/tools/ (iotime). Cached: a run whose inputs (these scripts, package
+# the tools built from guest/tools/ (iotime, selffeed). Cached: a run whose inputs (these scripts, package
 # versions, module list, guest/extra/, guest/tools/) did not change only says the image is up to date.
 #
 # usage: guest/build-image.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/guest)
@@ -18,6 +18,8 @@ MODULES=(mii pcnet32 e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_m
 PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio g++ libc6-dev xz-utils)
 # guest/tools/iotime: the per-access I/O cost probe (the test file is for the host, not the image).
 IOTIME_SOURCES=(iotime.cc parse.cc pcnet_device.cc)
+# guest/tools/selffeed: a hostile guest's self-feeding PCnet ring (issue 10), on iotime's sysfs code.
+SELFFEED_SOURCES=(selffeed/selffeed.cc iotime/parse.cc iotime/pcnet_device.cc)
 
 
 # Everything the image is made from, as one hash.
@@ -39,6 +41,9 @@ build_tools() {
     g++ -std=c++20 -O2 -static -Wall -Wextra -o "$root/usr/bin/iotime" "${IOTIME_SOURCES[@]/#/$src/}" ||
         die "building iotime failed"
     strip "$root/usr/bin/iotime"
+    g++ -std=c++20 -O2 -static -Wall -Wextra -o "$root/usr/bin/selffeed" \
+        "${SELFFEED_SOURCES[@]/#/$HERE/tools/}" || die "building selffeed failed"
+    strip "$root/usr/bin/selffeed"
 }
 
 build_root() {
