@@ -70,17 +70,21 @@ void write_bcr(uint16_t index, uint16_t value) {
 // are the page frame number, bit 63 says present.
 uint64_t physical_address(void* virt) {
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail(std::string("cannot open /proc/self/pagemap: ") + strerror(errno));
+    if (fd < 0)
+        fail(std::string("cannot open /proc/self/pagemap: ") + strerror(errno));
     uint64_t entry = 0;
     const off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(virt) / kPage * 8);
     const ssize_t n = pread(fd, &entry, sizeof entry, at);
     close(fd);
     const uint64_t pfn = entry & ((uint64_t{1} << 55) - 1);
-    if (n != sizeof entry || !(entry >> 63) || pfn == 0) fail("no page frame number in pagemap");
+    if (n != sizeof entry || !(entry >> 63) || pfn == 0)
+        fail("no page frame number in pagemap");
     return pfn * kPage;
 }
 
-void put32(uint8_t* at, uint32_t value) { memcpy(at, &value, 4); }
+void put32(uint8_t* at, uint32_t value) {
+    memcpy(at, &value, 4);
+}
 
 // The armed rings' image: transmit descriptors send `frame`, receive descriptors fill `rings`.
 void write_armed_image(uint8_t* out, uint32_t rings, uint32_t frame, uint16_t frame_length) {
@@ -104,9 +108,11 @@ void enable_io_and_bus_master(const iotime::PcnetDevice& dev) {
     const std::string path = "/sys/bus/pci/devices/" + dev.pci_address + "/config";
     int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
     uint16_t command = 0;
-    if (fd < 0 || pread(fd, &command, 2, 4) != 2) fail("cannot read " + path);
+    if (fd < 0 || pread(fd, &command, 2, 4) != 2)
+        fail("cannot read " + path);
     command |= 0x0001 | 0x0004;
-    if (pwrite(fd, &command, 2, 4) != 2) fail("cannot write " + path);
+    if (pwrite(fd, &command, 2, 4) != 2)
+        fail("cannot write " + path);
     close(fd);
 }
 
@@ -123,15 +129,19 @@ int main(int argc, char** argv) {
     }
     std::string error;
     auto dev = iotime::find_pcnet(&error);
-    if (!dev) fail(error);
-    if (!dev->driver.empty() && !iotime::unbind_driver(*dev, &error)) fail(error);
+    if (!dev)
+        fail(error);
+    if (!dev->driver.empty() && !iotime::unbind_driver(*dev, &error))
+        fail(error);
     enable_io_and_bus_master(*dev);
-    if (ioperm(dev->bar0.start, 0x20, 1) != 0) fail(std::string("ioperm: ") + strerror(errno));
+    if (ioperm(dev->bar0.start, 0x20, 1) != 0)
+        fail(std::string("ioperm: ") + strerror(errno));
     g_base = static_cast<uint16_t>(dev->bar0.start);
 
     auto* pages = static_cast<uint8_t*>(
         mmap(nullptr, 3 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    if (pages == MAP_FAILED || mlock(pages, 3 * kPage) != 0) fail("cannot lock three pages");
+    if (pages == MAP_FAILED || mlock(pages, 3 * kPage) != 0)
+        fail("cannot lock three pages");
     memset(pages, 0, 3 * kPage);
     uint8_t* rings = pages;
     uint8_t* frame = pages + kPage;
@@ -162,7 +172,8 @@ int main(int argc, char** argv) {
     write_csr(4, 0x0915);
     write_csr(0, kCsr0Init);
     for (int i = 0; i < 1000 && !(read_csr(0) & kCsr0Idon); ++i) usleep(100);
-    if (!(read_csr(0) & kCsr0Idon)) fail("the chip never reported IDON");
+    if (!(read_csr(0) & kCsr0Idon))
+        fail("the chip never reported IDON");
     write_csr(0, kCsr0Strt);  // no IENA: no interrupts while its driver is away
     usleep(100 * 1000);
     const uint16_t running = read_csr(0);
@@ -188,9 +199,10 @@ int main(int argc, char** argv) {
     };
     const uint16_t csr0 = read_csr(0);
     write_csr(0, kCsr0Stop);
-    printf("selffeed-done %.1f s, csr0=0x%04x; CSR0 reads %zu: median %.1f us, p99 %.1f us, "
-           "max %.1f us\n",
-           seconds, csr0, waits.size(), at(0.5), at(0.99), at(1.0));
+    printf(
+        "selffeed-done %.1f s, csr0=0x%04x; CSR0 reads %zu: median %.1f us, p99 %.1f us, "
+        "max %.1f us\n",
+        seconds, csr0, waits.size(), at(0.5), at(0.99), at(1.0));
     if (!dev->driver.empty() && !iotime::rebind_driver(*dev, dev->driver, &error))
         fail(error);
     return 0;
