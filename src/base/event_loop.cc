@@ -120,6 +120,19 @@ Result<void> EventLoop::set_timer_period(uint64_t timer_id, std::chrono::nanosec
     return arm_timer(found->second.get(), period);
 }
 
+Result<void> EventLoop::stop_timer(uint64_t timer_id) {
+    std::lock_guard lock(mutex_);
+    const auto found = timers_.find(timer_id);
+    if (found == timers_.end()) {
+        return fail("no such timer");
+    }
+    const itimerspec disarmed{};  // a zero it_value disarms a timerfd
+    if (::timerfd_settime(found->second.get(), 0, &disarmed, nullptr) != 0) {
+        return fail_errno("cannot stop a timerfd");
+    }
+    return {};
+}
+
 bool EventLoop::remove_timer(uint64_t timer_id) {
     int fd = -1;
     {

@@ -36,6 +36,8 @@ class EventLoop {
     Result<uint64_t> add_timer(std::chrono::nanoseconds period, TimerCallback callback);
     // A new period for a timer, counted from now (its next call comes one new period later).
     Result<void> set_timer_period(uint64_t timer_id, std::chrono::nanoseconds period);
+    // Stops the timer's calls until set_timer_period arms it again (the timerfd stays).
+    Result<void> stop_timer(uint64_t timer_id);
     bool remove_timer(uint64_t timer_id);
 
     // Dispatches events until stop() is called.

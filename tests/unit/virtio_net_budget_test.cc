@@ -1,6 +1,8 @@
-// A hostile guest against the transmit queue's turn budget: no device write can refill the ring
-// (so one kick never feeds itself), and a ring republished with one write of avail.idx costs a
-// turn at most its budget of chains and bytes before the I/O thread serves its other sources.
+// A hostile guest against the transmit queue's turn budget: no write of the TX queue's own can
+// refill the ring, a ring republished with one write of avail.idx costs a turn at most its budget
+// of chains and bytes, and what a turn leaves waits for the guest's next kick (which the device
+// asks for) or the transmit tick's small share, never a turn the device gives itself: a ring
+// refilled without the guest's vCPU (a receive buffer over the avail ring) gets the tick's share.
 #include <gtest/gtest.h>
 
 #include "virtio_net_test_rig.h"
@@ -41,14 +43,95 @@ TEST(VirtioNetBudget, RepublishedLargeFramesEndATurnOnItsByteBudget) {
     // The turn stops once it has sent 1 MiB: 18 frames of 60000 bytes.
     EXPECT_EQ(first_turn, (size_t{1 << 20} + 59999) / 60000);
     EXPECT_EQ(rig.device->counters().tx_turns_deferred, 1u);
-    // The rest was deferred, not dropped: the self-kick brings the next turn.
-    ASSERT_EQ(rig.kicks[ns::kTxQueue].consume(), 1u);
-    rig.kicks[ns::kTxQueue].signal();
-    rig.device->service_queue(ns::kTxQueue);
-    EXPECT_EQ(rig.backend.sent.size(), 2 * first_turn);
+    // The rest was deferred, not dropped, and the device gave itself no turn.
+    EXPECT_EQ(rig.kicks[ns::kTxQueue].consume(), 0u);
+    EXPECT_TRUE(rig.device->tx_backlog_waits());
+    // The tick takes its 64 KiB: two such frames.
+    rig.device->service_tx_tick();
+    EXPECT_EQ(rig.backend.sent.size(), first_turn + 2);
+    EXPECT_EQ(rig.device->counters().tx_tick_turns, 1u);
+    // The guest's kicks get whole turns.
+    rig.kick(ns::kTxQueue);
+    EXPECT_EQ(rig.backend.sent.size(), 2 * first_turn + 2);
     for (int turn = 0; turn < 20 && rig.backend.sent.size() < 200; ++turn) rig.kick(ns::kTxQueue);
     EXPECT_EQ(rig.backend.sent.size(), 200u);
     EXPECT_EQ(rig.backend.sent.back(), frame);
+    EXPECT_FALSE(rig.device->tx_backlog_waits()) << "the ring is done: the tick stops";
+}
+
+// A guest on another CPU publishes 40 more frames while the device drains its 256: the turn
+// ends on its budget, and the device asks the guest to kick when it writes its next entry
+// (avail_event at the ring's end), so a guest that goes on sending pays one exit for the backlog.
+TEST(VirtioNetBudget, ABacklogAsksForTheGuestsNextKick) {
+    NetRig rig;
+    rig.activate();
+    rig.post_tx(frame_to(kOtherMac, 100));
+    const uint16_t head = rig.tx().get<uint16_t>(queue_layout(ns::kTxQueue).avail_ring + 4);
+    for (int i = 1; i < 256; ++i) rig.tx().publish(head);
+    unsigned more = 40;
+    rig.backend.on_send = [&rig, &more, head] {
+        if (more > 0) {
+            --more;
+            rig.tx().publish(head);
+        }
+    };
+    rig.kick(ns::kTxQueue);
+    EXPECT_EQ(rig.backend.sent.size(), 256u);
+    EXPECT_EQ(rig.tx().avail_event(), rig.tx().avail_idx())
+        << "the driver kicks when it writes the entry after the last one it published";
+    EXPECT_TRUE(rig.device->tx_backlog_waits());
+    rig.device->service_tx_tick();
+    EXPECT_EQ(rig.backend.sent.size(), 256u + VirtioNet::kTxTickBudget);
+    rig.tx().publish(head);  // the guest's next frame, and its kick
+    rig.kick(ns::kTxQueue);
+    EXPECT_EQ(rig.backend.sent.size(), 297u);
+    EXPECT_FALSE(rig.device->tx_backlog_waits());
+    // A tick already on its way finds nothing and sends nothing.
+    rig.device->service_tx_tick();
+    EXPECT_EQ(rig.backend.sent.size(), 297u);
+    rig.backend.on_send = nullptr;
+}
+
+TEST(VirtioNetBudget, WithoutEventIdxABacklogTurnsKicksBackOn) {
+    NetRig rig;
+    NetRig probe;
+    rig.activate(probe.device->device_features() & ~kFeatureEventIdx);
+    rig.post_tx(frame_to(kOtherMac, 100));
+    const uint16_t head = rig.tx().get<uint16_t>(queue_layout(ns::kTxQueue).avail_ring + 4);
+    for (int i = 1; i < 256; ++i) rig.tx().publish(head);
+    unsigned more = 10;
+    rig.backend.on_send = [&rig, &more, head] {
+        if (more > 0) {
+            --more;
+            rig.tx().publish(head);
+        }
+    };
+    rig.kick(ns::kTxQueue);
+    EXPECT_EQ(rig.backend.sent.size(), 256u);
+    EXPECT_EQ(rig.tx().used_flags() & 1, 0) << "VIRTQ_USED_F_NO_NOTIFY clear: the guest kicks";
+    EXPECT_TRUE(rig.device->tx_backlog_waits());
+    rig.backend.on_send = nullptr;
+}
+
+// The hostile case: every frame the device sends republishes another entry, as a receive buffer
+// posted over the TX avail ring would when the frames come back through a backend. The guest's
+// vCPU does nothing; the device gets one kicked turn and then only the tick's share.
+TEST(VirtioNetBudget, ARingRefilledWithoutTheGuestGetsTheTicksShare) {
+    NetRig rig;
+    rig.activate();
+    rig.post_tx(frame_to(kOtherMac, 100));
+    const uint16_t head = rig.tx().get<uint16_t>(queue_layout(ns::kTxQueue).avail_ring + 4);
+    rig.backend.on_send = [&rig, head] { rig.tx().publish(head); };
+    rig.kick(ns::kTxQueue);
+    EXPECT_EQ(rig.backend.sent.size(), 256u);
+    EXPECT_EQ(rig.kicks[ns::kTxQueue].consume(), 0u) << "no turn the device gives itself";
+    for (unsigned tick = 1; tick <= 10; ++tick) {
+        rig.device->service_tx_tick();
+        EXPECT_EQ(rig.backend.sent.size(), 256u + tick * VirtioNet::kTxTickBudget);
+    }
+    EXPECT_TRUE(rig.device->tx_backlog_waits());
+    EXPECT_EQ(rig.device->counters().tx_tick_turns, 10u);
+    rig.backend.on_send = nullptr;
 }
 
 }  // namespace

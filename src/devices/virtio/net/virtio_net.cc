@@ -45,6 +45,12 @@ Result<std::unique_ptr<VirtioNet>> VirtioNet::create(NetBackend& backend, EventL
                     backend.vnet_header_size(), hvmm::net::kVnetHeaderSize);
     }
     auto device = std::unique_ptr<VirtioNet>(new VirtioNet(backend, loop, options));
+    {
+        VirtioNet* self = device.get();
+        device->tx_tick_timer_ =
+            HVMM_TRY(loop.add_timer(kTxTickPeriod, [self] { self->service_tx_tick(); }));
+        HVMM_TRY_VOID(loop.stop_timer(device->tx_tick_timer_));
+    }
     backend.set_sink(device.get());
     if (device->backend_fd_ >= 0) {
         VirtioNet* self = device.get();
@@ -66,6 +72,9 @@ VirtioNet::VirtioNet(NetBackend& backend, EventLoop& loop, const VirtioNetOption
 VirtioNet::~VirtioNet() {
     if (backend_fd_ >= 0) {
         loop_.remove_fd(backend_fd_);
+    }
+    if (tx_tick_timer_ != 0) {
+        loop_.remove_timer(tx_tick_timer_);
     }
     reset();
     backend_.set_sink(nullptr);
@@ -200,9 +209,9 @@ bool VirtioNet::start_vhost_locked(const ActivationContext& context) {
                                     .call_fd = context.interrupt.call_fd(order[i]),
                                     .busyloop_us = static_cast<unsigned>(options_.tx_poll.count())};
     }
-    Result<void> started = ready ? options_.vhost->start(features_, context.memory, setups,
-                                                         backend_fd_)
-                                 : fail("the driver left the receive or transmit queue disabled");
+    Result<void> started =
+        ready ? options_.vhost->start(features_, context.memory, setups, backend_fd_)
+              : fail("the driver left the receive or transmit queue disabled");
     if (!started) {
         ++counters_.vhost_fallbacks;
         static log::RateLimitedWarning warning;

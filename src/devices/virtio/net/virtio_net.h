@@ -48,12 +48,12 @@
 
 #include "base/error.h"
 #include "base/event_loop.h"
-#include "net/mac_address.h"
 #include "devices/virtio/net/rx_filter.h"
 #include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net_counters.h"
 #include "devices/virtio/net/virtio_net_spec.h"
 #include "devices/virtio/virtio_device.h"
+#include "net/mac_address.h"
 #include "net/net_backend.h"
 
 namespace hvmm::virtio {
@@ -109,6 +109,19 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     // What a kick on queue index does: drain it (TX, control) or take the refilled buffers and
     // resume the backend (RX). The kick watches call it on the I/O thread; tests call it.
     void service_queue(uint16_t index);
+    // What the transmit tick takes of a backlog the guest did not kick for: 16 chains or 64 KiB
+    // a millisecond. A ring can be refilled without the guest's vCPU (a receive buffer posted
+    // over the TX avail ring, fed by frames coming back through a backend), so this is work no
+    // guest pays for; a guest that sends kicks for it and gets whole turns.
+    static constexpr std::chrono::milliseconds kTxTickPeriod{1};
+    static constexpr unsigned kTxTickBudget = 16;
+    static constexpr uint64_t kTxTickByteBudget = 64 * 1024;
+    // The transmit tick: while a TX turn's budget left a backlog, the I/O thread's 1 ms timer
+    // takes a small share of it (kTxTickBudget) until the ring is empty or the guest kicks
+    // again. The timer calls it on the I/O thread; tests call it.
+    void service_tx_tick();
+    // Whether that timer is armed (a backlog waits).
+    bool tx_backlog_waits() const;
     // The backend's receive fd is readable: take what it has while there is room. The
     // backend watch calls it on the I/O thread; tests with a fd-less backend call it.
     void service_backend();
@@ -136,7 +149,10 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     void reset_locked();
     // Hands the RX and TX rings to vhost; false (userspace keeps them) if it refused.
     bool start_vhost_locked(const ActivationContext& context);
-    void service_tx_locked();
+    // A TX turn: a kick's (the guest's) or the tick's, each with its budget.
+    enum class TxTurn : uint8_t { kKick, kTick };
+    void service_tx_locked(TxTurn turn = TxTurn::kKick);
+    void set_tx_tick_locked(bool armed);
     // One watch of the emptied TX ring within this turn's polling window (started at the first
     // watch, deadline kept by the caller); true when the driver published more meanwhile.
     bool watch_tx_ring_locked(SplitQueue& tx,
@@ -164,6 +180,8 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     // (a vCPU thread) take it away from and give it back to vhost.
     std::atomic<bool> backend_watched_ = false;
     bool vhost_running_ = false;  // under mutex_
+    uint64_t tx_tick_timer_ = 0;  // the transmit tick's timer, made stopped at creation
+    bool tx_tick_armed_ = false;  // under mutex_
 
     mutable std::mutex mutex_;
     bool active_ = false;

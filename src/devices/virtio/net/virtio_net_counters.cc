@@ -9,6 +9,7 @@ std::vector<NamedCount> to_named_counts(const VirtioNetCounters& c) {
         {"tx_batches", c.tx_batches},
         {"tx_kicks", c.tx_kicks},
         {"tx_turns_deferred", c.tx_turns_deferred},
+        {"tx_tick_turns", c.tx_tick_turns},
         {"tx_poll_windows", c.tx_poll_windows},
         {"tx_poll_hits", c.tx_poll_hits},
         {"tx_poll_ns", c.tx_poll_ns},

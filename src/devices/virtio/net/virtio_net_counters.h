@@ -27,8 +27,10 @@ struct VirtioNetCounters {
     uint64_t ctrl_commands = 0;   // control queue commands answered OK
     uint64_t config_changes = 0;  // configuration change notifications (link status)
 
-    // TX turns that ended on their budget (chains or bytes), the rest left to a self-kick.
+    // TX turns that ended on their budget (chains or bytes), the rest left to the guest's next
+    // kick or the transmit tick, and the tick's turns (VirtioNet::kTxTickBudget each).
     uint64_t tx_turns_deferred = 0;
+    uint64_t tx_tick_turns = 0;
 
     // Bounded polling (VirtioNetOptions::tx_poll): windows in which the I/O thread watched the
     // emptied TX ring instead of re-enabling kicks, those in which the driver published more

@@ -1,7 +1,5 @@
 // VirtioNet's transmit queue: drain the ring, send each frame to the backend as a gather list
 // into guest RAM, one used buffer notification per drain.
-#include <unistd.h>
-
 #include "base/log.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/net/vnet_header.h"
@@ -13,30 +11,62 @@ using namespace net_spec;
 
 namespace {
 
-// Chains and bytes one turn handles before the I/O thread looks at its other sources (the
-// PCnet's poll tick, receive, the console); the rest follow through a self-kick, counted
-// (tx_turns_deferred). A guest can republish the same buffers with one write of avail.idx, so a
-// turn's cost must not grow with what the chains claim: 1 MiB is 16 of the largest (64 KiB
-// TSO) frames, about 0.1 ms of writev to a TAP, and more than a 1500-byte-MTU ring of 256
-// carries (384 KiB), so a Linux driver's turn ends on the ring, not on the bytes.
-// No device write can refill the ring by itself (every index the device writes, used.idx and
-// avail_event, equals how far it has consumed), so a turn never feeds the next without the
-// driver publishing again (virtio_net_budget_test.cc).
+// Chains and bytes a kicked turn handles before the I/O thread looks at its other sources (the
+// PCnet's poll tick, receive, the console). A guest can republish the same buffers with one
+// write of avail.idx, so a turn's cost must not grow with what the chains claim: 1 MiB is 16 of
+// the largest (64 KiB TSO) frames, about 0.1 ms of writev to a TAP, and more than a
+// 1500-byte-MTU ring of 256 carries (384 KiB), so a Linux driver's turn ends on the ring, not
+// on the bytes.
+// What a turn leaves is not the device's to chase at once: the TX queue's own writes cannot
+// refill the ring (every index it writes, used.idx and avail_event, equals how far it has
+// consumed; virtio_net_budget_test.cc), but a receive can, when the guest posts a receive
+// buffer over the TX avail ring and frames come back through a backend. So the backlog waits
+// for the guest's next kick (notifications go back on for new entries) or the transmit tick's
+// small share (VirtioNet::kTxTickBudget), counted (tx_turns_deferred, tx_tick_turns).
 constexpr unsigned kTxBudget = 256;
 constexpr uint64_t kTxByteBudget = 1 << 20;
 
 }  // namespace
 
-void VirtioNet::service_tx_locked() {
+void VirtioNet::service_tx_tick() {
+    std::lock_guard lock(mutex_);
+    if (queue(kTxQueue) == nullptr || kick_fds_[kTxQueue] < 0) {
+        set_tx_tick_locked(false);  // reset or handed to vhost meanwhile
+        return;
+    }
+    ++counters_.tx_tick_turns;
+    service_tx_locked(TxTurn::kTick);
+}
+
+bool VirtioNet::tx_backlog_waits() const {
+    std::lock_guard lock(mutex_);
+    return tx_tick_armed_;
+}
+
+void VirtioNet::set_tx_tick_locked(bool armed) {
+    if (armed == tx_tick_armed_) {
+        return;
+    }
+    const auto changed = armed ? loop_.set_timer_period(tx_tick_timer_, kTxTickPeriod)
+                               : loop_.stop_timer(tx_tick_timer_);
+    if (changed) {
+        tx_tick_armed_ = armed;
+    } else {
+        log::warn("virtio-net: transmit tick: {}", changed.error().message);
+    }
+}
+
+void VirtioNet::service_tx_locked(TxTurn turn) {
     SplitQueue& tx = *queue(kTxQueue);
     const uint64_t frames_before = counters_.tx_frames;
     const uint64_t bytes_before = counters_.tx_bytes;
-    unsigned budget = kTxBudget;
+    const uint64_t byte_budget = turn == TxTurn::kKick ? kTxByteBudget : kTxTickByteBudget;
+    unsigned budget = turn == TxTurn::kKick ? kTxBudget : kTxTickBudget;
     std::optional<std::chrono::steady_clock::time_point> poll_deadline;
     tx.disable_notifications();
     for (;;) {
         while (budget > 0) {
-            if (counters_.tx_bytes - bytes_before >= kTxByteBudget) {
+            if (counters_.tx_bytes - bytes_before >= byte_budget) {
                 budget = 0;
                 break;
             }
@@ -55,11 +85,11 @@ void VirtioNet::service_tx_locked() {
             // A transmit buffer is only read: nothing written, so the used length is 0.
             tx.add_used((*popped)->head(), 0);
         }
-        if (budget == 0) {
-            // Come back after the loop's other sources; notifications stay off meanwhile.
+        if (budget == 0 && tx.has_available()) {
+            // The backlog: the guest's next entry kicks for it, else the tick takes it slowly.
             ++counters_.tx_turns_deferred;
-            const uint64_t one = 1;
-            [[maybe_unused]] const auto written = ::write(kick_fds_[kTxQueue], &one, sizeof(one));
+            tx.enable_notifications_for_new_entries();
+            set_tx_tick_locked(true);
             break;
         }
         if (watch_tx_ring_locked(tx, poll_deadline)) {
@@ -68,6 +98,7 @@ void VirtioNet::service_tx_locked() {
         // Notifications back on; if buffers slipped in meanwhile the driver did not kick for
         // them, so keep draining.
         if (!tx.enable_notifications()) {
+            set_tx_tick_locked(false);  // no backlog left
             break;
         }
     }

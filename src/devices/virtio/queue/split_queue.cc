@@ -278,6 +278,21 @@ bool SplitQueue::enable_notifications() {
     return load_avail_idx() != next_avail_;
 }
 
+void SplitQueue::enable_notifications_for_new_entries() {
+    if (!enabled_ || broken_) {
+        return;
+    }
+    if (config_.event_idx) {
+        // "Kick me when you write the entry after the last one you published."
+        store_u16(used_ring_, avail_event_offset(config_.size), load_avail_idx());
+    } else {
+        store_u16(used_ring_, kRingFlagsOffset, 0);
+    }
+    // Pairs with the driver's virtio_mb() before it reads avail_event or used.flags; an entry
+    // published meanwhile without a kick is in the backlog the device comes back for.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
 bool SplitQueue::has_available() const {
     return enabled_ && !broken_ && load_avail_idx() != next_avail_;
 }

@@ -115,6 +115,11 @@ class SplitQueue {
     // the driver saw notifications off and did not kick).
     void disable_notifications();
     bool enable_notifications();
+    // Notifications on for what the driver publishes from now on, while the entries it has
+    // already published wait for the device: with EVENT_IDX avail_event moves to the ring's
+    // current end (the driver kicks when it writes that entry), without it NO_NOTIFY clears. A
+    // device that leaves a backlog this way must come back for it by itself (a timer).
+    void enable_notifications_for_new_entries();
     // Whether the driver has published entries the device has not taken yet: one read of
     // avail.idx, no notification state touched (what a device polling the ring looks at). False
     // while disabled or broken.
