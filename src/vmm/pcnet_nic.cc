@@ -240,6 +240,9 @@ void OwnedPcnetNic::follow_registers() {
     }
 }
 
+// The chip's demand share on a ring that outran its budget is one tick of its wire at 2 ms.
+static_assert(TransmitPollPacer::kBusyPeriod == PcnetChip::kPollTick);
+
 void OwnedPcnetNic::on_poll_tick() {
     const auto since_last =
         pacer_.idle() ? TransmitPollPacer::kIdlePeriod : TransmitPollPacer::kBusyPeriod;

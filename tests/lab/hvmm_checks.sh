@@ -461,8 +461,10 @@ ping -c 2 -W 2 10.9.12.1 >/dev/null && echo selffeed-nic-works'
         record "$name" FAIL "the guest's ring never looped (no TINT and RINT): $figures" "$WORK/$name.out"
     elif [[ -z $frames || -z $cpu || -z $walks_paced ]]; then
         record "$name" FAIL "no figures: $figures" "$WORK/$name.out" "$WORK/$name.err"
-    elif ((frames > limit || walks_paced < 100)); then
+    elif ((frames > limit)); then
         record "$name" FAIL "the chip ran the ring faster than its wire: $figures" "$WORK/$name.err"
+    elif ((walks_paced < 100)); then
+        record "$name" FAIL "the chip's poll hardly walked the ring (the loop did not run on): $figures" "$WORK/$name.err"
     elif ((cpu >= 50)); then
         record "$name" FAIL "the I/O thread used ${cpu}% of a CPU: $figures"
     else

@@ -10,6 +10,21 @@
 namespace hvmm::virtio::testing {
 namespace {
 
+// A full ring of one small frame (256 entries), and a guest on another CPU that publishes
+// more entries while the device drains it. Returns the head every entry names.
+uint16_t publish_full_ring_and_more_during_the_turn(NetRig& rig, unsigned& more) {
+    rig.post_tx(frame_to(kOtherMac, 100));
+    const uint16_t head = rig.tx().get<uint16_t>(queue_layout(ns::kTxQueue).avail_ring + 4);
+    for (int i = 1; i < 256; ++i) rig.tx().publish(head);
+    rig.backend.on_send = [&rig, &more, head] {
+        if (more > 0) {
+            --more;
+            rig.tx().publish(head);
+        }
+    };
+    return head;
+}
+
 TEST(VirtioNetBudget, UsedRingAliasedOntoTheAvailRingCannotRefillIt) {
     NetRig rig;
     // The transmit driver's used ring is its avail ring: used.idx lands on avail.idx and each
@@ -65,16 +80,8 @@ TEST(VirtioNetBudget, RepublishedLargeFramesEndATurnOnItsByteBudget) {
 TEST(VirtioNetBudget, ABacklogAsksForTheGuestsNextKick) {
     NetRig rig;
     rig.activate();
-    rig.post_tx(frame_to(kOtherMac, 100));
-    const uint16_t head = rig.tx().get<uint16_t>(queue_layout(ns::kTxQueue).avail_ring + 4);
-    for (int i = 1; i < 256; ++i) rig.tx().publish(head);
     unsigned more = 40;
-    rig.backend.on_send = [&rig, &more, head] {
-        if (more > 0) {
-            --more;
-            rig.tx().publish(head);
-        }
-    };
+    const uint16_t head = publish_full_ring_and_more_during_the_turn(rig, more);
     rig.kick(ns::kTxQueue);
     EXPECT_EQ(rig.backend.sent.size(), 256u);
     EXPECT_EQ(rig.tx().avail_event(), rig.tx().avail_idx())
@@ -96,16 +103,8 @@ TEST(VirtioNetBudget, WithoutEventIdxABacklogTurnsKicksBackOn) {
     NetRig rig;
     NetRig probe;
     rig.activate(probe.device->device_features() & ~kFeatureEventIdx);
-    rig.post_tx(frame_to(kOtherMac, 100));
-    const uint16_t head = rig.tx().get<uint16_t>(queue_layout(ns::kTxQueue).avail_ring + 4);
-    for (int i = 1; i < 256; ++i) rig.tx().publish(head);
     unsigned more = 10;
-    rig.backend.on_send = [&rig, &more, head] {
-        if (more > 0) {
-            --more;
-            rig.tx().publish(head);
-        }
-    };
+    publish_full_ring_and_more_during_the_turn(rig, more);
     rig.kick(ns::kTxQueue);
     EXPECT_EQ(rig.backend.sent.size(), 256u);
     EXPECT_EQ(rig.tx().used_flags() & 1, 0) << "VIRTQ_USED_F_NO_NOTIFY clear: the guest kicks";

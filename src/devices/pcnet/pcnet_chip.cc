@@ -685,6 +685,8 @@ bool PcnetChip::read_descriptor(const Ring& ring, uint32_t index, std::span<uint
 // The demand's share on a ring that outran its budget is one poll tick of the wire.
 static_assert(PcnetChip::kPollWalkBudget.bytes ==
               PcnetChip::kPollTick.count() * PcnetChip::kWireBitsPerMicrosecond / 8);
+static_assert(PcnetChip::kPollWalkBudget.frames ==
+              PcnetChip::wire_budget(PcnetChip::kPollWalkBudget.bytes).frames);
 
 size_t PcnetChip::process_transmit_ring() {
     return walk_transmit_ring(WalkOrigin::kDemand);
@@ -694,10 +696,8 @@ PcnetChip::WalkBudget PcnetChip::budget_for(WalkOrigin origin) const {
     if (origin == WalkOrigin::kDemand)
         return transmit_outran_budget_ ? kPollWalkBudget : kWalkBudget;
     // The poll's: the wire's credit (poll() refills it), at least one byte so that the walk
-    // sends one frame; an overdraft is paid back by the following ticks. The frame count is
-    // what fills the credit with minimum-size frames.
-    const auto bytes = static_cast<uint64_t>(std::max<int64_t>(wire_credit_, 1));
-    return {(bytes + wire_bytes(0) - 1) / wire_bytes(0), bytes};
+    // sends one frame; an overdraft is paid back by the following ticks.
+    return wire_budget(static_cast<uint64_t>(std::max<int64_t>(wire_credit_, 1)));
 }
 
 size_t PcnetChip::walk_transmit_ring(WalkOrigin origin) {

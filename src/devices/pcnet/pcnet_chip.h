@@ -80,13 +80,17 @@ class PcnetChip : public FrameSink {
     // frame and at most 30 minimum-size ones (84 bytes each). The poll's walks keep account
     // across ticks (wire_credit_), so a frame longer than a tick's bytes takes the ticks its
     // time on the wire needs: at the VMM's 2 ms tick they send exactly at 10 Mbit/s.
-    static constexpr WalkBudget kPollWalkBudget{30, 2500};
-    // The wire's 10 Mbit/s in bytes per microsecond, times 8.
-    static constexpr uint64_t kWireBitsPerMicrosecond = 10;
     static constexpr uint64_t wire_bytes(size_t frame_length) {
         constexpr uint64_t kFcs = 4, kMinOnWire = 64, kPreambleAndGap = 8 + 12;
         return std::max<uint64_t>(frame_length + kFcs, kMinOnWire) + kPreambleAndGap;
     }
+    // A budget of bytes on the wire, with the frame count those bytes hold in minimum frames.
+    static constexpr WalkBudget wire_budget(uint64_t bytes) {
+        return {(bytes + wire_bytes(0) - 1) / wire_bytes(0), bytes};
+    }
+    static constexpr WalkBudget kPollWalkBudget{30, 2500};  // wire_budget(2500)
+    // The wire's 10 Mbit/s in bytes per microsecond, times 8.
+    static constexpr uint64_t kWireBitsPerMicrosecond = 10;
 
     // backend may be null (NIC not connected: transmitted frames are dropped and counted).
     // events: what the chip tells its VMM (PcnetEvents); it must outlive the chip.
@@ -109,10 +113,10 @@ class PcnetChip : public FrameSink {
     // credit grows by (10 Mbit/s of it, up to one period's worth).
     // True when the poll had work: it sent frames no demand had sent and finished the ring, a
     // held transmit-done interrupt was due, or the receiver hears the wire and waits for
-    // buffers. A VMM may poll
-    // less often while it has none (a driver that demands every frame with TDMD leaves the poll
-    // nothing to do). Frames the wire holds back are no such work: they go at the wire's rate
-    // whatever the period, so a ring that feeds itself does not keep the VMM polling fast.
+    // buffers. A VMM may poll less often while it has none (a driver that demands every frame
+    // with TDMD leaves the poll nothing to do). Frames the wire holds back are no such work: they
+    // go at the wire's rate whatever the period, so a ring that feeds itself does not keep the
+    // VMM polling fast.
     static constexpr std::chrono::microseconds kPollTick{2000};
     bool poll(std::chrono::microseconds since_last = kPollTick);
     // A transmit demand's walk: sends the complete frames the guest has queued, walking the
