@@ -20,8 +20,7 @@ run_lab_fixture() {
     shift
     here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
     # HVMM_LAB_RUNNER: another runner in lab/run.sh's place (tests/lab/lab_fixture_test.sh's stub).
-    "${HVMM_LAB_RUNNER:-$here/../../lab/run.sh}" "$@" 2> >(tee "$results/lab-stderr" >&2) || status=$?
-    wait  # tee's output is complete before it is read
+    run_lab_boot "$results" "$here" "$@" || status=$?
     if [[ $status == "$LAB_FAILED" ]] && grep -q '^hvmm lab: the lab stalled' "$results/lab-stderr"; then
         retried=$(grep '^hvmm lab: the lab stalled' "$results/lab-stderr" | tail -n 1)
         echo "lab fixture: the lab stalled (QEMU's, not hvmm's); booting it once more" >&2
@@ -32,8 +31,7 @@ run_lab_fixture() {
     fi
     if [[ -n $retried ]]; then
         status=0
-        "${HVMM_LAB_RUNNER:-$here/../../lab/run.sh}" "$@" 2> >(tee "$results/lab-stderr" >&2) || status=$?
-        wait
+        run_lab_boot "$results" "$here" "$@" || status=$?
     fi
     {
         echo "$status"
@@ -41,6 +39,26 @@ run_lab_fixture() {
         grep '^hvmm lab: ' "$results/lab-stderr" | tail -n 1 || true
         [[ -z $retried ]] || echo "retried once after: ${retried#hvmm lab: }"
     } >"$results/lab-status"
+    return "$status"
+}
+
+# run_lab_boot RESULTS_DIR FIXTURE_DIR LAB_RUN_ARG...: one boot, its stderr shown and kept in
+# RESULTS_DIR/lab-stderr; returns the runner's status. A pipeline, not `2> >(tee ...)`: bash's
+# `wait` does not reliably wait for a process substitution, and under load the file was read
+# before tee had even truncated it, so a stalled lab went unretried (lab_fixture_test, 12 of 90
+# runs on a loaded host). A pipeline's members are all waited for.
+run_lab_boot() {
+    local results=$1 here=$2 status_file
+    shift 2
+    status_file=$results/.lab-runner-status
+    # stdout goes straight to fd 3 (the caller's stdout); only stderr flows through tee.
+    {
+        { "${HVMM_LAB_RUNNER:-$here/../../lab/run.sh}" "$@" 2>&1 >&3 3>&- && echo 0 >"$status_file" \
+            || echo $? >"$status_file"; } | tee "$results/lab-stderr" >&2 3>&-
+    } 3>&1
+    local status
+    status=$(cat "$status_file")
+    rm -f "$status_file"
     return "$status"
 }
 
