@@ -1,7 +1,7 @@
 // What a hostile guest's self-feeding virtio-net transmit ring costs hvmm: every frame the device
-// sends republishes another entry of the TX avail ring, as a receive buffer posted over that ring
-// would when the frames come back through a backend (two NICs of the VM joined by a socket). The
-// guest's vCPU does nothing after one kick. The device runs on a real EventLoop thread, as on
+// sends republishes another entry of the TX avail ring, as a guest's vCPU can with a loop of
+// stores while the turn runs (notifications are off then, so the stores cost it no exit). The
+// guest kicks once and never again. The device runs on a real EventLoop thread, as on
 // hvmm's I/O thread (its kick watch and its transmit tick).
 //
 // Prints frames sent per second, the loop thread's CPU time (its CPU clock) as a share of the

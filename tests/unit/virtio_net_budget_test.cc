@@ -115,7 +115,10 @@ TEST(VirtioNetBudget, WithoutEventIdxABacklogTurnsKicksBackOn) {
 // The hostile case: every frame the device sends republishes another entry, as a receive buffer
 // posted over the TX avail ring would when the frames come back through a backend. The guest's
 // vCPU does nothing; the device gets one kicked turn and then only the tick's share.
-TEST(VirtioNetBudget, ARingRefilledWithoutTheGuestGetsTheTicksShare) {
+// Every frame sent republishes an entry, as a guest's vCPU can while the turn runs: notifications
+// are off, so its stores to avail.idx cost it no exit. Only the guest can do this (a receive over
+// the avail ring lands between turns: both run on the I/O thread), and it must pay a kick per turn.
+TEST(VirtioNetBudget, ARingRefilledWithoutAKickGetsTheTicksShare) {
     NetRig rig;
     rig.activate();
     rig.post_tx(frame_to(kOtherMac, 100));

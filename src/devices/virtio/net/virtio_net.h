@@ -110,9 +110,9 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     // resume the backend (RX). The kick watches call it on the I/O thread; tests call it.
     void service_queue(uint16_t index);
     // What the transmit tick takes of a backlog the guest did not kick for: 16 chains or 64 KiB
-    // a millisecond. A ring can be refilled without the guest's vCPU (a receive buffer posted
-    // over the TX avail ring, fed by frames coming back through a backend), so this is work no
-    // guest pays for; a guest that sends kicks for it and gets whole turns.
+    // a millisecond. A guest can refill the ring during a turn without an exit (its stores to
+    // avail.idx while notifications are off), so this is work no guest paid for; a guest that
+    // sends kicks for it and gets whole turns.
     static constexpr std::chrono::milliseconds kTxTickPeriod{1};
     static constexpr unsigned kTxTickBudget = 16;
     static constexpr uint64_t kTxTickByteBudget = 64 * 1024;

@@ -17,12 +17,14 @@ namespace {
 // the largest (64 KiB TSO) frames, about 0.1 ms of writev to a TAP, and more than a
 // 1500-byte-MTU ring of 256 carries (384 KiB), so a Linux driver's turn ends on the ring, not
 // on the bytes.
-// What a turn leaves is not the device's to chase at once: the TX queue's own writes cannot
-// refill the ring (every index it writes, used.idx and avail_event, equals how far it has
-// consumed; virtio_net_budget_test.cc), but a receive can, when the guest posts a receive
-// buffer over the TX avail ring and frames come back through a backend. So the backlog waits
-// for the guest's next kick (notifications go back on for new entries) or the transmit tick's
-// small share (VirtioNet::kTxTickBudget), counted (tx_turns_deferred, tx_tick_turns).
+// What a turn leaves is not the device's to chase at once. During a turn only the guest's vCPU
+// can refill the ring (the TX queue's own writes cannot: every index it writes, used.idx and
+// avail_event, equals how far it has consumed, virtio_net_budget_test.cc; a receive buffer
+// posted over the avail ring is written between turns, both running on the I/O thread), but it
+// needs no exit to do so: notifications are off, and publishing is a store. A self-kick would
+// turn a loop of such stores into a second CPU. So the backlog waits for the guest's next kick
+// (notifications go back on for new entries) or the transmit tick's small share
+// (VirtioNet::kTxTickBudget), counted (tx_turns_deferred, tx_tick_turns).
 constexpr unsigned kTxBudget = 256;
 constexpr uint64_t kTxByteBudget = 1 << 20;
 
