@@ -7,6 +7,7 @@
 # Cached like the guest image.
 #
 # usage: lab/build-lab.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/lab)
+# env:   HVMM_LAB_KERNEL=PACKAGE  the lab's kernel package instead of linux-image-amd64's (experiments)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -104,7 +105,9 @@ main() {
     # Several users (engineers, CI, lab runs) may build at once: one builder per output at a time.
     exec 9>"$OUT/.lock"
     flock 9
-    KPKG=$(kernel_package)
+    # HVMM_LAB_KERNEL: another kernel package for the lab itself (e.g. bookworm-backports'
+    # linux-image-6.12...-amd64-unsigned), a lever for experiments; the guest keeps Debian 12's.
+    KPKG=${HVMM_LAB_KERNEL:-$(kernel_package)}
     local key tree
     key=$(input_key)
     if is_fresh "$OUT" "$key" && [[ -f $OUT/vmlinuz && -f $OUT/base.cpio ]]; then
