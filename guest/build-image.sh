@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds hvmm's default guest image: Debian's stock kernel (vmlinuz) and a gzip'd newc initramfs
 # (initrd.img) with busybox, the NIC driver modules, iperf3, ethtool, iproute2's ip, guest/init and
-# the tools built from guest/tools/ (iotime, selffeed). Cached: a run whose inputs (these scripts, package
+# the tools built from guest/tools/ (iotime, selffeed, virtiofeed). Cached: a run whose inputs (these scripts, package
 # versions, module list, guest/extra/, guest/tools/) did not change only says the image is up to date.
 #
 # usage: guest/build-image.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/guest)
@@ -20,6 +20,8 @@ PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio g++ libc6-
 IOTIME_SOURCES=(iotime.cc parse.cc pcnet_device.cc)
 # guest/tools/selffeed: a hostile guest's self-feeding PCnet ring (issue 10), on iotime's sysfs code.
 SELFFEED_SOURCES=(selffeed/selffeed.cc iotime/parse.cc iotime/pcnet_device.cc)
+# guest/tools/virtiofeed: a hostile guest's virtio-net TX ring republished by stores alone (issue 10).
+VIRTIOFEED_SOURCES=(virtiofeed/virtiofeed.cc)
 
 
 # Everything the image is made from, as one hash.
@@ -44,6 +46,9 @@ build_tools() {
     g++ -std=c++20 -O2 -static -Wall -Wextra -o "$root/usr/bin/selffeed" \
         "${SELFFEED_SOURCES[@]/#/$HERE/tools/}" || die "building selffeed failed"
     strip "$root/usr/bin/selffeed"
+    g++ -std=c++20 -O2 -static -Wall -Wextra -o "$root/usr/bin/virtiofeed" \
+        "${VIRTIOFEED_SOURCES[@]/#/$HERE/tools/}" || die "building virtiofeed failed"
+    strip "$root/usr/bin/virtiofeed"
 }
 
 build_root() {
