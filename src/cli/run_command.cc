@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -39,13 +40,26 @@ void report_stats(const Machine& machine, const RunOptions& options,
     }
 }
 
+// A socket file's directory, for its removal at the end ("." for a bare name).
+std::string directory_of(const std::string& path) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    return parent.empty() ? "." : parent.string();
+}
+
 // What the sandbox must let the threads do, from the NICs' networks.
+
 sandbox::SandboxNeeds sandbox_needs(const MachineConfig& config) {
     sandbox::SandboxNeeds needs;
     for (const NicSpec& nic : config.nics) {
         needs.user_network |= nic.net == NetKind::kUser;
         needs.tap |= nic.net == NetKind::kTap;
         needs.vhost |= nic.vhost != VhostMode::kOff;
+        // The files a run still touches once it runs: libslirp reads resolv.conf for the DNS it
+        // forwards; the socket files hvmm bound are removed at the end. Nothing else.
+        if (nic.net == NetKind::kUser)
+            needs.filesystem.readable_files.push_back(sandbox::kResolvConf);
+        if (nic.net == NetKind::kStreamListen || nic.net == NetKind::kDgram)
+            needs.filesystem.removable_directories.push_back(directory_of(nic.net_name));
     }
     return needs;
 }

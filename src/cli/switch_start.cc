@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -56,9 +57,23 @@ Result<void> lock_down(const StartOptions& options) {
     HVMM_TRY_VOID(sandbox::drop_privileges({.drop = true, .run_as = std::nullopt}));
     if (!options.sandbox)
         return {};
+    // Once running, the daemon rewrites its leases file (by rename, in its directory), removes
+    // its files from the runtime directory when it stops, names a port's peer from
+    // /proc/PID/comm, and with --nat libslirp reads resolv.conf. Nothing else on the file
+    // system is within its reach.
+    sandbox::FilesystemAccess files;
+    files.readable_directories = {"/proc"};
+    files.writable_directories = {options.config.paths.directory};
+    const auto leases_directory =
+        std::filesystem::path(options.config.paths.leases_file).parent_path().string();
+    if (leases_directory != options.config.paths.directory)
+        files.writable_directories.push_back(leases_directory);
+    if (options.config.nat)
+        files.readable_files.push_back(sandbox::kResolvConf);
     HVMM_TRY_VOID(sandbox::prepare({.user_network = options.config.nat.has_value(),
                                     .vhost = false,
-                                    .tap = options.config.uplink_tap.has_value()}));
+                                    .tap = options.config.uplink_tap.has_value(),
+                                    .filesystem = std::move(files)}));
     return sandbox::enter(sandbox::ThreadRole::kSwitch);
 }
 

@@ -1,5 +1,6 @@
 #include "sandbox/seccomp_sandbox.h"
 
+#include <fcntl.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -14,12 +15,17 @@
 #include <ctime>
 #include <string_view>
 
+#include <fmt/core.h>
+
+#include "base/log.h"
 #include "base/terminal_raw_mode.h"
+#include "sandbox/filesystem_confinement.h"
 
 namespace hvmm::sandbox {
 namespace {
 
 std::atomic<bool> g_enabled{false};
+std::atomic<bool> g_said_no_landlock{false};
 SandboxNeeds g_needs;
 // Names of the x86-64 system calls by number, resolved while allocating is still allowed: the
 // report is made inside a signal handler.
@@ -138,6 +144,20 @@ Result<void> load_filter(ThreadRole role) {
     return {};
 }
 
+// HVMM_SANDBOX_SELFTEST=ROLE:read:PATH (seccomp_sandbox.h): one line, then the process ends.
+[[noreturn]] void read_selftest(ThreadRole role, std::string_view path) {
+    const std::string file(path);
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    const int error = errno;
+    const std::string line =
+        fd >= 0
+            ? fmt::format("hvmm: sandbox self-test: the {} thread read {}\n", role_name(role), file)
+            : fmt::format("hvmm: sandbox self-test: the {} thread could not read {}: {}\n",
+                          role_name(role), file, std::strerror(error));
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    ::_exit(fd >= 0 ? 1 : 0);
+}
+
 }  // namespace
 
 Result<void> prepare(const SandboxNeeds& needs) {
@@ -158,16 +178,26 @@ bool enabled() {
 Result<void> enter(ThreadRole role) {
     if (!enabled())
         return {};
-    const char* selftest = std::getenv(kSelftestVariable);
-    const bool forbidden_call_requested = selftest != nullptr && parse_role(selftest) == role;
-    // seccomp requires it of a thread without CAP_SYS_ADMIN; hvmm wants it anyway.
+    const char* selftest_text = std::getenv(kSelftestVariable);
+    const std::string_view selftest = selftest_text != nullptr ? selftest_text : "";
+    const size_t colon = selftest.find(':');
+    const bool selftest_here = parse_role(selftest.substr(0, colon)) == role;
+    // seccomp and Landlock require it of a thread without CAP_SYS_ADMIN; hvmm wants it anyway.
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         return fail_errno("sandbox: cannot set no_new_privs");
     }
+    const int landlock_abi = HVMM_TRY(confine_filesystem(g_needs.filesystem));
+    if (landlock_abi == 0 && !g_said_no_landlock.exchange(true)) {
+        log::warn(
+            "sandbox: this kernel has no Landlock (not built, or not in its lsm= list): "
+            "the threads' file access is limited by their system call filters alone");
+    }
     t_role = static_cast<int>(role);
     HVMM_TRY_VOID(load_filter(role));
-    if (forbidden_call_requested) {
+    if (selftest_here && colon == std::string_view::npos) {
         ::syscall(SYS_ptrace, -1L, 0L, 0L, 0L);
+    } else if (selftest_here && selftest.substr(colon + 1).starts_with("read:")) {
+        read_selftest(role, selftest.substr(colon + 1 + 5));
     }
     return {};
 }

@@ -21,13 +21,17 @@ inline constexpr int kExitStatusSandboxViolation = 122;
 Result<void> prepare(const SandboxNeeds& needs);
 bool enabled();
 
-// Installs the calling thread's filter for role (and no_new_privs, which seccomp requires).
-// Irreversible for the thread and for threads it creates afterwards.
+// Confines the calling thread's file access to needs.filesystem (Landlock; a kernel without it is
+// said once, as a warning), then installs its filter for role (and no_new_privs, which both
+// require). Irreversible for the thread and for threads it creates afterwards.
 Result<void> enter(ThreadRole role);
 
 // For the tests of the sandbox itself: when the environment's HVMM_SANDBOX_SELFTEST names this
 // role, enter() makes a call no role allows (ptrace) right after installing the filter, so a test
 // sees that role's thread stopped. Harmless with the sandbox off (ptrace of nothing fails).
+// ROLE:read:PATH instead opens PATH read-only from that thread (an openat its filter allows in a
+// run with a user network, and the switch's) and ends the process at once with one line saying
+// whether the open was refused: status 0 if it was, 1 if the file could be read.
 inline constexpr const char* kSelftestVariable = "HVMM_SANDBOX_SELFTEST";
 
 }  // namespace hvmm::sandbox

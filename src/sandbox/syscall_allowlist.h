@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/filesystem_confinement.h"
 #include "sandbox/thread_role.h"
 
 namespace hvmm::sandbox {
@@ -20,6 +21,8 @@ struct SandboxNeeds {
     bool user_network = false;  // libslirp: net=user, or a switch with --nat
     bool vhost = false;         // /dev/vhost-net
     bool tap = false;           // a TAP backend or uplink
+    // The paths the run's threads may still reach once set-up is over (Landlock).
+    FilesystemAccess filesystem;
 };
 
 struct ArgCondition {

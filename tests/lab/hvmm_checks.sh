@@ -227,6 +227,22 @@ check_sandbox_violation() {
     fi
 }
 
+# The file half of the sandbox (Landlock): with a user network the I/O thread's filter allows
+# read-only opens (libslirp reads resolv.conf), but the thread reaches no file beyond what the run
+# names. The hook (HVMM_SANDBOX_SELFTEST=io:read:PATH) makes it open one of the user's files and
+# end the run with a line saying whether it could.
+check_sandbox_files() {
+    local name=sandbox_files_user_network secret=$WORK/users-key
+    echo "the user's key" >"$secret"
+    HVMM_SANDBOX_SELFTEST=io:read:$secret HVMM_CHECK_TIMEOUT=120 run_hvmm "$name" run --nic pcnet,net=user --run 'sleep 60'
+    local want="hvmm: sandbox self-test: the io thread could not read $secret: Permission denied"
+    if [[ $STATUS == 0 ]] && grep -qxF "$want" "$WORK/$name.err"; then
+        record "$name" PASS "net=user's I/O thread, whose filter allows read-only opens: $want"
+    else
+        record "$name" FAIL "status $STATUS (want 0) or no line '$want'" "$WORK/$name.out" "$WORK/$name.err"
+    fi
+}
+
 check_sandbox() {
     # The guest stays up well past the marker: a loaded lab (seen once) took the snapshot of a
     # 4-second window while hvmm was already tearing down.
@@ -256,6 +272,7 @@ check_sandbox() {
         fi
     done
     kill "$httpd" 2>/dev/null
+    check_sandbox_files
     # The hook asks for a forbidden call; with --sandbox off it is an ordinary failing ptrace and
     # the run goes on: the check above cannot pass on a hook that kills hvmm by itself.
     HVMM_SANDBOX_SELFTEST=vcpu check_status sandbox_off_runs 0 run --sandbox off --run 'echo sandbox-off-ok' || return

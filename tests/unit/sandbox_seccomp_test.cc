@@ -22,44 +22,10 @@
 #include "kvm/uapi_layout.h"
 #include "sandbox/seccomp_sandbox.h"
 #include "sandbox/syscall_allowlist.h"
+#include "sandbox_child.h"
 
 namespace hvmm::sandbox {
 namespace {
-
-struct ChildResult {
-    int status = -1;  // exit status, or 128 + signal
-    std::string err;
-};
-
-// Runs body in a forked child with the sandbox prepared for needs and the role entered; the
-// child exits 0 when body returns.
-ChildResult run_sandboxed(ThreadRole role, const SandboxNeeds& needs,
-                          const std::function<void()>& body) {
-    int pipe_fds[2];
-    if (::pipe(pipe_fds) != 0)
-        return {};
-    const pid_t child = ::fork();
-    if (child == 0) {
-        ::dup2(pipe_fds[1], STDERR_FILENO);
-        ::close(pipe_fds[0]);
-        if (!prepare(needs) || !enter(role))
-            ::_exit(99);
-        body();
-        ::_exit(0);
-    }
-    ::close(pipe_fds[1]);
-    ChildResult result;
-    char buffer[512];
-    ssize_t n;
-    while ((n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0) {
-        result.err.append(buffer, static_cast<size_t>(n));
-    }
-    ::close(pipe_fds[0]);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return result;
-}
 
 TEST(SandboxSeccomp, EveryRoleStopsAForbiddenCallAndNamesRoleAndCall) {
     for (const ThreadRole role : kAllRoles) {

@@ -1,8 +1,10 @@
 // `hvmm switch` end to end, no KVM needed: the built binary is started as a daemon with its
 // runtime and cache directories in a temporary directory, and stream clients speaking QEMU's
 // framing play the VMs.
+#include <linux/landlock.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -417,5 +419,34 @@ TEST_F(SwitchCommand, TheDaemonRunsInItsSandboxRole) {
     EXPECT_EQ(hvmm({"switch", "stop", "unhooked"}).status, 0);
 }
 
+// Landlock: the daemon reaches its own files and /proc (a port's peer name), nothing else: the
+// hook makes the sandboxed switch thread open a file and say whether it could.
+TEST_F(SwitchCommand, TheDaemonReachesOnlyItsOwnFiles) {
+    if (::syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION) < 1)
+        GTEST_SKIP() << "this kernel has no Landlock (not built, or not in its lsm= list)";
+    const std::string secret = root_ + "/secret.txt";
+    std::ofstream(secret) << "the user's key\n";
+    auto hooked = [this](const std::string& path) {
+        auto environment = environment_;
+        environment["HVMM_SANDBOX_SELFTEST"] = "switch:read:" + path;
+        return test::run_process(
+            {HVMM_BINARY, "switch", "start", "fenced", "--foreground", "--dhcp", "--nat"},
+            environment);
+    };
+    const auto refused = hooked(secret);
+    EXPECT_EQ(refused.status, 0) << refused.err;
+    EXPECT_NE(refused.err.find("hvmm: sandbox self-test: the switch thread could not read " +
+                               secret + ": Permission denied"),
+              std::string::npos)
+        << refused.err;
+    // What it may read: its own runtime directory's files, /proc, resolv.conf (with --nat).
+    for (const std::string& allowed : {dir_ + "/fenced.lock", std::string("/proc/self/comm")}) {
+        const auto read = hooked(allowed);
+        EXPECT_EQ(read.status, 1) << allowed << ": " << read.err;
+        EXPECT_NE(read.err.find("the switch thread read " + allowed), std::string::npos)
+            << read.err;
+    }
+}
+
 }  // namespace
-}  // namespace hvmm::testing
+}  // namespace hvmm
