@@ -19,9 +19,9 @@ PACKAGES=(busybox-static iperf3 libiperf0 ethtool iproute2 libc6 cpio g++ libc6-
 # guest/tools/iotime: the per-access I/O cost probe (the test file is for the host, not the image).
 IOTIME_SOURCES=(iotime.cc parse.cc pcnet_device.cc)
 # guest/tools/selffeed: a hostile guest's self-feeding PCnet ring (issue 10), on iotime's sysfs code.
-SELFFEED_SOURCES=(selffeed/selffeed.cc iotime/parse.cc iotime/pcnet_device.cc)
+SELFFEED_SOURCES=(selffeed/selffeed.cc iotime/parse.cc iotime/pcnet_device.cc lib/pagemap.cc)
 # guest/tools/virtiofeed: a hostile guest's virtio-net TX ring republished by stores alone (issue 10).
-VIRTIOFEED_SOURCES=(virtiofeed/virtiofeed.cc)
+VIRTIOFEED_SOURCES=(virtiofeed/virtiofeed.cc lib/pagemap.cc)
 
 
 # Everything the image is made from, as one hash.

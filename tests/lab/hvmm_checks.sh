@@ -441,6 +441,35 @@ thread_ticks() {
     done
 }
 
+# uptime_ms: milliseconds since the lab booted (busybox's date has no %N).
+uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+
+# run_hostile_guest NAME NIC SUBNET GUEST_TOOL_COMMAND MARKER: a run whose guest runs the tool
+# (which prints MARKER once its device is busy), then brings eth0 up on SUBNET.2 and pings the lab
+# at SUBNET.1 through a TAP of its own, printing NAME-nic-works. Sets STATUS, RUN_MS (the whole
+# run) and IO_CPU (hvmm's I/O thread, % of a CPU over 8 s from 1 s after MARKER; empty if the
+# marker never came).
+run_hostile_guest() {
+    local name=$1 nic=$2 subnet=$3 tool=$4 marker=$5 tap=hvmmhg0 pid t0="" t1="" start
+    ip tuntap add dev $tap mode tap && ip addr add "$subnet.1/24" dev $tap && ip link set $tap up
+    local guest="$tool && ip link set eth0 up && ip addr add $subnet.2/24 dev eth0 &&
+ping -c 2 -W 2 $subnet.1 >/dev/null && echo $name-nic-works"
+    start=$(uptime_ms)
+    hvmm run --nic "$nic,net=tap:$tap" --stats --run "$guest" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    if wait_for_console "$WORK/$name.out" "$marker" "$pid"; then
+        sleep 1; t0=$(thread_ticks "$pid" io)
+        sleep 8; t1=$(thread_ticks "$pid" io)
+    fi
+    STATUS=0
+    wait "$pid" || STATUS=$?
+    RUN_MS=$(($(uptime_ms) - start))
+    ip link del $tap 2>/dev/null
+    IO_CPU=""
+    [[ -n $t0 && -n $t1 ]] && IO_CPU=$(((t1 - t0) * 100 / (8 * 100)))  # USER_HZ is 100
+    grep -q "$name-nic-works" "$WORK/$name.out" || { [[ $STATUS != 0 ]] || STATUS="0, but the NIC did not work afterwards"; }
+}
+
 # The guest (guest/tools/selffeed) puts its PCnet in internal loopback with the receive buffer
 # aliased onto the rings, so the chip has work forever, and sleeps 12 s, reading CSR0 once a
 # millisecond. Issue 10 found this kept hvmm's I/O thread at 86-88% of a CPU. Now the chip's own
@@ -449,30 +478,16 @@ thread_ticks() {
 # of it well below a CPU. The chip is bound again to pcnet32 at the end and the guest pings the
 # lab through it: hvmm came through whole.
 check_self_feeding_bounded() {
-    local name=pcnet_self_feeding_bounded pid t0="" t1="" start end
-    ip tuntap add dev hvmmsf0 mode tap && ip addr add 10.9.12.1/24 dev hvmmsf0 && ip link set hvmmsf0 up
-    local guest='selffeed 12 4000 && ip link set eth0 up && ip addr add 10.9.12.2/24 dev eth0 &&
-ping -c 2 -W 2 10.9.12.1 >/dev/null && echo selffeed-nic-works'
-    start=$(date +%s)
-    hvmm run --nic pcnet,net=tap:hvmmsf0 --stats --run "$guest" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    pid=$!
-    if wait_for_console "$WORK/$name.out" selffeed-started "$pid"; then
-        sleep 1; t0=$(thread_ticks "$pid" io)
-        sleep 8; t1=$(thread_ticks "$pid" io)
-    fi
-    STATUS=0
-    wait "$pid" || STATUS=$?
-    end=$(date +%s)
-    ip link del hvmmsf0 2>/dev/null
-    local frames walks_paced cpu="" limit
+    local name=pcnet_self_feeding_bounded
+    run_hostile_guest "$name" pcnet 10.9.12 'selffeed 12 4000' selffeed-started
+    local frames walks_paced cpu=$IO_CPU limit secs=$((RUN_MS / 1000))
     frames=$(awk '$1 == "pcnet0.tx_frames" { print $2 }' "$WORK/$name.err")
     walks_paced=$(awk '$1 == "pcnet0.tx_walks_wire_paced" { print $2 }' "$WORK/$name.err")
-    [[ -n $t0 && -n $t1 ]] && cpu=$(((t1 - t0) * 100 / (8 * 100)))  # USER_HZ is 100
     # 10 Mbit/s is 311 frames of 4,000 bytes (4,024 on the wire) a second; the first demand's
     # walk sends 13 at once, and the ping's few frames count too.
-    limit=$((13 + 16 + (end - start + 1) * 311))
-    local figures="looped/sent frames ${frames:-?} in $((end - start)) s of run (limit $limit), wire-paced walks ${walks_paced:-?}, I/O thread ${cpu:-?}% of a CPU over 8 s; $(grep -m1 -o 'selffeed-done.*' "$WORK/$name.out" | tr -d '\r')"
-    if [[ $STATUS != 0 ]] || ! grep -q selffeed-nic-works "$WORK/$name.out"; then
+    limit=$((13 + 16 + (secs + 1) * 311))
+    local figures="looped/sent frames ${frames:-?} in $secs s of run (limit $limit), wire-paced walks ${walks_paced:-?}, I/O thread ${cpu:-?}% of a CPU over 8 s; $(grep -m1 -o 'selffeed-done.*' "$WORK/$name.out" | tr -d '\r')"
+    if [[ $STATUS != 0 ]]; then
         record "$name" FAIL "the run did not go through (status $STATUS): $figures" "$WORK/$name.out" "$WORK/$name.err"
     elif ! grep -q 'frames looping' "$WORK/$name.out"; then
         record "$name" FAIL "the guest's ring never looped (no TINT and RINT): $figures" "$WORK/$name.out"
@@ -489,9 +504,6 @@ ping -c 2 -W 2 10.9.12.1 >/dev/null && echo selffeed-nic-works'
     fi
 }
 
-# uptime_ms: milliseconds since the lab booted (busybox's date has no %N).
-uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
-
 # A hostile guest's virtio-net transmit ring kept full by stores alone (guest/tools/virtiofeed:
 # 64 KiB frames, one kick, then avail.idx = used.idx + 256 whenever the device consumed anything,
 # with no exit while notifications are off). The kicked turn ends on its 1 MiB (16 frames) with
@@ -501,31 +513,17 @@ uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # on its budget, sent at the I/O thread's full speed. Then virtio_net is bound again and pings
 # the lab through the NIC.
 check_virtio_self_feeding_bounded() {
-    local name=virtio_self_feeding_bounded pid t0="" t1="" start end
-    ip tuntap add dev hvmmvf0 mode tap && ip addr add 10.9.13.1/24 dev hvmmvf0 && ip link set hvmmvf0 up
-    local guest='virtiofeed 12 && ip link set eth0 up && ip addr add 10.9.13.2/24 dev eth0 &&
-ping -c 2 -W 2 10.9.13.1 >/dev/null && echo virtiofeed-nic-works'
-    start=$(uptime_ms)
-    hvmm run --nic virtio,net=tap:hvmmvf0 --stats --run "$guest" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    pid=$!
-    if wait_for_console "$WORK/$name.out" virtiofeed-started "$pid"; then
-        sleep 1; t0=$(thread_ticks "$pid" io)
-        sleep 8; t1=$(thread_ticks "$pid" io)
-    fi
-    STATUS=0
-    wait "$pid" || STATUS=$?
-    end=$(uptime_ms)
-    ip link del hvmmvf0 2>/dev/null
-    local frames ticks deferred cpu="" limit ms=$((end - start))
+    local name=virtio_self_feeding_bounded
+    run_hostile_guest "$name" virtio 10.9.13 'virtiofeed 12' virtiofeed-started
+    local frames ticks deferred cpu=$IO_CPU limit ms=$RUN_MS
     frames=$(awk '$1 == "virtio0.tx_frames" { print $2 }' "$WORK/$name.err")
     ticks=$(awk '$1 == "virtio0.tx_tick_turns" { print $2 }' "$WORK/$name.err")
     deferred=$(awk '$1 == "virtio0.tx_turns_deferred" { print $2 }' "$WORK/$name.err")
-    [[ -n $t0 && -n $t1 ]] && cpu=$(((t1 - t0) * 100 / (8 * 100)))  # USER_HZ is 100
     # The kicked turn's 16, one a millisecond of the whole run (boot included), and the frames
     # the rebound driver sends (the ping, ARP, IPv6's few).
     limit=$((16 + ms + 64))
     local figures="frames sent ${frames:-?} in $ms ms of run (limit $limit), tick turns ${ticks:-?}, turns deferred ${deferred:-?}, I/O thread ${cpu:-?}% of a CPU over 8 s; $(grep -m1 -o 'virtiofeed-done.*' "$WORK/$name.out" | tr -d '\r')"
-    if [[ $STATUS != 0 ]] || ! grep -q virtiofeed-nic-works "$WORK/$name.out"; then
+    if [[ $STATUS != 0 ]]; then
         record "$name" FAIL "the run did not go through (status $STATUS): $figures" "$WORK/$name.out" "$WORK/$name.err"
     elif [[ -z $frames || -z $cpu ]]; then
         record "$name" FAIL "no figures: $figures" "$WORK/$name.out" "$WORK/$name.err"

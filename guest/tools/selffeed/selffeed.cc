@@ -31,6 +31,7 @@
 
 #include "../iotime/pcnet_device.h"
 #include "../iotime/port_io.h"
+#include "../lib/pagemap.h"
 
 namespace {
 
@@ -64,22 +65,6 @@ uint16_t read_csr(uint16_t index) {
 void write_bcr(uint16_t index, uint16_t value) {
     out16(g_base + kRap, index);
     out16(g_base + kBdp, value);
-}
-
-// The physical address of the page at virt (locked, touched), from /proc/self/pagemap: bits 0-54
-// are the page frame number, bit 63 says present.
-uint64_t physical_address(void* virt) {
-    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        fail(std::string("cannot open /proc/self/pagemap: ") + strerror(errno));
-    uint64_t entry = 0;
-    const off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(virt) / kPage * 8);
-    const ssize_t n = pread(fd, &entry, sizeof entry, at);
-    close(fd);
-    const uint64_t pfn = entry & ((uint64_t{1} << 55) - 1);
-    if (n != sizeof entry || !(entry >> 63) || pfn == 0)
-        fail("no page frame number in pagemap");
-    return pfn * kPage;
 }
 
 void put32(uint8_t* at, uint32_t value) {
@@ -146,8 +131,9 @@ int main(int argc, char** argv) {
     uint8_t* rings = pages;
     uint8_t* frame = pages + kPage;
     uint8_t* init = pages + 2 * kPage;
-    const uint64_t rings_pa = physical_address(rings), frame_pa = physical_address(frame),
-                   init_pa = physical_address(init);
+    const uint64_t rings_pa = guest_tools::physical_address(rings, fail),
+                   frame_pa = guest_tools::physical_address(frame, fail),
+                   init_pa = guest_tools::physical_address(init, fail);
     if (std::max({rings_pa, frame_pa, init_pa}) >= (uint64_t{1} << 32))
         fail("a page is above 4 GiB: the 32-bit descriptors cannot reach it");
     const auto length = static_cast<uint16_t>(frame_length);
