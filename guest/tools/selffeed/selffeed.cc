@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,12 +49,22 @@ constexpr uint16_t kOwn = 0x8000, kStp = 0x0200, kEnp = 0x0100;
 constexpr uint16_t kCsr0Init = 0x0001, kCsr0Strt = 0x0002, kCsr0Stop = 0x0004, kCsr0Idon = 0x0100;
 constexpr uint16_t kCsr0Tint = 0x0200, kCsr0Rint = 0x0400;
 
+uint16_t g_base = 0;  // the chip's I/O window, once it is ours
+// Set while pcnet32 is unbound: a failure from then on stops the chip and gives it back, so a
+// failed run does not leave the guest without its NIC.
+std::optional<iotime::PcnetDevice> g_give_back;
+
 [[noreturn]] void fail(const std::string& message) {
     fprintf(stderr, "selffeed: %s\n", message.c_str());
+    if (g_give_back) {
+        if (g_base != 0)
+            (void)in16(g_base + kReset);  // a read of RESET stops the chip
+        std::string error;
+        iotime::rebind_driver(*g_give_back, g_give_back->driver, &error);
+    }
     exit(1);
 }
 
-uint16_t g_base = 0;
 void write_csr(uint16_t index, uint16_t value) {
     out16(g_base + kRap, index);
     out16(g_base + kRdp, value);
@@ -118,6 +129,8 @@ int main(int argc, char** argv) {
         fail(error);
     if (!dev->driver.empty() && !iotime::unbind_driver(*dev, &error))
         fail(error);
+    if (!dev->driver.empty())
+        g_give_back = *dev;
     enable_io_and_bus_master(*dev);
     if (ioperm(dev->bar0.start, 0x20, 1) != 0)
         fail(std::string("ioperm: ") + strerror(errno));
@@ -189,6 +202,7 @@ int main(int argc, char** argv) {
         "selffeed-done %.1f s, csr0=0x%04x; CSR0 reads %zu: median %.1f us, p99 %.1f us, "
         "max %.1f us\n",
         seconds, csr0, waits.size(), at(0.5), at(0.99), at(1.0));
+    g_give_back.reset();
     if (!dev->driver.empty() && !iotime::rebind_driver(*dev, dev->driver, &error))
         fail(error);
     return 0;
