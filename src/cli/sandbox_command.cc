@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "sandbox/filesystem_confinement.h"
 #include "sandbox/syscall_allowlist.h"
 #include "sandbox/thread_role.h"
 
@@ -37,6 +38,14 @@ int sandbox_command() {
         }
         fmt::print("\n\n");
     }
+    // The paths come from the run's options (cli/run_command.cc, cli/switch_start.cc).
+    fmt::print(
+        "Files (Landlock, where the kernel has it): no thread reaches any, but\n"
+        "  hvmm run:    {} (read) with a user network; in the directory of a socket file it\n"
+        "               bound (stream-listen, dgram LOCAL), files removed: that one, at the end\n"
+        "  hvmm switch: /proc (read: a port's peer name); its runtime and leases directories\n"
+        "               (files made, written, renamed, removed); {} (read) with --nat\n",
+        kResolvConf, kResolvConf);
     return 0;
 }
 
