@@ -23,6 +23,7 @@
 #          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0), HVMM_LAB_KVM
 #          (parameters for its kvm module, e.g. tdp_mmu=N),
 #          HVMM_LAB_CPU_MODEL (the lab's -cpu, default EPYC,+svm; for experiments),
+#          HVMM_LAB_ACCEL (the lab's -accel, default tcg,thread=multi; for experiments),
 #          HVMM_LAB_STALL (seconds without a heartbeat from the lab's init, default 90, 0 = off:
 #          the lab is taken for stalled, see watch_heartbeat), HVMM_LAB_WAKE (seconds without
 #          one before the watchdog records the lab's CPU state and sends it an NMI, default 30)
@@ -48,7 +49,9 @@ if [[ -z ${HVMM_LAB_QEMU:-} ]]; then
     # Debian builds TCG as a loadable module (accel-tcg-x86_64.so): from the same unpacked tree.
     export QEMU_MODULE_DIR=$DEBIAN_QEMU/usr/lib/x86_64-linux-gnu/qemu
 fi
-LAB_ACCEL=tcg,thread=multi
+# HVMM_LAB_ACCEL: another -accel for the lab, for experiments (e.g. tcg,thread=single: every lab
+# CPU on one host thread, round robin, so no two of them ever run translated code at once).
+LAB_ACCEL=${HVMM_LAB_ACCEL:-tcg,thread=multi}
 # HVMM_LAB_CPU_MODEL: another -cpu for the lab, for experiments (e.g. without vGIF: EPYC,+svm,-vgif).
 LAB_CPU_MODEL=${HVMM_LAB_CPU_MODEL:-EPYC,+svm}
 
@@ -131,12 +134,19 @@ ensure_lab_built() {
 # inside the lab names the same paths, so it runs unchanged).
 abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 
-# carry PATH: copy a host file or directory into the per-run root at the same absolute path.
+# carry PATH: copy a host file or directory into the per-run root at the same absolute path. A
+# directory is merged into what is already there: `exec DIR/script.sh --with DIR` carries the
+# script first, and a plain `cp -a DIR DEST` would then land in DEST/DIR.
 carry() {
     local src dest
     src=$(abs "$1"); dest="$EXTRA$src"
-    mkdir -p "$(dirname "$dest")"
-    cp -a -L "$src" "$dest"
+    if [[ -d $src ]]; then
+        mkdir -p "$dest"
+        cp -a -L "$src/." "$dest/"
+    else
+        mkdir -p "$(dirname "$dest")"
+        cp -a -L "$src" "$dest"
+    fi
 }
 
 # carry_binary BIN DEST: an executable plus its shared libraries (ldd) at their host paths.
