@@ -4,7 +4,8 @@
 # two QEMUs with what they need for -kernel/-initrd boots (the anchors: Debian 12's QEMU 7.2 as
 # `qemu-7.2`, bookworm-backports' QEMU 10 as `qemu-10`, also `qemu-system-x86_64`), and the
 # default guest image under /hvmm-cache/guest. lab/run.sh appends a small per-run cpio to it.
-# Cached like the guest image.
+# Cached like the guest image. Also the emulator the lab runs on (QEMU from trixie-backports, in
+# a root of its own: lab_emulator_tree), linked as $HVMM_CACHE/lab-emulator.
 #
 # usage: lab/build-lab.sh [--out DIR]   (default ${HVMM_CACHE:-$HOME/.cache/hvmm}/lab)
 # env:   HVMM_LAB_KERNEL=PACKAGE  the lab's kernel package instead of linux-image-amd64's (experiments)
@@ -67,6 +68,9 @@ build_root() {
     # The decompressed kernel, when the image builder made one (hvmm then skips the guest's
     # decompressor, several seconds of nested TCG).
     if [[ -f $GUEST/vmlinux ]]; then cp "$GUEST/vmlinux" "$root/hvmm-cache/guest/"; fi
+    # hvmm is carried in by lab/run.sh for each run, to /lab/libexec/hvmm; `hvmm` is this command.
+    mkdir -p "$root/lab/bin"
+    vmm_command "$root/lab/bin/hvmm" /lab/libexec/hvmm
     cp "$HERE/init" "$root/init"
     cp "$HERE/place-vcpus.sh" "$root/usr/local/bin/lab-place-vcpus"
     chmod 755 "$root/usr/local/bin/lab-place-vcpus"
@@ -85,9 +89,22 @@ copy_anchor_qemu() {
     done
     # A firmware QEMU 7.2 does not find in its -L directory falls back to its built-in path,
     # where the lab has QEMU 10's files: the anchor must not mix them, so -L names only its own.
-    printf '#!/bin/sh\nexec /opt/qemu-7.2/bin/qemu-system-x86_64 -L /opt/qemu-7.2/share "$@"\n' >"$root/usr/local/bin/qemu-7.2"
-    printf '#!/bin/sh\nexec /usr/bin/qemu-system-x86_64 "$@"\n' >"$root/usr/local/bin/qemu-10"
-    chmod 755 "$root/usr/local/bin/qemu-7.2" "$root/usr/local/bin/qemu-10"
+    vmm_command "$root/usr/local/bin/qemu-7.2" /opt/qemu-7.2/bin/qemu-system-x86_64 -L /opt/qemu-7.2/share
+    vmm_command "$root/usr/local/bin/qemu-10" /usr/bin/qemu-system-x86_64
+}
+
+# vmm_command PATH BINARY [ARG...]: a command that runs a VMM on the lab CPUs that lab/init gives
+# the VMMs ($HVMM_LAB_VMM_CPUS, set with two lab CPUs or more): every thread of it, so that only
+# that lab CPU runs the nested guest and touches its memory (lab/README.md, "Stability").
+vmm_command() {
+    local path=$1
+    shift
+    {
+        echo '#!/bin/sh'
+        echo "[ -n \"\${HVMM_LAB_VMM_CPUS:-}\" ] && exec taskset -c \"\$HVMM_LAB_VMM_CPUS\" $* \"\$@\""
+        echo "exec $* \"\$@\""
+    } >"$path"
+    chmod 755 "$path"
 }
 
 main() {
@@ -96,8 +113,10 @@ main() {
     ensure_backports_qemu
     ensure_packages "${PACKAGES[@]}"
     ANCHOR_QEMU=$(anchor_qemu_tree)
-    # The lab's own emulator too (lab/run.sh): a stable path to it.
+    # A stable path to the anchor too, for host-side tests that want Debian 12's QEMU.
     ln -sfn "$ANCHOR_QEMU" "$HVMM_CACHE/qemu-7.2"
+    # The lab's own emulator (lab/run.sh runs $HVMM_CACHE/lab-emulator/qemu-system-x86_64).
+    ln -sfn "$(lab_emulator_tree)" "$HVMM_CACHE/lab-emulator"
     # The lab carries the default guest image; bring it up to date first.
     GUEST="$HVMM_CACHE/guest"
     "$HERE/../guest/build-image.sh" --out "$GUEST"

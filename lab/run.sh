@@ -16,9 +16,8 @@
 #          --timeout SECS whole-run limit (default $HVMM_LAB_TIMEOUT, 3600; 0 = none)
 # env:     HVMM_CACHE, HVMM_LAB_LOG=FILE (keep the lab console log), HVMM_LAB_TIMEOUT, HVMM_LAB_MEM,
 #          HVMM_LAB_APPEND (lab kernel arguments instead of "quiet", for debugging),
-#          HVMM_LAB_CPUS (lab CPUs, default 1; 2 gives the nested vCPU a lab CPU of its own and
-#          the figures their range, but its nested guests still break, lab/README.md), HVMM_LAB_QEMU (the emulator
-#          that runs the lab, default qemu-system-x86_64 on PATH), HVMM_LAB_NO_BUILD=1 (use
+#          HVMM_LAB_CPUS (lab CPUs, default 2 where the host has two, else 1), HVMM_LAB_QEMU (the
+#          emulator that runs the lab, default lab/build-lab.sh's QEMU 11), HVMM_LAB_NO_BUILD=1 (use
 #          $HVMM_CACHE/lab as it is, without checking or building it: a stand-in lab in tests)
 #          HVMM_LAB_KVM_AMD (parameters for the lab's kvm-amd module, e.g. npt=0), HVMM_LAB_KVM
 #          (parameters for its kvm module, e.g. tdp_mmu=N),
@@ -37,18 +36,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HVMM_CACHE=${HVMM_CACHE:-${HOME:-/root}/.cache/hvmm}
 LAB_FAILED=125
 LAB_TIMEOUT=124
-# The lab's emulator: Debian 12's QEMU 7.2, unpacked by lab/build-lab.sh under $HVMM_CACHE/qemu-7.2
-# with its own firmware. QEMU 10.0.2 (bookworm-backports, installed as qemu-system-x86_64) was
-# tried in its place: with one lab CPU it left the lab halted for good about once per ten minutes
-# of load (lab/README.md, "Stability"). HVMM_LAB_QEMU names another emulator (found on PATH).
-DEBIAN_QEMU=$HVMM_CACHE/qemu-7.2
-LAB_QEMU=${HVMM_LAB_QEMU:-$DEBIAN_QEMU/usr/bin/qemu-system-x86_64}
-LAB_QEMU_DATA=()
-if [[ -z ${HVMM_LAB_QEMU:-} ]]; then
-    LAB_QEMU_DATA=(-L "$DEBIAN_QEMU/usr/share/qemu" -L "$DEBIAN_QEMU/usr/share/seabios")
-    # Debian builds TCG as a loadable module (accel-tcg-x86_64.so): from the same unpacked tree.
-    export QEMU_MODULE_DIR=$DEBIAN_QEMU/usr/lib/x86_64-linux-gnu/qemu
-fi
+# The lab's emulator: QEMU from Debian's trixie-backports (11.1), installed by lab/build-lab.sh in a
+# root of its own under $HVMM_CACHE/lab-emulator, whose qemu-system-x86_64 runs it. Debian 12's
+# QEMU 7.2 stalls with two lab CPUs and bookworm-backports' 10.0.2 lost nested guests; with one
+# CPU, 10.0.2 also left the lab halted for good (lab/README.md, "Stability"). HVMM_LAB_QEMU names
+# another emulator (found on PATH).
+LAB_QEMU=${HVMM_LAB_QEMU:-$HVMM_CACHE/lab-emulator/qemu-system-x86_64}
 # HVMM_LAB_ACCEL: another -accel for the lab, for experiments (e.g. tcg,thread=single: every lab
 # CPU on one host thread, round robin, so no two of them ever run translated code at once).
 LAB_ACCEL=${HVMM_LAB_ACCEL:-tcg,thread=multi}
@@ -58,12 +51,16 @@ LAB_CPU_MODEL=${HVMM_LAB_CPU_MODEL:-EPYC,+svm}
 die_usage() { echo "hvmm lab: $*" >&2; exit 2; }
 lab_fail() { echo "hvmm lab: $*" >&2; exit "$LAB_FAILED"; }
 
-# One lab CPU. Two give the nested vCPU a lab CPU of its own (lab/init places it) and the lab's
-# figures a dynamic range above 50x, but under QEMU's multi-threaded TCG (7.2 and 10.0.2) about one
-# nested guest in 20-30 hangs faulting on its own instruction fetch and the lab is corrupt after
-# it (lab/README.md, "Stability"); tests must not fail for that, so two CPUs are opt-in
-# (HVMM_LAB_CPUS=2) for benchmarks that need the range, which retry a lab lost that way.
-default_lab_cpus() { echo 1; }
+# Two lab CPUs where the host has two or more: lab CPU 0 runs the VMMs, every thread of them
+# (lab/init), and the traffic peer and the rest run on the other, which gives the lab's figures a
+# dynamic range above 50x. 50 of 50 iperf3 stress boots were clean so on QEMU 11.1; with only the
+# vCPU threads on CPU 0 and the VMM's I/O threads beside the peer, nested guests hung and the lab
+# was corrupt after them, on every QEMU tried (lab/README.md, "Stability").
+default_lab_cpus() {
+    local host
+    host=$(nproc 2>/dev/null || echo 1)
+    if ((host >= 2)); then echo 2; else echo 1; fi
+}
 
 parse_args() {
     HVMM_BIN=${HVMM_BIN:-}
@@ -205,7 +202,8 @@ fit_memory() {
 pack_run() {
     EXTRA="$TMP/root"
     mkdir -p "$EXTRA/lab/bin"
-    if [[ -n $HVMM_BIN ]]; then carry_binary "$HVMM_BIN" /lab/bin/hvmm; fi
+    # /lab/bin/hvmm, in the lab's image, runs it where lab/init places the VMMs.
+    if [[ -n $HVMM_BIN ]]; then carry_binary "$HVMM_BIN" /lab/libexec/hvmm; fi
     scan_command_line
     local p
     for p in "${WITH[@]}"; do carry "$p"; done
@@ -334,7 +332,7 @@ start_qemu() {
     else
         console="file,id=con,path=/dev/stdout,append=on"
     fi
-    local -a cmd=("$LAB_QEMU" ${LAB_QEMU_DATA[@]+"${LAB_QEMU_DATA[@]}"} -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
+    local -a cmd=("$LAB_QEMU" -accel "$LAB_ACCEL" -smp "$LAB_CPUS" -cpu "$LAB_CPU_MODEL" -m "$LAB_MEM"
         -nodefaults -no-reboot -display none -vga none -monitor none
         -qmp "unix:$TMP/qmp.sock,server=on,wait=off"
         -chardev "$console" -serial chardev:con

@@ -178,6 +178,52 @@ SOURCES
         die "cannot install qemu-system-x86 from bookworm-backports"
 }
 
+# The lab's own emulator: QEMU from Debian's trixie-backports (11.1 on 2026-12-03). With two lab
+# CPUs it is the one that held under load (lab/README.md, "Stability"); Debian 12's 7.2 stalls and
+# bookworm-backports' 10.0.2 lost nested guests. Its binaries need trixie's C library, newer than
+# this host's, so it gets a root of its own (mmdebstrap) and runs through that root's loader.
+LAB_EMULATOR_SUITE=trixie
+LAB_EMULATOR_PACKAGES=(qemu-system-x86 qemu-system-common qemu-system-data seabios)
+
+# lab_emulator_tree: that root, built once under $HVMM_CACHE/qemu-lab with the command
+# `qemu-system-x86_64` at its top; prints the directory.
+lab_emulator_tree() {
+    local dir="$HVMM_CACHE/qemu-lab/$LAB_EMULATOR_SUITE-backports" tmp p includes=() version
+    if [[ ! -f $dir/.done ]]; then
+        ensure_packages mmdebstrap
+        for p in "${LAB_EMULATOR_PACKAGES[@]}"; do includes+=("--include=$p/$LAB_EMULATOR_SUITE-backports"); done
+        log "installing QEMU from Debian's $LAB_EMULATOR_SUITE-backports as the lab's emulator, in a root of its own"
+        mkdir -p "$HVMM_CACHE/qemu-lab"
+        tmp=$(mktemp -d "$HVMM_CACHE/qemu-lab/.fetch.XXXXXX")
+        # Check-Valid-Until off: Debian's mirror here may serve a Release file past its date; the
+        # archive's signatures are still checked.
+        mmdebstrap --variant=essential "${includes[@]}" --aptopt='APT::Install-Recommends "false"' \
+            --aptopt='Acquire::Check-Valid-Until "false"' \
+            --keyring=/usr/share/keyrings/debian-archive-keyring.gpg "$LAB_EMULATOR_SUITE" "$tmp/root" \
+            "deb http://deb.debian.org/debian $LAB_EMULATOR_SUITE main" \
+            "deb http://deb.debian.org/debian $LAB_EMULATOR_SUITE-backports main" >"$tmp.log" 2>&1 ||
+            { tail -n 5 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"; die "mmdebstrap of the lab's QEMU failed"; }
+        rm -f "$tmp.log"
+        cat >"$tmp/qemu-system-x86_64" <<'WRAPPER'
+#!/bin/sh
+# The lab's QEMU, run through its own root's loader and libraries (trixie's C library).
+root=$(cd "$(dirname "$0")" && pwd)/root
+lib=$root/usr/lib/x86_64-linux-gnu
+export QEMU_MODULE_DIR=$lib/qemu
+exec "$lib/ld-linux-x86-64.so.2" --library-path "$lib:$root/lib/x86_64-linux-gnu" \
+    "$root/usr/bin/qemu-system-x86_64" -L "$root/usr/share/qemu" -L "$root/usr/share/seabios" "$@"
+WRAPPER
+        chmod 755 "$tmp/qemu-system-x86_64"
+        version=$("$tmp/qemu-system-x86_64" --version 2>/dev/null | head -n1) ||
+            { rm -rf "$tmp"; die "the lab's QEMU does not run"; }
+        echo "$version" >"$tmp/.version"
+        rm -rf "$dir"
+        mv "$tmp" "$dir"
+        touch "$dir/.done"
+    fi
+    echo "$dir"
+}
+
 # anchor_qemu_tree: Debian 12's QEMU 7.2 (qemu-system-x86, qemu-system-data, qemu-system-common,
 # seabios of the bookworm suite) unpacked once under $HVMM_CACHE/qemu-anchor; prints the directory.
 anchor_qemu_tree() {

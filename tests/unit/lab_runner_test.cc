@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,18 +119,25 @@ TEST(LabRunner, DescribeReportsTheEnvironmentsChoicesAndBootsNothing) {
     EXPECT_EQ(parse_lab_description(built.out).at("image"), "built");
 }
 
-TEST(LabRunner, DefaultEmulatorIsDebian12sQemuFromTheLabCache) {
+TEST(LabRunner, DefaultEmulatorIsTheOneBuildLabInstalledInTheCache) {
     ScratchDir dir;
-    // QEMU 10 on PATH is not the default: Debian 12's 7.2, unpacked into the cache, is.
+    // A QEMU on PATH is not the default: the one lab/build-lab.sh installs in a root of its own
+    // (trixie-backports' QEMU) and links as lab-emulator in the cache is.
     dir.write("bin/qemu-system-x86_64", kVersionOnlyEmulator, true);
-    dir.write("cache/qemu-7.2/usr/bin/qemu-system-x86_64", kVersionOnlyEmulator, true);
-    const auto result = test::run_process(
-        {"bash", kRunner, "--describe"},
-        {{"HVMM_LAB_QEMU", ""}, {"HVMM_CACHE", dir.path("cache")},
-         {"PATH", dir.path("bin") + ":/usr/bin:/bin"}});
+    dir.write("cache/lab-emulator/qemu-system-x86_64", kVersionOnlyEmulator, true);
+    const auto result = test::run_process({"bash", kRunner, "--describe"},
+                                          {{"HVMM_LAB_QEMU", ""},
+                                           {"HVMM_LAB_CPUS", ""},
+                                           {"HVMM_CACHE", dir.path("cache")},
+                                           {"PATH", dir.path("bin") + ":/usr/bin:/bin"}});
     ASSERT_EQ(result.status, 0) << result.err;
-    EXPECT_EQ(parse_lab_description(result.out).at("emulator"),
-              dir.path("cache/qemu-7.2/usr/bin/qemu-system-x86_64"));
+    const auto lab = parse_lab_description(result.out);
+    EXPECT_EQ(lab.at("emulator"), dir.path("cache/lab-emulator/qemu-system-x86_64"));
+    // Two lab CPUs where the host has two: the VMMs on one, the traffic peer on the other.
+    cpu_set_t usable;
+    ASSERT_EQ(::sched_getaffinity(0, sizeof usable, &usable), 0);
+    const int host_cpus = CPU_COUNT(&usable);  // what nproc counts
+    EXPECT_EQ(lab.at("cpus"), host_cpus >= 2 ? "2" : "1");
 }
 
 TEST(LabRunner, MissingEmulatorIsOneLineAndTheLabFailureStatus) {
