@@ -1,10 +1,12 @@
 #!/bin/bash
 # Runs inside the lab (bench/vmnet.sh sends it there): hvmm's networks without root (VMnet) side by
-# side with QEMU 7.2's and QEMU 10's, in ONE lab boot, PCnet on both sides (QEMU's `-device
-# pcnet,romfile=`), the default guest image, 256 MiB, 1 vCPU, the same kernel command line (hvmm's
-# default: `console=ttyS0 reboot=k panic=-1 quiet`). hvmm and its switch run as the unprivileged
-# user (uid 65534, no capabilities), as the features are meant to be used; QEMU as root, as the
-# lab's other anchors do. Units, in the order given:
+# side with QEMU 7.2's and QEMU 10's, in ONE lab boot, the same NIC model on both sides: PCnet
+# (QEMU's `-device pcnet,romfile=`), or virtio-net for a unit named with `-virtio` at its end
+# (hvmm `--nic virtio`, QEMU `-device virtio-net-pci,romfile=`, userspace on both: vhost needs a
+# TAP); the default guest image, 256 MiB, 1 vCPU, the same kernel command line (hvmm's default:
+# `console=ttyS0 reboot=k panic=-1 quiet`). hvmm and its switch run as the unprivileged user (uid
+# 65534, no capabilities), as the features are meant to be used; QEMU as root, as the lab's other
+# anchors do. Units, in the order given (each also as UNIT-virtio but nat-hvmm-nosigpipe):
 #
 #   nat-hvmm | nat-qemu72 | nat-qemu10 | nat-hvmm-nosigpipe
 #       one VM on user-mode NAT (hvmm `--nic pcnet`, QEMU `-netdev user`), its address by DHCP;
@@ -52,6 +54,9 @@ MAC_SERVER=52:54:00:00:77:0a
 MAC_CLIENT=52:54:00:00:77:0b
 MAC_NAT=52:54:00:00:78:01
 SWITCH=bench0
+# The unit's NIC model: hvmm's --nic name, and QEMU's -device for the same chip.
+NIC=pcnet
+QEMU_DEVICE=pcnet
 # tests/lab/lab_checks_lib.sh (carried in with --with): start_bg, finish, wait_for, console,
 # qemu_guest, hvmm_user_guest, as_user_setup.
 source "$(dirname "${BASH_SOURCE[0]}")/../tests/lab/lab_checks_lib.sh"
@@ -157,12 +162,12 @@ run_nat() { # run_nat UNIT VMM
     iperf3 -s >/dev/null 2>&1 &
     server=$!
     if [[ $vmm == hvmm ]]; then
-        hvmm_user_guest nat "$LIMIT" "pcnet,mac=$MAC_NAT" "$(nat_cmd)"
+        hvmm_user_guest nat "$LIMIT" "$NIC,mac=$MAC_NAT" "$(nat_cmd)"
     elif [[ $vmm == hvmm-nosigpipe ]]; then
         start_bg nat "$LIMIT" "${AS_USER[@]}" "${USER_ENV[@]}" bash -c 'trap "" PIPE; exec "$@"' bash \
-            hvmm run --mem 256 --nic "pcnet,mac=$MAC_NAT" --run "$(nat_cmd)"
+            hvmm run --mem 256 --nic "$NIC,mac=$MAC_NAT" --run "$(nat_cmd)"
     else
-        qemu_guest nat "$LIMIT" "$(qemu_of "$vmm")" "$MAC_NAT" "$(nat_cmd)" "user,id=n0" quiet
+        qemu_guest nat "$LIMIT" "$(qemu_of "$vmm")" "$QEMU_DEVICE" "$MAC_NAT" "$(nat_cmd)" "user,id=n0" quiet
         lab-place-vcpus --qemu &
     fi
     finish nat
@@ -181,11 +186,11 @@ start_pair() {
     if [[ $vmm == hvmm ]]; then
         case $kind in
             switch) dhcp=1
-                srv=("pcnet,net=switch:$SWITCH,mac=$MAC_SERVER") cli=("pcnet,net=switch:$SWITCH,mac=$MAC_CLIENT") ;;
-            stream) srv=("pcnet,net=stream-listen:$WORK/wire.sock,mac=$MAC_SERVER")
-                cli=("pcnet,net=stream:$WORK/wire.sock,reconnect=1,mac=$MAC_CLIENT") ;;
-            dgram) srv=("pcnet,net=dgram:$WORK/a.sock,$WORK/b.sock,mac=$MAC_SERVER")
-                cli=("pcnet,net=dgram:$WORK/b.sock,$WORK/a.sock,mac=$MAC_CLIENT") ;;
+                srv=("$NIC,net=switch:$SWITCH,mac=$MAC_SERVER") cli=("$NIC,net=switch:$SWITCH,mac=$MAC_CLIENT") ;;
+            stream) srv=("$NIC,net=stream-listen:$WORK/wire.sock,mac=$MAC_SERVER")
+                cli=("$NIC,net=stream:$WORK/wire.sock,reconnect=1,mac=$MAC_CLIENT") ;;
+            dgram) srv=("$NIC,net=dgram:$WORK/a.sock,$WORK/b.sock,mac=$MAC_SERVER")
+                cli=("$NIC,net=dgram:$WORK/b.sock,$WORK/a.sock,mac=$MAC_CLIENT") ;;
         esac
         hvmm_user_guest srv "$LIMIT" "${srv[0]}" "$(server_cmd $dhcp)"
         [[ $kind == stream ]] && wait_socket "$WORK/wire.sock"
@@ -199,10 +204,10 @@ start_pair() {
             dgram) srv="dgram,id=n0,local.type=unix,local.path=$WORK/a.sock,remote.type=unix,remote.path=$WORK/b.sock"
                 cli="dgram,id=n0,local.type=unix,local.path=$WORK/b.sock,remote.type=unix,remote.path=$WORK/a.sock" ;;
         esac
-        qemu_guest srv "$LIMIT" "$qemu" "$MAC_SERVER" "$(server_cmd 0)" "${srv[0]}" quiet
+        qemu_guest srv "$LIMIT" "$qemu" "$QEMU_DEVICE" "$MAC_SERVER" "$(server_cmd 0)" "${srv[0]}" quiet
         # QEMU's stream client does not retry: the server's socket first.
         [[ $kind == stream ]] && wait_socket "$WORK/wire.sock"
-        qemu_guest cli "$LIMIT" "$qemu" "$MAC_CLIENT" "$(client_cmd 0)" "${cli[0]}" quiet
+        qemu_guest cli "$LIMIT" "$qemu" "$QEMU_DEVICE" "$MAC_CLIENT" "$(client_cmd 0)" "${cli[0]}" quiet
         lab-place-vcpus --qemu &
     fi
 }
@@ -271,9 +276,9 @@ idle_windows() {
 run_idle_user() { # run_idle_user UNIT VMM
     local unit=$1 vmm=$2 pid
     if [[ $vmm == hvmm ]]; then
-        hvmm_user_guest idle "$IDLE_LIMIT" "pcnet,mac=$MAC_NAT" "$(idle_cmd 0)"
+        hvmm_user_guest idle "$IDLE_LIMIT" "$NIC,mac=$MAC_NAT" "$(idle_cmd 0)"
     else
-        qemu_guest idle "$IDLE_LIMIT" "$(qemu_of "$vmm")" "$MAC_NAT" "$(idle_cmd 1)" "user,id=n0" quiet
+        qemu_guest idle "$IDLE_LIMIT" "$(qemu_of "$vmm")" "$QEMU_DEVICE" "$MAC_NAT" "$(idle_cmd 1)" "user,id=n0" quiet
     fi
     if wait_for idle '^GUEST-IDLE' 240 && pid=$(vm_pid "$MAC_NAT"); then
         idle_windows "$unit" "vmm=$pid"
@@ -291,8 +296,8 @@ run_idle_switch() { # run_idle_switch UNIT: the switch and two idle hvmm VMs on 
         echo "$unit error switch: hvmm switch start failed: $(tail -n 3 "$WORK/switch.out" | tr '\n' ' ')" >>"$RUNS"
         return
     fi
-    hvmm_user_guest idla "$IDLE_LIMIT" "pcnet,net=switch:$SWITCH,mac=$MAC_SERVER" "$(idle_cmd 0)"
-    hvmm_user_guest idlb "$IDLE_LIMIT" "pcnet,net=switch:$SWITCH,mac=$MAC_CLIENT" "$(idle_cmd 0)"
+    hvmm_user_guest idla "$IDLE_LIMIT" "$NIC,net=switch:$SWITCH,mac=$MAC_SERVER" "$(idle_cmd 0)"
+    hvmm_user_guest idlb "$IDLE_LIMIT" "$NIC,net=switch:$SWITCH,mac=$MAC_CLIENT" "$(idle_cmd 0)"
     sw=$(cat "$WORK/xdg/hvmm/$SWITCH.pid" 2>/dev/null)
     if wait_for idla '^GUEST-IDLE' 240 && wait_for idlb '^GUEST-IDLE' 240 && [[ -n $sw && -d /proc/$sw ]] &&
         a=$(vm_pid "$MAC_SERVER") && b=$(vm_pid "$MAC_CLIENT"); then
@@ -332,15 +337,18 @@ main() {
         echo "server_cmd $(server_cmd 1 | tr '\n' ';')"
         echo "client_cmd $(client_cmd 1 | tr '\n' ';')"
     } >"$OUT/vmnet-env.txt"
+    local base
     for unit in "$@"; do
         echo "vmnet-lab: $unit ($(cut -d' ' -f1 /proc/uptime) s)" >&2
-        case $unit in
-            nat-hvmm|nat-qemu72|nat-qemu10|nat-hvmm-nosigpipe) run_nat "$unit" "${unit#nat-}" ;;
+        base=${unit%-virtio}
+        if [[ $base != "$unit" ]]; then NIC=virtio QEMU_DEVICE=virtio-net-pci; else NIC=pcnet QEMU_DEVICE=pcnet; fi
+        case $base in
+            nat-hvmm|nat-qemu72|nat-qemu10|nat-hvmm-nosigpipe) run_nat "$unit" "${base#nat-}" ;;
             v2v-hvmm-switch|v2v-hvmm-stream|v2v-hvmm-dgram|v2v-qemu72-stream|v2v-qemu72-dgram|v2v-qemu10-stream|v2v-qemu10-dgram)
-                local rest=${unit#v2v-}
+                local rest=${base#v2v-}
                 run_v2v "$unit" "${rest%-*}" "${rest##*-}" ;;
             idle-hvmm-user|idle-qemu72-user|idle-qemu10-user)
-                local rest=${unit#idle-}
+                local rest=${base#idle-}
                 run_idle_user "$unit" "${rest%-user}" ;;
             idle-hvmm-switch) run_idle_switch "$unit" ;;
             *) echo "$unit error unknown unit" >>"$RUNS" ;;

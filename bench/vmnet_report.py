@@ -16,9 +16,10 @@ THROUGHPUT_ROWS = [
     ("nat-tx", "NAT, guest TX (guest -> lab's iperf3 server via 10.0.2.2)", "TX",
      "nat-hvmm", "nat-qemu72", "nat-qemu10"),
     ("nat-rx", "NAT, guest RX (iperf3 -R)", "RX", "nat-hvmm", "nat-qemu72", "nat-qemu10"),
-    ("nat-tx-nosigpipe", "NAT, guest TX, hvmm started with SIGPIPE ignored (workaround: hvmm "
-     "net=user dies of SIGPIPE, see failures)", "TX", "nat-hvmm-nosigpipe", "nat-qemu72", "nat-qemu10"),
-    ("nat-rx-nosigpipe", "NAT, guest RX, hvmm started with SIGPIPE ignored (workaround)", "RX",
+    ("nat-tx-nosigpipe", "NAT, guest TX, hvmm started with SIGPIPE already ignored (cross-check: "
+     "hvmm's net=user ignores it itself since it died of it)", "TX", "nat-hvmm-nosigpipe", "nat-qemu72",
+     "nat-qemu10"),
+    ("nat-rx-nosigpipe", "NAT, guest RX, hvmm started with SIGPIPE already ignored (cross-check)", "RX",
      "nat-hvmm-nosigpipe", "nat-qemu72", "nat-qemu10"),
     ("switch-vs-stream-fwd", "VM to VM: hvmm switch vs QEMU -netdev stream, client -> server", "TX",
      "v2v-hvmm-switch", "v2v-qemu72-stream", "v2v-qemu10-stream"),
@@ -46,6 +47,15 @@ IDLE_ROWS = [
     ("idle-switch-vm-a", "idle hvmm VM on the switch (A)", ("idle-hvmm-switch", "vm-a"), None, None),
     ("idle-switch-vm-b", "idle hvmm VM on the switch (B)", ("idle-hvmm-switch", "vm-b"), None, None),
 ]
+# The same rows with virtio-net on every VM (units named UNIT-virtio), after the PCnet's; the
+# SIGPIPE cross-check has no twin.
+THROUGHPUT_ROWS += [
+    ("virtio-" + key, "virtio-net: " + label, direction, *(n + "-virtio" for n in names))
+    for key, label, direction, *names in THROUGHPUT_ROWS if "nosigpipe" not in key]
+IDLE_ROWS += [
+    ("virtio-" + key, "virtio-net: " + label,
+     *((c[0] + "-virtio", c[1]) if c else None for c in cells))
+    for key, label, *cells in IDLE_ROWS]
 VMMS = ("hvmm", "qemu72", "qemu10")
 VMM_NAMES = {"hvmm": "hvmm", "qemu72": "QEMU 7.2", "qemu10": "QEMU 10"}
 
@@ -185,7 +195,9 @@ def main():
         "hvmm_binary": args.hvmm or None,
         "hvmm_version": env.get("hvmm"),
         "where": "inside one lab boot (QEMU TCG, EPYC with SVM), nested KVM; every VM: the default "
-                 "image, PCnet (QEMU: -device pcnet,romfile=), 256 MiB, 1 vCPU",
+                 "image, 256 MiB, 1 vCPU; the NIC PCnet (QEMU: -device pcnet,romfile=), or in the "
+                 "virtio-net rows virtio-net in userspace (hvmm --nic virtio; QEMU -device "
+                 "virtio-net-pci,romfile=)",
         "lab_cpus": env.get("lab_cpus"), "lab_emulator": env.get("lab_emulator"),
         "lab_halt_poll_ns": env.get("lab_halt_poll_ns"), "lab_kernel": env.get("lab_kernel"),
         "guest_kernel": env.get("guest_kernel"), "qemu72": env.get("qemu72"), "qemu10": env.get("qemu10"),
@@ -218,8 +230,9 @@ def main():
     md = ["# hvmm's networks without root (VMnet) against QEMU 7.2 and QEMU 10\n"]
     md.append(f"One lab boot (QEMU TCG with SVM, nested KVM), {date[:10]}: {lab}; lab kernel "
               f"{env.get('lab_kernel')}. Every VM: the default image (kernel {env.get('guest_kernel')}), "
-              "PCnet (QEMU's `-device pcnet,romfile=`), 256 MiB, 1 vCPU, `console=ttyS0 reboot=k "
-              "panic=-1 quiet`. hvmm and its switch ran as an unprivileged user (uid 65534, no "
+              "256 MiB, 1 vCPU, `console=ttyS0 reboot=k panic=-1 quiet`; the NIC PCnet (QEMU's "
+              "`-device pcnet,romfile=`), and in the rows marked virtio-net virtio-net in userspace "
+              "on both sides (hvmm `--nic virtio`, QEMU `-device virtio-net-pci,romfile=`). hvmm and its switch ran as an unprivileged user (uid 65534, no "
               f"capabilities), QEMU as root. hvmm: {env.get('hvmm')}; anchors {env.get('qemu72')} and "
               f"{env.get('qemu10')}; {env.get('iperf3')}.\n")
     md.append(f"Command: `{args.command}` (repo at {args.repo_head or '?'}; hvmm binary {args.hvmm or '?'})\n")
@@ -231,18 +244,11 @@ def main():
               f"(2 cores); wall time {args.wall_seconds} s; lab status {args.lab_status}.\n")
     if args.lab_retry:
         md.append(f"The lab lost the first run ({args.lab_retry}); these figures are from the one retry.\n")
-    md.append("These figures come from the one-CPU lab, whose dynamic range is limited: the nested "
-              "guests, the VMMs, the switch and iperf3 take turns on one emulated CPU, so a ratio "
-              "here measures the lab's scheduler as much as the VMMs (lab/README.md, \"What the "
-              "lab's figures measure\"; README.md, \"Benchmarks\").\n")
-    left = [n for n in ("v2v-qemu72-stream", "v2v-qemu72-dgram") if n not in asked]
-    if left and any(n.startswith("v2v-") for n in asked):
-        md.append(f"Not run here: {', '.join('`' + n + '`' for n in left)}. Two QEMU 7.2 VMs talking "
-                  "to each other stalled the one-CPU lab all three times they ran on 2026-12-02 "
-                  "(-netdev stream twice, dgram once; no heartbeat 20-30 s after both guests booted, "
-                  "evidence under $HVMM_CACHE/lab/stalls/), which loses the whole boot, so they are "
-                  "left out of the default rows; `bench/vmnet.sh N SECS v2v-qemu72-dgram` runs one "
-                  "alone.\n")
+    if env.get("lab_cpus") == "1":
+        md.append("These figures come from a one-CPU lab, whose dynamic range is limited: the nested "
+                  "guests, the VMMs, the switch and iperf3 take turns on one emulated CPU, so a ratio "
+                  "here measures the lab's scheduler as much as the VMMs (lab/README.md, \"What the "
+                  "lab's figures measure\"; README.md, \"Benchmarks\").\n")
     if failed:
         md.append("**Failed or not run:** " + "; ".join(f"`{n}` {s}" for n, s in failed.items()) + "\n")
 
@@ -286,8 +292,8 @@ def main():
               "(192.168.77.10) and a client VM (.11): hvmm on `hvmm switch start bench0 --dhcp "
               "--reserve ...`, on `net=stream-listen:`/`net=stream:` and on `net=dgram:`; QEMU on "
               "`-netdev stream` (server=on / server=off, Unix socket) and `-netdev dgram` (Unix "
-              "paths); `idle-*` the guest asleep after configuring eth0. Guest commands are in "
-              "vmnet.json.\n")
+              "paths); `idle-*` the guest asleep after configuring eth0; `*-virtio` the same with "
+              "virtio-net on every VM. Guest commands are in vmnet.json.\n")
     md.append("## Raw\n")
     md.append("```")
     md.extend(raw_lines)

@@ -78,14 +78,15 @@ hvmm_user_guest() {
         hvmm run --mem 256 --nic "$nic" --run "$cmd" "$@"
 }
 
-# qemu_guest NAME SECS QEMU MAC COMMAND NETDEV [APPEND...]: the default image on QEMU (qemu-7.2
-# or qemu-10 in the lab) with a pcnet on NETDEV (its id n0; no option ROM is needed for a -kernel
-# boot), running COMMAND like hvmm's --run; APPEND words go before hvmm.run=. In the background.
+# qemu_guest NAME SECS QEMU DEVICE MAC COMMAND NETDEV [APPEND...]: the default image on QEMU
+# (qemu-7.2 or qemu-10 in the lab) with a NIC of model DEVICE (pcnet, virtio-net-pci) on NETDEV
+# (its id n0; no option ROM is needed for a -kernel boot), running COMMAND like hvmm's --run;
+# APPEND words go before hvmm.run=. In the background.
 qemu_guest() {
-    local name=$1 secs=$2 qemu=$3 mac=$4 cmd=$5 netdev=$6
-    shift 6
+    local name=$1 secs=$2 qemu=$3 device=$4 mac=$5 cmd=$6 netdev=$7
+    shift 7
     start_bg "$name" "$secs" "$qemu" -enable-kvm -m 256 -nodefaults -no-reboot -display none \
         -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" \
         -append "console=ttyS0 reboot=k panic=-1${*:+ $*} hvmm.run=$(guest_run_arg "$cmd")" \
-        -netdev "$netdev" -device "pcnet,netdev=n0,mac=$mac,romfile="
+        -netdev "$netdev" -device "$device,netdev=n0,mac=$mac,romfile="
 }
