@@ -149,10 +149,10 @@ parse_out_arg() {
 }
 out_usage() { echo "usage: $0 [--out DIR]" >&2; exit 2; }
 
-# The lab's QEMUs. The lab runs on QEMU 10 from Debian's bookworm-backports (its two-CPU TCG
-# holds under load where Debian 12's 7.2 stalled, lab/README.md), installed on the host like any
-# Debian package; Debian 12's own QEMU 7.2 stays the anchor inside the lab, unpacked from its
-# .debs (one version of a package can be installed at a time).
+# The QEMUs the lab carries as anchors: QEMU 10 from Debian's bookworm-backports, installed on
+# the host like any Debian package (the lab's image copies it in), and Debian 12's own QEMU 7.2,
+# unpacked from its .debs (one version of a package can be installed at a time). The lab itself
+# runs on neither: lab_emulator_tree's QEMU 11.1 (lab/README.md, "Stability").
 LAB_QEMU_VERSION_PREFIX="1:10."
 QEMU_ANCHOR_SUITE=bookworm
 
@@ -162,7 +162,7 @@ ensure_backports_qemu() {
     version=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null || true)
     [[ $version == "$LAB_QEMU_VERSION_PREFIX"* ]] && return 0
     if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-        log "adding Debian's bookworm-backports suite (the lab's QEMU 10)"
+        log "adding Debian's bookworm-backports suite (the lab's QEMU 10 anchor)"
         cat >/etc/apt/sources.list.d/hvmm-bookworm-backports.sources <<'SOURCES'
 Types: deb
 URIs: http://deb.debian.org/debian
