@@ -18,6 +18,8 @@
 
 namespace {
 
+using hvmm::fuzz::FuzzInput;
+
 using hvmm::DmaSpace;
 
 // Guest RAM of 64 KiB at address 0: small, so random addresses often land inside it.
@@ -72,25 +74,6 @@ class EchoBackend final : public hvmm::NetBackend {
     int depth_ = 0;
 };
 
-class Reader {
-  public:
-    explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-    bool empty() const { return pos_ >= data_.size(); }
-    uint8_t byte() { return pos_ < data_.size() ? data_[pos_++] : 0; }
-    uint16_t word() { return static_cast<uint16_t>(byte() | (byte() << 8)); }
-    uint32_t dword() { return word() | (uint32_t{word()} << 16); }
-    std::span<const uint8_t> bytes(size_t n) {
-        n = std::min(n, data_.size() - std::min(pos_, data_.size()));
-        auto out = data_.subspan(pos_, n);
-        pos_ += n;
-        return out;
-    }
-
-  private:
-    std::span<const uint8_t> data_;
-    size_t pos_ = 0;
-};
-
 // With FUZZ_PCNET_STATS set, how often the data path was reached, so a change to the input
 // format that stops exercising it shows.
 struct Totals {
@@ -124,7 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hvmm::PcnetChip chip(dma, irq, &backend, hvmm::MacAddress{{0x52, 0x54, 0, 0x12, 0x34, 0x56}},
                          events);
     backend.set_sink(&chip);
-    Reader in(std::span(data, size));
+    FuzzInput in(data, size);
     // Start from a plausible state half the time so the data path is reached quickly: a
     // 32-bit init block at 0x100 with 8-entry rings at 0x200 (RX) and 0x400 (TX).
     constexpr uint32_t kInitBlock = 0x100, kRxRing = 0x200, kTxRing = 0x400;

@@ -14,6 +14,8 @@
 
 namespace {
 
+using hvmm::fuzz::FuzzInput;
+
 using hvmm::MacAddress;
 using hvmm::vmnet::ForwardDecision;
 using hvmm::vmnet::PortId;
@@ -22,19 +24,7 @@ using hvmm::vmnet::TimePoint;
 
 using hvmm::fuzz::check;
 
-class Reader {
-  public:
-    Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-    bool empty() const { return pos_ >= size_; }
-    uint8_t byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-
-  private:
-    const uint8_t* data_;
-    size_t size_;
-    size_t pos_ = 0;
-};
-
-MacAddress address(Reader& in) {
+MacAddress address(FuzzInput& in) {
     const uint8_t kind = in.byte();
     if (kind < 160) {
         return MacAddress{{0x52, 0x54, 0, 0, 0, uint8_t(kind % 12)}};  // recurring stations
@@ -47,7 +37,7 @@ MacAddress address(Reader& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    Reader in(data, size);
+    FuzzInput in(data, size);
     const hvmm::vmnet::MacTableConfig config{.capacity = 1 + size_t{in.byte()} % 40,
                                              .per_port_cap = 1 + size_t{in.byte()} % 16,
                                              .max_age = std::chrono::seconds(1 + in.byte() % 30)};

@@ -28,6 +28,8 @@
 
 namespace {
 
+using hvmm::fuzz::FuzzInput;
+
 namespace virtio = hvmm::virtio;
 namespace ns = hvmm::virtio::net_spec;
 using hvmm::GuestAddress;
@@ -62,20 +64,6 @@ GuestMemory& memory() {
     }();
     return m;
 }
-
-class Reader {
-  public:
-    explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-    bool empty() const { return pos_ >= data_.size(); }
-    uint8_t byte() { return pos_ < data_.size() ? data_[pos_++] : 0; }
-    uint16_t word() { return static_cast<uint16_t>(byte() | (byte() << 8)); }
-    uint32_t dword() { return word() | (uint32_t{word()} << 16); }
-    uint64_t qword() { return dword() | (uint64_t{dword()} << 32); }
-
-  private:
-    std::span<const uint8_t> data_;
-    size_t pos_ = 0;
-};
 
 bool inside_ram(const void* base, size_t length) {
     const auto* p = static_cast<const uint8_t*>(base);
@@ -160,7 +148,7 @@ class CountingInterrupt final : public virtio::VirtioInterrupt {
 
 // A descriptor: usually a buffer in the data area of a useful size, sometimes anything.
 // Receive buffers are mostly device-writable, so frames get somewhere.
-virtio::Descriptor pick_descriptor(Reader& in, uint32_t queue_size, bool receive) {
+virtio::Descriptor pick_descriptor(FuzzInput& in, uint32_t queue_size, bool receive) {
     virtio::Descriptor d{};
     const uint8_t kind = in.byte();
     d.flags = static_cast<uint16_t>(kind & 7);
@@ -186,7 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hvmm::fuzz::quiet_logs();
     GuestMemory& ram = memory();
     for (const auto& region : ram.regions()) std::memset(region.host, 0, region.size);
-    Reader in(std::span(data, size));
+    FuzzInput in(data, size);
 
     static auto loop = std::move(*hvmm::EventLoop::create());
     static std::array<hvmm::EventFd, 3> kicks{std::move(*hvmm::EventFd::create()),

@@ -31,6 +31,8 @@
 
 namespace {
 
+using hvmm::fuzz::FuzzInput;
+
 namespace virtio = hvmm::virtio;
 namespace layout = hvmm::virtio::pci_layout;
 using layout::CommonRegister;
@@ -146,20 +148,6 @@ class NullIrq final : public hvmm::IrqLine {
     void set_level(bool) override {}
 };
 
-class Reader {
-  public:
-    explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-    bool empty() const { return pos_ >= data_.size(); }
-    uint8_t byte() { return pos_ < data_.size() ? data_[pos_++] : 0; }
-    uint16_t word() { return static_cast<uint16_t>(byte() | (byte() << 8)); }
-    uint32_t dword() { return word() | (uint32_t{word()} << 16); }
-    uint64_t qword() { return dword() | (uint64_t{dword()} << 32); }
-
-  private:
-    std::span<const uint8_t> data_;
-    size_t pos_ = 0;
-};
-
 struct Rig {
     FuzzDevice device;
     CountingRouter router;
@@ -186,13 +174,13 @@ struct Rig {
     }
 };
 
-size_t pick_width(Reader& in) {
+size_t pick_width(FuzzInput& in) {
     constexpr std::array<size_t, 4> widths{1, 2, 4, 8};
     return widths[in.byte() % 4];
 }
 
 // A BAR offset: mostly a register, sometimes anywhere in (or past) the BAR.
-uint64_t pick_bar_offset(Reader& in, const layout::BarLayout& bar) {
+uint64_t pick_bar_offset(FuzzInput& in, const layout::BarLayout& bar) {
     switch (in.byte() % 8) {
         case 0:
         case 1:
@@ -212,7 +200,7 @@ uint64_t pick_bar_offset(Reader& in, const layout::BarLayout& bar) {
 }
 
 // The valid bring-up, so deep states are reached often; the script may break it anywhere.
-void bring_up(Rig& rig, Reader& in) {
+void bring_up(Rig& rig, FuzzInput& in) {
     // Memory decode and Bus Master, as the kernel sets them before the driver's probe.
     const std::array<uint8_t, 2> command{0x06, 0x00};
     (void)rig.transport->config_write(0x04, command);
@@ -298,7 +286,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         breach("transport creation failed");
     rig.transport = std::move(*created);
     const auto& bar = rig.transport->layout();
-    Reader in(std::span(data, size));
+    FuzzInput in(data, size);
     if (in.byte() & 1)
         bring_up(rig, in);
 

@@ -26,6 +26,8 @@
 
 namespace {
 
+using hvmm::fuzz::FuzzInput;
+
 namespace virtio = hvmm::virtio;
 using hvmm::GuestAddress;
 using hvmm::GuestMemory;
@@ -53,22 +55,8 @@ GuestMemory& memory() {
     return m;
 }
 
-class Reader {
-  public:
-    explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-    bool empty() const { return pos_ >= data_.size(); }
-    uint8_t byte() { return pos_ < data_.size() ? data_[pos_++] : 0; }
-    uint16_t word() { return static_cast<uint16_t>(byte() | (byte() << 8)); }
-    uint32_t dword() { return word() | (uint32_t{word()} << 16); }
-    uint64_t qword() { return dword() | (uint64_t{dword()} << 32); }
-
-  private:
-    std::span<const uint8_t> data_;
-    size_t pos_ = 0;
-};
-
 // A guest address: mostly inside RAM, sometimes at its edges, in the hole, or anywhere.
-uint64_t pick_address(Reader& in) {
+uint64_t pick_address(FuzzInput& in) {
     switch (in.byte() % 8) {
         case 0:
         case 1:
@@ -87,7 +75,7 @@ uint64_t pick_address(Reader& in) {
     }
 }
 
-uint32_t pick_length(Reader& in) {
+uint32_t pick_length(FuzzInput& in) {
     switch (in.byte() % 6) {
         case 0:
             return 0;
@@ -100,7 +88,7 @@ uint32_t pick_length(Reader& in) {
     }
 }
 
-virtio::Descriptor pick_descriptor(Reader& in, uint32_t table_entries) {
+virtio::Descriptor pick_descriptor(FuzzInput& in, uint32_t table_entries) {
     virtio::Descriptor d{};
     const uint8_t kind = in.byte();
     d.flags = static_cast<uint16_t>((kind & 0x80) ? in.word() : (kind & 7));
@@ -166,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hvmm::fuzz::quiet_logs();
     GuestMemory& ram = memory();
     for (const auto& region : ram.regions()) std::memset(region.host, 0, region.size);
-    Reader in(std::span(data, size));
+    FuzzInput in(data, size);
 
     // The configuration: usually a valid one at the usual places, sometimes anything.
     const uint8_t shape = in.byte();

@@ -112,7 +112,7 @@ def pcnet():
 
 def dhcp_server():
     def client(type_byte, who, xid, fields, extra=b""):
-        return bytes([0, type_byte, who]) + struct.pack(">I", xid) + bytes([fields]) + extra
+        return bytes([0, type_byte, who]) + struct.pack("<I", xid)  # FuzzInput.dword(): little-endian + bytes([fields]) + extra
 
     discover = client(0, 2, 0x1234, 0)  # type 1 + 0 % 8: DISCOVER from 52:54:00:00:00:02
     # REQUEST (type 3) naming a pool address (pick 0 -> 192.168.77.128+) and the server.
