@@ -19,29 +19,24 @@
 #include <map>
 
 #include "net_test_sink.h"
+#include "tap_test_support.h"
 
 namespace hvmm {
 namespace {
 
 using testing::RecordingSink;
+using testing::request_for;
 using testing::test_frame;
 
 // A guard against hanging forever if a frame never comes; no assertion depends on timing.
 constexpr int kGuardMilliseconds = 5000;
 
 std::string unique_tap_name() {
-    static int counter = 0;
-    return fmt::format("hvmmt{}x{}", ::getpid() % 100000, counter++);
+    return testing::unique_tap_name("hvmmt");
 }
 
 bool interface_exists(const std::string& name) {
     return ::if_nametoindex(name.c_str()) != 0;
-}
-
-ifreq request_for(const std::string& name) {
-    ifreq request{};
-    std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    return request;
 }
 
 bool admin_up(const std::string& name) {
@@ -72,31 +67,12 @@ void set_persistent_tap(const std::string& name, bool persistent) {
     ::close(fd);
 }
 
-class TapBackendTest : public ::testing::Test {
+class TapBackendTest : public testing::TapTest {
   protected:
-    void SetUp() override {
-        ASSERT_EQ(::geteuid(), 0u) << "TAP tests need root (CAP_NET_ADMIN) to create interfaces";
-        ASSERT_EQ(::access("/dev/net/tun", R_OK | W_OK), 0)
-            << "TAP tests need /dev/net/tun (modprobe tun): " << std::strerror(errno);
-    }
-
     std::unique_ptr<TapBackend> open_tap(const std::string& name) {
         auto backend = TapBackend::open(name);
         EXPECT_TRUE(backend) << backend.error().message;
         return backend ? std::move(*backend) : nullptr;
-    }
-
-    // An AF_PACKET socket on the interface: sees what the backend writes, injects what it reads.
-    int packet_socket(const std::string& name) {
-        const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-        EXPECT_GE(fd, 0) << std::strerror(errno);
-        sockaddr_ll address{};
-        address.sll_family = AF_PACKET;
-        address.sll_protocol = htons(ETH_P_ALL);
-        address.sll_ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
-        EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0)
-            << std::strerror(errno);
-        return fd;
     }
 };
 

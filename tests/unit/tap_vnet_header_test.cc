@@ -23,25 +23,20 @@
 #include "devices/virtio/net/virtio_net.h"
 #include "net/tap/tap_backend.h"
 #include "net_test_sink.h"
+#include "tap_test_support.h"
 #include "virtio_mock_driver.h"
 
 namespace hvmm {
 namespace {
 
 using testing::RecordingSink;
+using testing::request_for;
 using testing::test_frame;
 
 constexpr int kGuardMilliseconds = 5000;
 
 std::string unique_tap_name() {
-    static int counter = 0;
-    return fmt::format("hvmmv{}x{}", ::getpid() % 100000, counter++);
-}
-
-ifreq request_for(const std::string& name) {
-    ifreq request{};
-    std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    return request;
+    return testing::unique_tap_name("hvmmv");
 }
 
 // An ethtool "get" command's value for the interface (ETHTOOL_GTXCSUM, ETHTOOL_GTSO).
@@ -58,30 +53,12 @@ int read_ethtool(const std::string& name, uint32_t command) {
     return static_cast<int>(value.data);
 }
 
-class TapVnetHeaderTest : public ::testing::Test {
+class TapVnetHeaderTest : public testing::TapTest {
   protected:
-    void SetUp() override {
-        ASSERT_EQ(::geteuid(), 0u) << "TAP tests need root (CAP_NET_ADMIN) to create interfaces";
-        ASSERT_EQ(::access("/dev/net/tun", R_OK | W_OK), 0)
-            << "TAP tests need /dev/net/tun (modprobe tun): " << std::strerror(errno);
-    }
-
     std::unique_ptr<TapBackend> open_tap(const std::string& name, bool vnet_header = true) {
         auto backend = TapBackend::open(name, TapOptions{.vnet_header = vnet_header});
         EXPECT_TRUE(backend) << backend.error().message;
         return backend ? std::move(*backend) : nullptr;
-    }
-
-    int packet_socket(const std::string& name) {
-        const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-        EXPECT_GE(fd, 0) << std::strerror(errno);
-        sockaddr_ll address{};
-        address.sll_family = AF_PACKET;
-        address.sll_protocol = htons(ETH_P_ALL);
-        address.sll_ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
-        EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0)
-            << std::strerror(errno);
-        return fd;
     }
 };
 
