@@ -5,9 +5,13 @@
 # SECS; at the guest's markers the lab snapshots its /proc/stat, KVM's debugfs exit totals and
 # the TAP's counters, and the guest prints its NIC's interrupt count.
 #
-# usage: tx-pairs-lab.sh SECS SPEC...   SPEC = LABEL:hvmm:NICOPT[:BINARY] or LABEL:qemu72-pcnet or
-#        LABEL:qemu10-pcnet (Debian 12's QEMU 7.2 or backports' QEMU 10; qemu-pcnet = qemu72-pcnet)
+# usage: tx-pairs-lab.sh SECS SPEC...   SPEC = LABEL:hvmm:CONFIG[:BINARY] or LABEL:qemuV-MODEL[:CPU]
+#        CONFIG: a --nic-opt list for the PCnet, or virtio / vhost (hvmm's virtio-net NIC with
+#        vhost=off / on); V: 72 (Debian 12's QEMU 7.2) or 10 (backports' QEMU 10); MODEL: pcnet,
+#        virtio (virtio-net-pci, vhost=off) or vhost (vhost=on); qemu-pcnet = qemu72-pcnet.
 #        (BINARY: another hvmm build carried into the lab, for A/B runs; default hvmm on PATH)
+#        CPU: QEMU's -cpu (default: QEMU's own model; `host` gives its guest the CPUID hvmm's guest
+#        sees, to tell the CPU model's share of a difference from the NIC's)
 # Writes $HVMM_LAB_OUT/tx-pairs.txt (snapshots and iperf3 lines) and LABEL-N.stats.json.
 set -uo pipefail
 
@@ -19,11 +23,13 @@ HOST_IP=10.0.0.1
 GUEST_IP=10.0.0.2
 mount -t debugfs d /sys/kernel/debug 2>/dev/null
 
-guest_cmd="ip link set eth0 up && ip addr add $GUEST_IP/24 dev eth0
+# The NIC's interrupts: the PCnet's line (eth0), or every virtio-net vector (virtio0-*).
+guest_cmd="nic_irqs() { grep -E 'eth0|virtio0-' /proc/interrupts | awk '{ n += \$2 } END { print n + 0 }'; }
+ip link set eth0 up && ip addr add $GUEST_IP/24 dev eth0
 ping -c 2 -w 10 $HOST_IP >/dev/null 2>&1
-echo GUEST-IRQ0 \$(grep eth0 /proc/interrupts | awk '{print \$2}')
+echo GUEST-IRQ0 \$(nic_irqs)
 echo GUEST-MARK tx0; iperf3 -c $HOST_IP -t $SECS -f m >/tmp/tx.txt 2>&1; echo GUEST-MARK tx1
-echo GUEST-IRQ1 \$(grep eth0 /proc/interrupts | awk '{print \$2}')
+echo GUEST-IRQ1 \$(nic_irqs)
 grep -E 'receiver' /tmp/tx.txt | sed 's/^/GUEST-TX /'
 iperf3 -c $HOST_IP -t $SECS -f m -R >/tmp/rx.txt 2>&1
 grep -E 'receiver' /tmp/rx.txt | sed 's/^/GUEST-RX /'"
@@ -35,16 +41,27 @@ snapshot() { # snapshot RUN MARK
 }
 
 vm_command() { # vm_command RUN KIND NICOPT [BINARY]: the VM's command line into CMD
-    if [[ $2 == qemu*-pcnet ]]; then
-        local qemu=qemu-7.2
-        [[ $2 == qemu10-pcnet ]] && qemu=qemu-10
-        CMD=("$qemu" -enable-kvm -m 256 -smp 1 -nodefaults -no-reboot -display none
-             -serial stdio -kernel "$HVMM_GUEST_KERNEL" -initrd "$HVMM_GUEST_INITRD" -append "$append"
-             -netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" -device "pcnet,netdev=n0,romfile=")
-    else
-        CMD=("${4:-hvmm}" run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD" --mem 256 --cpus 1
-             --append "$append" --nic "pcnet,net=tap:$TAP" --nic-opt="$3" --stats-json "$OUT/$1.stats.json")
-    fi
+    local tap="tap,id=n0,ifname=$TAP,script=no,downscript=no"
+    case $2 in
+        qemu*)
+            local qemu=qemu-7.2 device=pcnet
+            [[ $2 == qemu10-* ]] && qemu=qemu-10
+            case $2 in
+                *-virtio) device=virtio-net-pci; tap+=",vhost=off" ;;
+                *-vhost) device=virtio-net-pci; tap+=",vhost=on" ;;
+            esac
+            CMD=("$qemu" -enable-kvm ${3:+-cpu "$3"} -m 256 -smp 1
+                 -nodefaults -no-reboot -display none -serial stdio -kernel "$HVMM_GUEST_KERNEL"
+                 -initrd "$HVMM_GUEST_INITRD" -append "$append" -netdev "$tap"
+                 -device "$device,netdev=n0,romfile=") ;;
+        *)
+            CMD=("${4:-hvmm}" run --kernel "$HVMM_GUEST_KERNEL" --initrd "$HVMM_GUEST_INITRD"
+                 --mem 256 --cpus 1 --append "$append" --stats-json "$OUT/$1.stats.json")
+            case $3 in
+                virtio | vhost) CMD+=(--nic "virtio,net=tap:$TAP,vhost=$([[ $3 == vhost ]] && echo on || echo off)") ;;
+                *) CMD+=(--nic "pcnet,net=tap:$TAP" --nic-opt="$3") ;;
+            esac ;;
+    esac
 }
 
 main() {

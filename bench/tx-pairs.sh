@@ -1,11 +1,15 @@
 #!/bin/bash
-# hvmm's PCnet against QEMU's `-device pcnet`, in alternating rounds in ONE lab boot: each round is
-# an hvmm run (--nic-opt CONFIG), a QEMU 7.2 run and a QEMU 10 run, guest iperf3 TX then RX, SECS
-# each. Prints one line per run (TX/RX Mbit/s, KVM exits per TX packet, NIC interrupts per TX
+# hvmm's NIC against QEMU's same model, in alternating rounds in ONE lab boot: each round is an
+# hvmm run, a QEMU 7.2 run and a QEMU 10 run, guest iperf3 TX then RX, SECS each. CONFIG is a
+# --nic-opt list for the PCnet (against `-device pcnet`), or virtio / vhost: hvmm's virtio-net with
+# vhost=off / on, against `-device virtio-net-pci` with the same vhost setting. Prints one line per run (TX/RX Mbit/s, KVM exits per TX packet, NIC interrupts per TX
 # packet, the lab CPU's split over TX) and hvmm's median over each QEMU's. A benchmark, not a test.
 #
 # usage: bench/tx-pairs.sh [PAIRS] [SECS] [CONFIG]   (defaults 3, 10, paper)
 # env:   HVMM_BIN (default build-bench/hvmm, else build/hvmm), BENCH_KEEP_RAW (a directory),
+#        BENCH_QEMU_CPU (QEMU's -cpu, e.g. host: its guest then sees hvmm's guest's CPUID),
+#        BENCH_QEMU_MODEL (pcnet, virtio or vhost: QEMU's NIC when it is not CONFIG's own, e.g.
+#        hvmm's userspace virtio against QEMU's vhost-net),
 #        HVMM_BIN_B: another hvmm build; the pairs are then HVMM_BIN against it (an A/B run of
 #        two builds, same CONFIG) instead of against QEMU
 # A lab that ends with 124 or 125 is run once more (bench/lab_retry.sh); the summary says so.
@@ -25,7 +29,13 @@ main() {
     [[ -x $hvmm ]] || { echo "bench/tx-pairs.sh: no hvmm binary at $hvmm (build it, or set HVMM_BIN)" >&2; exit 1; }
     local -a specs=() carry=()
     # Against both anchors, in turn: Debian 12's QEMU 7.2 and backports' QEMU 10.
-    local -a others=("qemu72-pcnet:qemu72-pcnet" "qemu10-pcnet:qemu10-pcnet")
+    local model=pcnet
+    [[ $config == virtio || $config == vhost ]] && model=$config
+    model=${BENCH_QEMU_MODEL:-$model}
+    [[ $model =~ ^(pcnet|virtio|vhost)$ ]] || { echo "bench/tx-pairs.sh: BENCH_QEMU_MODEL '$model': want pcnet, virtio or vhost" >&2; exit 2; }
+    local cpu=${BENCH_QEMU_CPU:-}
+    [[ $cpu =~ ^[A-Za-z0-9_.,+=-]*$ ]] || { echo "bench/tx-pairs.sh: BENCH_QEMU_CPU '$cpu' is not a -cpu model" >&2; exit 2; }
+    local -a others=("qemu72-$model${cpu:+.${cpu%%,*}}:qemu72-$model:$cpu" "qemu10-$model${cpu:+.${cpu%%,*}}:qemu10-$model:$cpu")
     if [[ -n ${HVMM_BIN_B:-} ]]; then
         [[ -x $HVMM_BIN_B ]] || { echo "bench/tx-pairs.sh: HVMM_BIN_B $HVMM_BIN_B is not executable" >&2; exit 1; }
         local b
