@@ -11,6 +11,7 @@ namespace hvmm::kvm {
 namespace {
 
 constexpr uint32_t kHypervisorPresentBit = 1u << 31;  // leaf 1 ECX
+constexpr uint32_t kTscDeadlineTimerBit = 1u << 24;   // leaf 1 ECX
 constexpr uint32_t kKvmSignatureLeaf = 0x4000'0000;
 constexpr uint32_t kKvmFeaturesLeaf = 0x4000'0001;
 
@@ -119,6 +120,13 @@ BrandString host_brand_string() {
         std::memcpy(brand.data() + (leaf - kBrandFirstLeaf) * 16, regs, sizeof(regs));
     }
     return brand;
+}
+
+std::vector<kvm_cpuid_entry2> with_tsc_deadline_timer(std::vector<kvm_cpuid_entry2> supported) {
+    if (kvm_cpuid_entry2* leaf1 = find_entry(supported, 1, 0)) {
+        leaf1->ecx |= kTscDeadlineTimerBit;
+    }
+    return supported;
 }
 
 std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(std::vector<kvm_cpuid_entry2> entries, uint32_t id,

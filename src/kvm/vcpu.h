@@ -78,4 +78,10 @@ std::vector<kvm_cpuid_entry2> cpuid_for_vcpu(std::vector<kvm_cpuid_entry2> suppo
                                              uint32_t count,
                                              const BrandString& brand = host_brand_string());
 
+// `supported` with the TSC-deadline timer (leaf 1 ECX bit 24) announced. KVM emulates it in
+// its local APIC whenever it has KVM_CAP_TSC_DEADLINE_TIMER, but never sets the bit in
+// KVM_GET_SUPPORTED_CPUID: announcing it is userspace's choice (QEMU and Firecracker make it).
+// Without it Linux falls back to the APIC's one-shot timer, which it must first calibrate.
+std::vector<kvm_cpuid_entry2> with_tsc_deadline_timer(std::vector<kvm_cpuid_entry2> supported);
+
 }  // namespace hvmm::kvm

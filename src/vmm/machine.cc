@@ -101,7 +101,10 @@ Result<void> Machine::build() {
 }
 
 Result<void> Machine::configure_vcpus() {
-    const auto supported = HVMM_TRY(kvm_.supported_cpuid());
+    auto supported = HVMM_TRY(kvm_.supported_cpuid());
+    if (kvm_.has(KVM_CAP_TSC_DEADLINE_TIMER)) {
+        supported = kvm::with_tsc_deadline_timer(std::move(supported));
+    }
     for (auto& vcpu : vcpus_) {
         HVMM_TRY_VOID(vcpu->set_cpuid(kvm::cpuid_for_vcpu(supported, vcpu->id(), cpu_count())));
         HVMM_TRY_VOID(vcpu->configure_lapic_lints());

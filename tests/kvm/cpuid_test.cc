@@ -47,6 +47,17 @@ TEST(Cpuid, EachVcpuGetsItsApicIdAndTheHypervisorBit) {
     EXPECT_EQ(find(fixed, 0xB)->edx, 3u);
 }
 
+TEST(Cpuid, TscDeadlineTimerIsAnnouncedInLeafOneOnly) {
+    std::vector<kvm_cpuid_entry2> supported(2);
+    supported[0].function = 1;
+    supported[0].ecx = 0x0000'0201;  // SSE3, SSSE3: kept
+    supported[1].function = 7;
+    const auto announced = with_tsc_deadline_timer(supported);
+    EXPECT_EQ(find(announced, 1)->ecx, 0x0100'0201u);
+    EXPECT_EQ(find(announced, 7)->ecx, 0u);
+    EXPECT_EQ(with_tsc_deadline_timer({}).size(), 0u);  // no leaf 1: nothing invented
+}
+
 TEST(Cpuid, KvmSignatureLeafIsPresent) {
     const auto fixed = cpuid_for_vcpu({}, 0, 1);
     const auto signature = find(fixed, 0x4000'0000);

@@ -52,12 +52,30 @@ check_guest_boots() {
     fi
 }
 
+# One boot for two checks: the kernel's release, and the CPU hvmm's CPUID describes (the lab's KVM
+# emulates the TSC-deadline timer, which QEMU's `-cpu host` guest also sees; kvm-clock follows from
+# KVM's signature leaf).
 check_uname() {
-    check_status uname_prints_debian_kernel 0 run --run 'uname -r' || return
-    if grep -qx "$RELEASE" <<<"$(tr -d '\r' <"$WORK/uname_prints_debian_kernel.out")"; then
+    check_status uname_prints_debian_kernel 0 run --run 'uname -r
+echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+grep -m1 "^flags" /proc/cpuinfo' || return
+    local out
+    out=$(tr -d '\r' <"$WORK/uname_prints_debian_kernel.out")
+    if grep -qx "$RELEASE" <<<"$out"; then
         record uname_prints_debian_kernel PASS "uname -r printed $RELEASE"
     else
         record uname_prints_debian_kernel FAIL "uname -r did not print $RELEASE" "$WORK/uname_prints_debian_kernel.out"
+    fi
+    local flags missing=() flag
+    flags=" $(grep -m1 '^flags' <<<"$out" | cut -d: -f2) "
+    for flag in hypervisor x2apic tsc_deadline_timer; do
+        [[ $flags == *" $flag "* ]] || missing+=("$flag")
+    done
+    grep -qx 'clocksource kvm-clock' <<<"$out" || missing+=(kvm-clock)
+    if ((${#missing[@]} == 0)); then
+        record guest_cpu_features PASS "the guest sees hypervisor, x2apic, tsc_deadline_timer and runs on kvm-clock"
+    else
+        record guest_cpu_features FAIL "the guest lacks: ${missing[*]}" "$WORK/uname_prints_debian_kernel.out"
     fi
 }
 
