@@ -19,6 +19,8 @@
 #            --nic virtio records them as unavailable; virtio-pollN and vhost-pollN add
 #            poll-us=N (bounded polling of the transmit ring, vhost's busy loop). CONFIG-nosandbox (paper-nosandbox,
 #            virtio-nosandbox, ...) is CONFIG with `--sandbox off`: the seccomp filters' price.
+#            CONFIG-preempt (paper-preempt, virtio-preempt, ...) is CONFIG with `--io-sched
+#            normal`: the I/O thread's wakeups preempt the vCPU, as before hvmm's default batch.
 #   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
 #            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
 #            (virtio-net-pci, vhost=off), vhost (virtio-net-pci, vhost=on), all on the TAP, or
@@ -247,6 +249,10 @@ main() {
             HVMM_EXTRA=(--sandbox off)
             row=$config
             config=${config%-nosandbox}
+        elif [[ $config == *-preempt ]]; then
+            HVMM_EXTRA=(--io-sched normal)
+            row=$config
+            config=${config%-preempt}
         fi
         iot=0
         [[ " $IOTIME_CONFIGS " == *" $config "* ]] && iot=1

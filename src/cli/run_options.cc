@@ -53,6 +53,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     CLI::App app{"Boot a Linux guest", "hvmm run"};
     std::string kernel, initrd, append, run_command, stats_json, nic_opt, user;
     std::string sandbox = "on";
+    std::string io_sched = "batch";
     app.add_option("--kernel", kernel, "bzImage to boot (default: the default guest image)");
     app.add_option("--initrd", initrd, "initial ramdisk (default: the default guest image's)");
     app.add_option("--append", append, "kernel command line (replaces the default)");
@@ -71,6 +72,10 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
                    "on (default): each thread's system calls limited to its role's; off: for "
                    "debugging")
         ->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--io-sched", io_sched,
+                   "batch (default): the I/O thread's wakeups wait for a vCPU on its CPU to "
+                   "halt or end its time slice, and find more work at once; normal: they "
+                   "preempt it");
     app.add_option("--user", user,
                    "started as root: become this user once /dev/kvm, TAPs and vhost are open");
     app.add_flag("-v,--verbose", options.verbosity, "more messages (-vv: debug)");
@@ -109,6 +114,7 @@ Result<RunOptions> parse_run_options(int argc, const char* const* argv) {
     if (set("--stats-json"))
         options.stats_json = stats_json;
     options.sandbox = sandbox == "on";
+    options.io_thread_scheduling = HVMM_TRY(parse_io_thread_scheduling(io_sched));
     if (set("--user"))
         options.run_as = user;
     if (set("--nic-opt"))
@@ -187,6 +193,7 @@ Result<MachineConfig> make_machine_config(const RunOptions& options) {
         HVMM_TRY_VOID(sandbox::look_up_user(*options.run_as));
     }
     config.privileges = {.drop = true, .run_as = options.run_as};
+    config.io_thread_scheduling = options.io_thread_scheduling;
     config.cmdline = kernel_cmdline(options, dhcp_interfaces(config.nics));
     if (const char* vcpu_cpus = std::getenv("HVMM_VCPU_CPUS"); vcpu_cpus != nullptr && *vcpu_cpus) {
         auto parsed = parse_cpu_list(vcpu_cpus);

@@ -293,6 +293,12 @@ Result<RunOutcome> Machine::run() {
     }
     std::thread io_thread([this] {
         ::pthread_setname_np(::pthread_self(), "io");
+        // Before the sandbox, which has no call to change it. A host that refuses leaves the
+        // thread as it was: slower on a shared CPU, not wrong.
+        if (auto scheduled = set_current_thread_scheduling(config_.io_thread_scheduling);
+            !scheduled) {
+            log::warn("{}", scheduled.error().message);
+        }
         if (!enter_sandbox(sandbox::ThreadRole::kIo))
             return;
         stats::syscall_sink = &stats_->io_thread_syscalls();

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/thread_scheduling.h"
 #include "sandbox/privileges.h"
 #include "vmm/nic_optimizations.h"
 #include "vmm/nic_spec.h"
@@ -36,6 +37,8 @@ struct MachineConfig {
     // puts them). From HVMM_VCPU_CPUS, which the lab sets so that the nested guest's vCPU keeps
     // a lab CPU of its own (lab/README.md, "Placement").
     std::string vcpu_cpus;
+    // How the I/O thread shares a CPU with the vCPUs (--io-sched; base/thread_scheduling.h).
+    IoThreadScheduling io_thread_scheduling = IoThreadScheduling::kBatch;
     // Given up by run() before it starts any thread (the command drops every capability; a
     // Machine made by a test keeps the test's).
     sandbox::PrivilegeSettings privileges;

@@ -261,12 +261,58 @@ check_sandbox_files() {
     fi
 }
 
+# thread_policies PID: "comm policy" for each of hvmm's threads (policy: /proc/PID/task/TID/stat
+# field 41; 0 SCHED_OTHER, 3 SCHED_BATCH).
+thread_policies() {
+    local task
+    for task in /proc/"$1"/task/*; do
+        echo "$(cat "$task/comm" 2>/dev/null) $(sed 's/.*) //' "$task/stat" 2>/dev/null | awk '{print $39}')"
+    done
+}
+
+# check_io_sched NAME WANT_POLICY ARG...: while the guest runs, hvmm's I/O thread has WANT_POLICY
+# and every other thread SCHED_OTHER. Run with --user: the policy is set after every privilege is
+# gone, as an unprivileged user's hvmm sets it.
+check_io_sched() {
+    local name=$1 want=$2 pid i policies=""
+    shift 2
+    hvmm run --user 65534:65534 --run 'echo io-sched-up; sleep 8' "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    pid=$!
+    for ((i = 0; i < 600; i++)); do
+        if grep -q 'io-sched-up' "$WORK/$name.out" 2>/dev/null; then
+            policies=$(thread_policies "$pid")
+            break
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    STATUS=0
+    wait "$pid" || STATUS=$?
+    echo "$policies" >"$WORK/$name.policies"
+    local io others
+    io=$(awk '$1 == "io" {print $2}' <<<"$policies")
+    others=$(awk '$1 != "io" && $1 != "" && $2 != 0' <<<"$policies" | tr '\n' ' ')
+    if [[ -z $policies || $STATUS != 0 ]]; then
+        record "$name" FAIL "the guest never came up or hvmm failed (status $STATUS)" "$WORK/$name.out" "$WORK/$name.err"
+    elif [[ $io != "$want" ]]; then
+        record "$name" FAIL "the I/O thread's policy is '${io:-none}', want $want" "$WORK/$name.policies" "$WORK/$name.err"
+    elif [[ -n $others ]]; then
+        record "$name" FAIL "other threads changed policy: $others" "$WORK/$name.policies"
+    elif grep -q 'scheduling policy' "$WORK/$name.err"; then
+        record "$name" FAIL "hvmm warned about the policy" "$WORK/$name.err"
+    else
+        record "$name" PASS "as uid 65534: the I/O thread's policy $want, every other thread 0 ($(tr '\n' ' ' <<<"$policies"))" "$WORK/$name.policies"
+    fi
+}
+
 check_sandbox() {
     # The guest stays up well past the marker: a loaded lab (seen once) took the snapshot of a
     # 4-second window while hvmm was already tearing down.
     local up='echo sandbox-guest-up; sleep 20; echo sandbox-guest-done'
     check_sandbox_in_force sandbox_in_force_root 0 run --cpus 2 --run "$up" \
         --nic pcnet,net=tap:hvmmsbx0 --nic virtio,net=tap:hvmmsbx1,vhost=on
+    check_io_sched io_sched_batch_by_default 3
+    check_io_sched io_sched_normal 0 --io-sched normal
     check_sandbox_in_force sandbox_in_force_user 65534 run --cpus 2 --user 65534:65534 --run "$up" \
         --nic pcnet,net=tap:hvmmsbx0 --nic virtio,net=tap:hvmmsbx1,vhost=on
     local role

@@ -156,6 +156,24 @@ TEST(Cli, VcpuPlacementComesFromTheEnvironmentAndIsChecked) {
     EXPECT_TRUE(unplaced->vcpu_cpus.empty());
 }
 
+TEST(Cli, IoThreadSchedulingIsBatchUnlessToldOtherwise) {
+    KernelFile kernel;
+    auto by_default = parse({"--kernel", kernel.path.c_str()});
+    auto normal = parse({"--kernel", kernel.path.c_str(), "--io-sched", "normal"});
+    ASSERT_TRUE(by_default);
+    ASSERT_TRUE(normal);
+    auto batch_config = make_machine_config(*by_default);
+    auto normal_config = make_machine_config(*normal);
+    ASSERT_TRUE(batch_config) << batch_config.error().message;
+    ASSERT_TRUE(normal_config) << normal_config.error().message;
+    EXPECT_EQ(batch_config->io_thread_scheduling, IoThreadScheduling::kBatch);
+    EXPECT_EQ(normal_config->io_thread_scheduling, IoThreadScheduling::kNormal);
+
+    auto wrong = parse({"--kernel", kernel.path.c_str(), "--io-sched", "fifo"});
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().message, "--io-sched 'fifo': want batch or normal");
+}
+
 TEST(Cli, BadNicSpecIsRefusedBeforeAnythingRuns) {
     KernelFile kernel;
     auto options = parse({"--kernel", kernel.path.c_str(), "--nic", "pcnet,mac=zz"});
