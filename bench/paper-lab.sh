@@ -19,8 +19,9 @@
 #            --nic virtio records them as unavailable; virtio-pollN and vhost-pollN add
 #            poll-us=N (bounded polling of the transmit ring, vhost's busy loop). CONFIG-nosandbox (paper-nosandbox,
 #            virtio-nosandbox, ...) is CONFIG with `--sandbox off`: the seccomp filters' price.
-#            CONFIG-preempt (paper-preempt, virtio-preempt, ...) is CONFIG with `--io-sched
-#            normal`: the I/O thread's wakeups preempt the vCPU, as before hvmm's default batch.
+#            CONFIG-preempt (virtio-preempt, ...) is CONFIG with `--io-sched normal` and
+#            CONFIG-batch (paper-batch, ...) with `--io-sched batch`: the I/O thread's policy
+#            other than `auto` picks (batch with a virtio NIC, normal with the PCnet).
 #   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
 #            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
 #            (virtio-net-pci, vhost=off), vhost (virtio-net-pci, vhost=on), all on the TAP, or
@@ -253,6 +254,10 @@ main() {
             HVMM_EXTRA=(--io-sched normal)
             row=$config
             config=${config%-preempt}
+        elif [[ $config == *-batch ]]; then
+            HVMM_EXTRA=(--io-sched batch)
+            row=$config
+            config=${config%-batch}
         fi
         iot=0
         [[ " $IOTIME_CONFIGS " == *" $config "* ]] && iot=1

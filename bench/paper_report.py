@@ -24,6 +24,9 @@ HVMM_LABELS = {
     "vhost": "hvmm's virtio-net with vhost=on (the data path in the lab's kernel)",
     "virtio-pollN": "virtio with poll-us=N (the I/O thread watches the emptied TX ring N us before kicks are back on)",
     "vhost-pollN": "vhost with poll-us=N (the vhost worker's busy loop, VHOST_SET_VRING_BUSYLOOP_TIMEOUT)",
+    "CONFIG-nosandbox": "CONFIG with --sandbox off",
+    "CONFIG-preempt": "CONFIG with --io-sched normal (the I/O thread's wakeups preempt the vCPU)",
+    "CONFIG-batch": "CONFIG with --io-sched batch (they wait for the vCPU to halt or end its slice)",
 }
 QEMU_VERSIONS = {"qemu72": "QEMU 7.2", "qemu10": "QEMU 10", "qemu": "QEMU 7.2"}
 QEMU_MODELS = {

@@ -8,14 +8,17 @@ std::string_view to_string(IoThreadScheduling scheduling) {
     return scheduling == IoThreadScheduling::kBatch ? "batch" : "normal";
 }
 
-Result<IoThreadScheduling> parse_io_thread_scheduling(std::string_view text) {
+Result<std::optional<IoThreadScheduling>> parse_io_thread_scheduling(std::string_view text) {
+    if (text == "auto") {
+        return std::optional<IoThreadScheduling>{};
+    }
     if (text == "batch") {
         return IoThreadScheduling::kBatch;
     }
     if (text == "normal") {
         return IoThreadScheduling::kNormal;
     }
-    return fail("--io-sched '{}': want batch or normal", text);
+    return fail("--io-sched '{}': want auto, batch or normal", text);
 }
 
 Result<void> set_current_thread_scheduling(IoThreadScheduling scheduling) {

@@ -1,6 +1,7 @@
 // The scheduling policy of hvmm's own threads.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "base/error.h"
@@ -21,7 +22,8 @@ enum class IoThreadScheduling {
 
 // "batch" / "normal".
 std::string_view to_string(IoThreadScheduling scheduling);
-Result<IoThreadScheduling> parse_io_thread_scheduling(std::string_view text);
+// "batch", "normal", or "auto" (nullopt: the caller chooses by what the thread will carry).
+Result<std::optional<IoThreadScheduling>> parse_io_thread_scheduling(std::string_view text);
 
 // Gives the calling thread SCHED_BATCH or SCHED_OTHER at nice 0. Needs no privilege: an
 // unprivileged thread may move between the two at its nice value (sched(7)).

@@ -26,8 +26,8 @@ struct RunOptions {
     bool stats = false;
     std::optional<std::string> stats_json;
     bool sandbox = true;                  // --sandbox on|off: the seccomp filters per thread
-    // --io-sched batch|normal
-    IoThreadScheduling io_thread_scheduling = IoThreadScheduling::kBatch;
+    // --io-sched auto|batch|normal; nullopt (auto): chosen by the NICs (make_machine_config)
+    std::optional<IoThreadScheduling> io_thread_scheduling;
     std::optional<std::string> run_as;    // --user NAME
     int verbosity = 0;
     bool help_requested = false;

@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "base/log.h"
+#include "base/thread_scheduling.h"
 #include "cli/switch_command.h"
 #include "sandbox/privileges.h"
 #include "sandbox/seccomp_sandbox.h"
@@ -51,6 +52,8 @@ struct StartOptions {
     SwitchConfig config;
     bool foreground = false;
     bool sandbox = true;  // --sandbox on|off
+    // --io-sched: the daemon is one event loop, an I/O thread like a VM's (base/thread_scheduling.h)
+    IoThreadScheduling scheduling = IoThreadScheduling::kBatch;
 };
 
 Result<void> lock_down(const StartOptions& options) {
@@ -82,6 +85,7 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
                  "hvmm switch start"};
     std::string name, subnet, uplink, pcap;
     std::string sandbox = "on";
+    std::string io_sched = "batch";
     std::vector<std::string> reservations, forwards;
     StartOptions options;
     bool dhcp = false, nat = false;
@@ -100,6 +104,10 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
                    "on (default): the daemon's system calls limited to its role's; off: for "
                    "debugging")
         ->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--io-sched", io_sched,
+                   "batch (default): a frame's arrival waits for the running VM thread on the "
+                   "daemon's CPU to block or end its slice, and several go on together; normal: "
+                   "it preempts");
     app.add_flag("-v,--verbose", verbosity, "log port changes (always on when detached)");
     try {
         app.parse(argc, argv);
@@ -114,6 +122,9 @@ Result<StartOptions> parse_start(int argc, char** argv, bool& help) {
         log::set_level(verbosity > 1 ? log::Level::kDebug : log::Level::kInfo);
     }
     options.sandbox = sandbox == "on";
+    // auto: batch, as for a VM with a virtio NIC (the daemon cannot know its peers' NICs).
+    options.scheduling =
+        HVMM_TRY(parse_io_thread_scheduling(io_sched)).value_or(IoThreadScheduling::kBatch);
     SwitchConfig& config = options.config;
     config.name = name;
     config.paths = HVMM_TRY(vmnet::switch_paths(name, vmnet::current_switch_environment()));
@@ -260,6 +271,10 @@ int switch_start(int argc, char** argv) {
     if (auto written = vmnet::write_switch_pid(config.paths, ::getpid()); !written) {
         log::error("switch '{}': {}", config.name, written.error().message);
         return 1;  // the parent hears EOF and reports the log file
+    }
+    // Before the sandbox, which has no call to change it; a refusal only costs batching.
+    if (auto scheduled = set_current_thread_scheduling(options->scheduling); !scheduled) {
+        log::warn("switch '{}': {}", config.name, scheduled.error().message);
     }
     // Every socket, the uplink, the leases and the pcap file are open: from here on the daemon
     // only forwards, and a bug in its frame path meets the sandbox. Before it says it started, so

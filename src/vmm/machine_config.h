@@ -38,7 +38,7 @@ struct MachineConfig {
     // a lab CPU of its own (lab/README.md, "Placement").
     std::string vcpu_cpus;
     // How the I/O thread shares a CPU with the vCPUs (--io-sched; base/thread_scheduling.h).
-    IoThreadScheduling io_thread_scheduling = IoThreadScheduling::kBatch;
+    IoThreadScheduling io_thread_scheduling = IoThreadScheduling::kNormal;
     // Given up by run() before it starts any thread (the command drops every capability; a
     // Machine made by a test keeps the test's).
     sandbox::PrivilegeSettings privileges;

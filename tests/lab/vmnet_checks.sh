@@ -247,6 +247,16 @@ run_switch() {
         record switch_dhcp FAIL "hvmm switch start failed" "$WORK/switch-start.out"
         return
     fi
+    # The daemon started by an unprivileged user is SCHED_BATCH (policy 3, /proc/PID/stat field
+    # 41), as `--io-sched` defaults: a VM's frame does not preempt the VM thread sending it.
+    local switch_pid policy
+    switch_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$WORK/switch-start.out")
+    policy=$(sed 's/.*) //' "/proc/${switch_pid:-0}/stat" 2>/dev/null | awk '{print $39}')
+    if [[ $policy == 3 ]]; then
+        record switch_io_sched_batch PASS "the switch daemon (pid $switch_pid, uid $(stat -c %u "/proc/$switch_pid")) runs SCHED_BATCH"
+    else
+        record switch_io_sched_batch FAIL "the switch daemon (pid '${switch_pid}') has policy '${policy}', want 3" "$WORK/switch-start.out"
+    fi
     LIMIT=480 hvmm_guest swa "pcnet,net=switch:lab0,mac=52:54:00:00:77:0a" "$(switch_guest 192.168.77.11 server)"
     LIMIT=480 hvmm_guest swb "pcnet,net=switch:lab0,mac=52:54:00:00:77:0b" "$(switch_guest 192.168.77.10 client)"
     # The QEMU VM's pings may meet the MAC flood: 20000 broadcasts queued ahead of A's replies

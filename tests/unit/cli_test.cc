@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,22 +157,34 @@ TEST(Cli, VcpuPlacementComesFromTheEnvironmentAndIsChecked) {
     EXPECT_TRUE(unplaced->vcpu_cpus.empty());
 }
 
-TEST(Cli, IoThreadSchedulingIsBatchUnlessToldOtherwise) {
+TEST(Cli, IoThreadSchedulingIsBatchWithAVirtioNicUnlessNamed) {
     KernelFile kernel;
-    auto by_default = parse({"--kernel", kernel.path.c_str()});
-    auto normal = parse({"--kernel", kernel.path.c_str(), "--io-sched", "normal"});
-    ASSERT_TRUE(by_default);
-    ASSERT_TRUE(normal);
-    auto batch_config = make_machine_config(*by_default);
-    auto normal_config = make_machine_config(*normal);
-    ASSERT_TRUE(batch_config) << batch_config.error().message;
-    ASSERT_TRUE(normal_config) << normal_config.error().message;
-    EXPECT_EQ(batch_config->io_thread_scheduling, IoThreadScheduling::kBatch);
-    EXPECT_EQ(normal_config->io_thread_scheduling, IoThreadScheduling::kNormal);
+    auto scheduling_of = [&](std::vector<const char*> args) -> std::optional<IoThreadScheduling> {
+        args.insert(args.begin(), {"--kernel", kernel.path.c_str()});
+        auto options = parse(args);
+        if (!options) {
+            ADD_FAILURE() << options.error().message;
+            return std::nullopt;
+        }
+        auto config = make_machine_config(*options);
+        if (!config) {
+            ADD_FAILURE() << config.error().message;
+            return std::nullopt;
+        }
+        return config->io_thread_scheduling;
+    };
+    using enum IoThreadScheduling;
+    EXPECT_EQ(scheduling_of({}), kNormal);
+    EXPECT_EQ(scheduling_of({"--nic", "pcnet,net=user"}), kNormal);
+    EXPECT_EQ(scheduling_of({"--nic", "virtio,net=user"}), kBatch);
+    EXPECT_EQ(scheduling_of({"--nic", "pcnet,net=user", "--nic", "virtio,net=user"}), kBatch);
+    EXPECT_EQ(scheduling_of({"--nic", "virtio,net=user", "--io-sched", "auto"}), kBatch);
+    EXPECT_EQ(scheduling_of({"--nic", "pcnet,net=user", "--io-sched", "batch"}), kBatch);
+    EXPECT_EQ(scheduling_of({"--nic", "virtio,net=user", "--io-sched", "normal"}), kNormal);
 
     auto wrong = parse({"--kernel", kernel.path.c_str(), "--io-sched", "fifo"});
     ASSERT_FALSE(wrong);
-    EXPECT_EQ(wrong.error().message, "--io-sched 'fifo': want batch or normal");
+    EXPECT_EQ(wrong.error().message, "--io-sched 'fifo': want auto, batch or normal");
 }
 
 TEST(Cli, BadNicSpecIsRefusedBeforeAnythingRuns) {

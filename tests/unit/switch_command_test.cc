@@ -2,6 +2,7 @@
 // runtime and cache directories in a temporary directory, and stream clients speaking QEMU's
 // framing play the VMs.
 #include <linux/landlock.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -10,7 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -365,6 +368,27 @@ TEST_F(SwitchCommand, PcapRecordsEveryForwardedFrame) {
     EXPECT_EQ(records, 5u);
 }
 
+// /proc/PID/stat's field 41, the scheduling policy (after the command name, which may hold spaces).
+int scheduling_policy(pid_t pid) {
+    std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat_file)), {});
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    for (int number = 3; number <= 41; ++number) {  // field 3, the state, follows the name
+        if (!(fields >> field)) {
+            return -1;
+        }
+    }
+    return std::stoi(field);
+}
+
+TEST_F(SwitchCommand, TheDaemonIsSchedBatchUnlessToldOtherwise) {
+    start("batched");
+    start("preempting", {"--io-sched", "normal"});
+    EXPECT_EQ(scheduling_policy(pid_of("batched")), SCHED_BATCH);
+    EXPECT_EQ(scheduling_policy(pid_of("preempting")), SCHED_OTHER);
+}
+
 TEST_F(SwitchCommand, BadOptionsAreOneLineErrors) {
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"switch", "start", "up", "--uplink", "tap:hvmm-no-such0"},
@@ -372,6 +396,7 @@ TEST_F(SwitchCommand, BadOptionsAreOneLineErrors) {
           {"switch", "start", "net", "--subnet", "10.0.0.0/16", "--dhcp"},
           {"switch", "start", "net", "--reserve", "52:54:00:00:00:01=10.0.0.5"},
           {"switch", "start", "net", "--dhcp", "--reserve", "nonsense"},
+          {"switch", "start", "net", "--io-sched", "fifo"},
           {"switch", "stop", "never-started"}}) {
         const auto result = hvmm(args);
         EXPECT_EQ(result.status, 1) << args[2];

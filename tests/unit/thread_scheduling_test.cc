@@ -30,12 +30,15 @@ TEST(ThreadScheduling, BatchAndNormalAreTheKernelsPolicies) {
     EXPECT_EQ(::sched_getscheduler(0), SCHED_OTHER);
 }
 
-TEST(ThreadScheduling, NamesParseBackAndOthersAreRefused) {
+TEST(ThreadScheduling, NamesParseBackAutoIsTheCallersAndOthersAreRefused) {
     for (auto scheduling : {IoThreadScheduling::kBatch, IoThreadScheduling::kNormal}) {
         auto parsed = parse_io_thread_scheduling(to_string(scheduling));
         ASSERT_TRUE(parsed);
         EXPECT_EQ(*parsed, scheduling);
     }
+    auto automatic = parse_io_thread_scheduling("auto");
+    ASSERT_TRUE(automatic);
+    EXPECT_FALSE(automatic->has_value());
     EXPECT_FALSE(parse_io_thread_scheduling("idle"));
     EXPECT_FALSE(parse_io_thread_scheduling(""));
 }
