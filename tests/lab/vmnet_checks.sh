@@ -200,9 +200,10 @@ echo \"fetched: \$(wget -qO- http://192.0.2.254:8082/token.txt)\""
 # A and B (hvmm, unprivileged) get reserved addresses by DHCP, ping each other and run iperf3
 # while a hostile peer floods the switch with random source MACs; the QEMU 7.2 VM takes a pool
 # address and pings A. Then the switch is SIGKILLed and started again: A and B see their carrier
-# go down and come back, and ping each other again.
+# go down and come back, and ping each other again. The daemon runs SCHED_BATCH (`--io-sched
+# batch`, not its default), so every check below also holds with a batching switch.
 SWITCH_ARGS=(lab0 --subnet 192.168.77.0/24 --dhcp --reserve 52:54:00:00:77:0a=192.168.77.10
-             --reserve 52:54:00:00:77:0b=192.168.77.11)
+             --reserve 52:54:00:00:77:0b=192.168.77.11 --io-sched batch)
 # The scenario "switch_nat" (ctest's) adds --nat and checks it; "switch" runs without it.
 SWITCH_NAT=""
 # With --nat, VMs reach the lab host by its own addresses (libslirp's .2 is the gateway and DNS,
@@ -247,8 +248,8 @@ run_switch() {
         record switch_dhcp FAIL "hvmm switch start failed" "$WORK/switch-start.out"
         return
     fi
-    # The daemon started by an unprivileged user is SCHED_BATCH (policy 3, /proc/PID/stat field
-    # 41), as `--io-sched` defaults: a VM's frame does not preempt the VM thread sending it.
+    # The daemon started by an unprivileged user with `--io-sched batch` (SWITCH_ARGS) is
+    # SCHED_BATCH: policy 3, /proc/PID/stat field 41.
     local switch_pid policy
     switch_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$WORK/switch-start.out")
     policy=$(sed 's/.*) //' "/proc/${switch_pid:-0}/stat" 2>/dev/null | awk '{print $39}')

@@ -382,11 +382,13 @@ int scheduling_policy(pid_t pid) {
     return std::stoi(field);
 }
 
-TEST_F(SwitchCommand, TheDaemonIsSchedBatchUnlessToldOtherwise) {
-    start("batched");
-    start("preempting", {"--io-sched", "normal"});
-    EXPECT_EQ(scheduling_policy(pid_of("batched")), SCHED_BATCH);
+TEST_F(SwitchCommand, TheDaemonIsSchedBatchOnlyWhenAskedTo) {
+    start("preempting");
+    start("batched", {"--io-sched", "batch"});
+    start("chosen", {"--io-sched", "auto"});
     EXPECT_EQ(scheduling_policy(pid_of("preempting")), SCHED_OTHER);
+    EXPECT_EQ(scheduling_policy(pid_of("batched")), SCHED_BATCH);
+    EXPECT_EQ(scheduling_policy(pid_of("chosen")), SCHED_OTHER);
 }
 
 TEST_F(SwitchCommand, BadOptionsAreOneLineErrors) {
