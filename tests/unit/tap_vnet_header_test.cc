@@ -201,7 +201,8 @@ TEST_F(TapVnetHeaderTest, VirtioNetOverAVnetTapPassesHeadersAndSetsOffloads) {
     std::array<int, 2> kicks{rx_kick.fd(), tx_kick.fd()};
     NullInterrupt interrupt;
     const uint64_t features =
-        net.device_features() & ~(ns::kCtrlVq | ns::kCtrlRx | ns::kCtrlRxExtra | ns::kCtrlMacAddr);
+        net.device_features() &
+        ~(ns::kCtrlVq | ns::kCtrlRx | ns::kCtrlRxExtra | ns::kCtrlMacAddr | ns::kNotfCoal);
     ASSERT_TRUE(net.accept_features(features));
     net.activate({memory, queues, kicks, features, interrupt});
     EXPECT_NE(read_ethtool(name, ETHTOOL_GTSO), 0) << "GUEST_TSO4/6 became TUNSETOFFLOAD";

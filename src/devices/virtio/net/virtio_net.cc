@@ -50,6 +50,13 @@ Result<std::unique_ptr<VirtioNet>> VirtioNet::create(NetBackend& backend, EventL
         device->tx_tick_timer_ =
             HVMM_TRY(loop.add_timer(kTxTickPeriod, [self] { self->service_tx_tick(); }));
         HVMM_TRY_VOID(loop.stop_timer(device->tx_tick_timer_));
+        for (uint16_t index : {kRxQueue, kTxQueue}) {
+            const uint64_t timer =
+                HVMM_TRY(loop.add_timer(NotificationCoalescer::kFrameLimitCeiling,
+                                        [self, index] { self->coalescing_timer_expired(index); }));
+            device->coalescing_timers_[index] = timer;
+            HVMM_TRY_VOID(loop.stop_timer(timer));
+        }
     }
     backend.set_sink(device.get());
     if (device->backend_fd_ >= 0) {
@@ -76,6 +83,11 @@ VirtioNet::~VirtioNet() {
     if (tx_tick_timer_ != 0) {
         loop_.remove_timer(tx_tick_timer_);
     }
+    for (uint64_t timer : coalescing_timers_) {
+        if (timer != 0) {
+            loop_.remove_timer(timer);
+        }
+    }
     reset();
     backend_.set_sink(nullptr);
 }
@@ -91,7 +103,8 @@ uint64_t VirtioNet::device_features() const {
         features |= kMtu;
     }
     features |= offered_offload_features(vnet_header_size_);
-    return options_.vhost ? options_.vhost->offerable_features(features) : features;
+    // vhost's interrupts go from the kernel worker to KVM with no hvmm thread to hold them.
+    return options_.vhost ? options_.vhost->offerable_features(features) : features | kNotfCoal;
 }
 
 bool VirtioNet::accept_features(uint64_t features) {
@@ -262,6 +275,12 @@ void VirtioNet::reset_locked() {
     rx_notify_pending_ = false;
     mac_ = options_.mac;
     filter_.reset();
+    // "Upon reset, a device MUST initialize all coalescing parameters to 0."
+    for (uint16_t index : {kRxQueue, kTxQueue}) {
+        coalescers_[index].reset();
+        set_coalescing_timer_locked(index, false);
+        frames_seen_[index] = frames_used_locked(index);
+    }
 }
 
 void VirtioNet::service_queue(uint16_t index) {
@@ -344,10 +363,98 @@ void VirtioNet::link_changed(bool up) {
 
 void VirtioNet::notify_locked(uint16_t index, uint64_t& counter) {
     SplitQueue* q = queue(index);
-    if (q != nullptr && q->should_notify()) {
+    if (q == nullptr) {
+        return;
+    }
+    if (index < kCoalescedQueues && coalescers_[index].coalescing()) {
+        const uint64_t used = frames_used_locked(index);
+        const uint64_t frames = used - frames_seen_[index];
+        frames_seen_[index] = used;
+        switch (coalescers_[index].frames_used(frames)) {
+            case NotificationCoalescer::Action::kNotify:
+                set_coalescing_timer_locked(index, false);
+                break;
+            case NotificationCoalescer::Action::kArmTimer:
+                if (!set_coalescing_timer_locked(index, true)) {
+                    // No timer, no holding: what is due goes now rather than wait for good.
+                    coalescers_[index].timer_expired();
+                    break;
+                }
+                [[fallthrough]];
+            case NotificationCoalescer::Action::kHold:
+                // should_notify() is not asked: it would take the held entries as looked at,
+                // and the driver's used_event may lie among them.
+                if (frames != 0) {
+                    ++(index == kTxQueue ? counters_.tx_notifications_held
+                                         : counters_.rx_notifications_held);
+                }
+                return;
+        }
+    }
+    signal_if_due_locked(*q, index, counter);
+}
+
+void VirtioNet::signal_if_due_locked(SplitQueue& q, uint16_t index, uint64_t& counter) {
+    if (q.should_notify()) {
         ++counter;
         interrupt_->signal_used(index);
     }
+}
+
+void VirtioNet::release_held_notification_locked(uint16_t index) {
+    if (SplitQueue* q = queue(index)) {
+        signal_if_due_locked(
+            *q, index, index == kTxQueue ? counters_.tx_notifications : counters_.rx_notifications);
+    }
+}
+
+uint64_t VirtioNet::frames_used_locked(uint16_t index) const {
+    if (index == kRxQueue) {
+        return counters_.rx_frames;
+    }
+    // Every TX chain is used once, sent or dropped.
+    return counters_.tx_frames + counters_.tx_malformed_chains + counters_.tx_dropped_short_header +
+           counters_.tx_dropped_runt + counters_.tx_dropped_oversize +
+           counters_.tx_dropped_bad_header;
+}
+
+bool VirtioNet::set_coalescing_timer_locked(uint16_t index, bool armed) {
+    if (!armed && !coalescing_timer_armed_[index]) {
+        return true;
+    }
+    const auto changed =
+        armed ? loop_.set_timer_period(coalescing_timers_[index], coalescers_[index].delay())
+              : loop_.stop_timer(coalescing_timers_[index]);
+    if (!changed) {
+        static log::RateLimitedWarning warning;
+        warning("virtio-net: notification coalescing timer: {}", changed.error().message);
+        return false;
+    }
+    coalescing_timer_armed_[index] = armed;
+    return true;
+}
+
+void VirtioNet::coalescing_timer_expired(uint16_t index) {
+    std::lock_guard lock(mutex_);
+    if (index >= kCoalescedQueues) {
+        return;
+    }
+    set_coalescing_timer_locked(index, false);  // one-shot
+    if (!coalescers_[index].timer_armed()) {
+        return;  // released meanwhile (limits changed, enough frames, reset)
+    }
+    coalescers_[index].timer_expired();
+    release_held_notification_locked(index);
+}
+
+NotificationCoalescer::Limits VirtioNet::coalescing_limits(uint16_t index) const {
+    std::lock_guard lock(mutex_);
+    return index < kCoalescedQueues ? coalescers_[index].limits() : NotificationCoalescer::Limits{};
+}
+
+bool VirtioNet::notification_held(uint16_t index) const {
+    std::lock_guard lock(mutex_);
+    return index < kCoalescedQueues && coalescers_[index].timer_armed();
 }
 
 VirtioNetCounters VirtioNet::counters() const {

@@ -7,11 +7,13 @@
 // change notification), MRG_RXBUF (a frame of up to 64 KiB spread over as many receive buffers
 // as it needs), the control queue with receive modes (promiscuous, all-multicast and the
 // CTRL_RX_EXTRA ones) and MAC filter tables and MAC_ADDR_SET, EVENT_IDX and indirect
-// descriptors, and MTU when one is configured. The checksum and segmentation offloads (CSUM,
-// GUEST_CSUM, HOST/GUEST_TSO4/6, ECN) are offered over a backend whose frames carry a vnet
-// header (a TAP opened with it): the header then passes through both ways, checked
-// (vnet_header.h), and the guest's GUEST_* choice becomes the backend's receive offloads. Over
-// any other backend only CSUM is offered: the device completes a partial checksum itself (in a
+// descriptors, MTU when one is configured, and notifications coalescing (NOTF_COAL: the driver
+// sets how many frames or microseconds a used buffer notification may wait for, per direction;
+// not with vhost, whose interrupts go from the kernel straight to KVM). The checksum and
+// segmentation offloads (CSUM, GUEST_CSUM, HOST/GUEST_TSO4/6, ECN) are offered over a backend whose
+// frames carry a vnet header (a TAP opened with it): the header then passes through both ways,
+// checked (vnet_header.h), and the guest's GUEST_* choice becomes the backend's receive offloads.
+// Over any other backend only CSUM is offered: the device completes a partial checksum itself (in a
 // copy of the frame, the one transmit path that copies); it does not segment, so no TSO.
 //
 // Threads and locks:
@@ -48,6 +50,7 @@
 
 #include "base/error.h"
 #include "base/event_loop.h"
+#include "devices/virtio/net/notification_coalescer.h"
 #include "devices/virtio/net/rx_filter.h"
 #include "devices/virtio/net/vhost_net.h"
 #include "devices/virtio/net/virtio_net_counters.h"
@@ -122,6 +125,12 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     void service_tx_tick();
     // Whether that timer is armed (a backlog waits).
     bool tx_backlog_waits() const;
+    // A held notification's time is up (NOTF_COAL's usecs): the coalescing timer of queue index
+    // (kRxQueue or kTxQueue) calls it on the I/O thread; tests call it.
+    void coalescing_timer_expired(uint16_t index);
+    // The driver's coalescing limits for queue index, and whether a notification is held there.
+    NotificationCoalescer::Limits coalescing_limits(uint16_t index) const;
+    bool notification_held(uint16_t index) const;
     // The backend's receive fd is readable: take what it has while there is room. The
     // backend watch calls it on the I/O thread; tests with a fd-less backend call it.
     void service_backend();
@@ -161,12 +170,23 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     void service_ctrl_locked();
     uint8_t handle_ctrl_locked(uint8_t command_class, uint8_t command, ChainReader& data);
     uint8_t handle_ctrl_mac_table_locked(ChainReader& data);
+    uint8_t handle_ctrl_coalescing_locked(uint8_t command, ChainReader& data);
     bool can_receive_locked();
     Delivery deliver_locked(std::span<const uint8_t> frame);
     // Makes sure rx_stash_ holds more than index chains; false when the ring has no more.
     bool stash_rx_chain_locked(size_t index);
     void flush_rx_notification_locked();
+    // A drain on queue index ended: a used buffer notification if the driver's suppression
+    // (EVENT_IDX) and, for RX and TX, its coalescing limits let one go now.
     void notify_locked(uint16_t index, uint64_t& counter);
+    // A used buffer notification if the driver's suppression (EVENT_IDX) asks for one now.
+    void signal_if_due_locked(SplitQueue& q, uint16_t index, uint64_t& counter);
+    // A held notification's wait is over (its timer, new limits): sent if still due.
+    void release_held_notification_locked(uint16_t index);
+    // Frames used on RX or TX so far: what the coalescing limits count.
+    uint64_t frames_used_locked(uint16_t index) const;
+    // Arms (one shot, the coalescer's delay) or stops queue index's timer; false if it could not.
+    bool set_coalescing_timer_locked(uint16_t index, bool armed);
     bool negotiated(uint64_t feature) const { return (features_ & feature) != 0; }
     SplitQueue* queue(uint16_t index) const { return active_ ? queues_[index] : nullptr; }
     void resume_backend();
@@ -203,6 +223,15 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     bool in_backend_poll_ = false;    // service_backend() is polling: notify once at its end
     std::vector<iovec> tx_iovecs_;    // scratch for one frame's gather list
     std::vector<uint8_t> tx_bounce_;  // a frame whose checksum the device completes
+    // NOTF_COAL, indexed by kRxQueue and kTxQueue: the driver's limits and what is held, each
+    // queue's one-shot timer (made stopped at creation), and frames_used_locked() when the
+    // coalescer last looked.
+    static constexpr size_t kCoalescedQueues = 2;
+    static_assert(net_spec::kRxQueue < kCoalescedQueues && net_spec::kTxQueue < kCoalescedQueues);
+    std::array<NotificationCoalescer, kCoalescedQueues> coalescers_{};
+    std::array<uint64_t, kCoalescedQueues> coalescing_timers_{};
+    std::array<bool, kCoalescedQueues> coalescing_timer_armed_{};
+    std::array<uint64_t, kCoalescedQueues> frames_seen_{};
 };
 
 }  // namespace hvmm::virtio

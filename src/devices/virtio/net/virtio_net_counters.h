@@ -39,6 +39,11 @@ struct VirtioNetCounters {
     uint64_t tx_poll_hits = 0;
     uint64_t tx_poll_ns = 0;
 
+    // Notifications coalescing (VIRTIO_NET_F_NOTF_COAL, the driver's `ethtool -C`): drains whose
+    // used buffer notification was held back for more frames or the driver's usecs, per queue.
+    uint64_t tx_notifications_held = 0;
+    uint64_t rx_notifications_held = 0;
+
     // Transmit drops by cause (CVE-2023-6693: a chain shorter than the header is never sent).
     uint64_t tx_dropped_short_header = 0;
     uint64_t tx_dropped_runt = 0;        // fewer bytes than an Ethernet header

@@ -1,4 +1,5 @@
-// VirtioNet's control queue ("Control Virtqueue"): receive modes and MAC filtering. Each
+// VirtioNet's control queue ("Control Virtqueue"): receive modes, MAC filtering and
+// notifications coalescing. Each
 // command is class, command and its data in device-readable bytes, then one device-writable
 // ack byte the device sets to VIRTIO_NET_OK or VIRTIO_NET_ERR.
 #include <algorithm>
@@ -87,6 +88,8 @@ uint8_t VirtioNet::handle_ctrl_locked(uint8_t command_class, uint8_t command, Ch
     } else if (command_class == kCtrlClassMac && command == kCtrlMacTableSet &&
                negotiated(kCtrlRx)) {
         return handle_ctrl_mac_table_locked(data);
+    } else if (command_class == kCtrlClassNotfCoal && negotiated(kNotfCoal)) {
+        return handle_ctrl_coalescing_locked(command, data);
     } else if (command_class == kCtrlClassMac && command == kCtrlMacAddrSet &&
                negotiated(kCtrlMacAddr)) {
         MacAddress mac{};
@@ -102,6 +105,35 @@ uint8_t VirtioNet::handle_ctrl_locked(uint8_t command_class, uint8_t command, Ch
                 command);
     }
     return kCtrlErr;
+}
+
+uint8_t VirtioNet::handle_ctrl_coalescing_locked(uint8_t command, ChainReader& data) {
+    uint16_t index = 0;
+    if (command == kCtrlNotfCoalTxSet) {
+        index = kTxQueue;
+    } else if (command == kCtrlNotfCoalRxSet) {
+        index = kRxQueue;
+    } else {
+        return kCtrlErr;  // VQ_SET / VQ_GET need VIRTIO_NET_F_VQ_NOTF_COAL, never offered
+    }
+    const auto set = data.read_obj<CtrlCoalescing>();
+    if (!set) {
+        return kCtrlErr;
+    }
+    const NotificationCoalescer::Limits limits{.max_packets = set->max_packets,
+                                               .usecs = set->max_usecs};
+    if (!NotificationCoalescer::acceptable(limits)) {
+        return kCtrlErr;  // "SHOULD respond ... with VIRTIO_NET_ERR if it was not able to"
+    }
+    // What the old limits held goes now, under the driver's own suppression.
+    const bool held = coalescers_[index].timer_armed();
+    coalescers_[index].set_limits(limits);
+    set_coalescing_timer_locked(index, false);
+    frames_seen_[index] = frames_used_locked(index);
+    if (held) {
+        release_held_notification_locked(index);
+    }
+    return kCtrlOk;
 }
 
 uint8_t VirtioNet::handle_ctrl_mac_table_locked(ChainReader& data) {

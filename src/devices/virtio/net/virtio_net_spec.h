@@ -41,6 +41,7 @@ inline constexpr uint64_t kCtrlRxExtra = bit(20);    // VIRTIO_NET_F_CTRL_RX_EXT
 inline constexpr uint64_t kGuestAnnounce = bit(21);  // (never offered)
 inline constexpr uint64_t kMq = bit(22);             // (never offered)
 inline constexpr uint64_t kCtrlMacAddr = bit(23);    // VIRTIO_NET_F_CTRL_MAC_ADDR
+inline constexpr uint64_t kNotfCoal = bit(53);       // VIRTIO_NET_F_NOTF_COAL (VIRTIO 1.3)
 
 // The offload features, offered only over a backend that carries a vnet header.
 inline constexpr uint64_t kOffloadFeatures =
@@ -88,5 +89,15 @@ inline constexpr uint8_t kCtrlRxNobcast = 5;
 inline constexpr uint8_t kCtrlClassMac = 1;  // VIRTIO_NET_CTRL_MAC
 inline constexpr uint8_t kCtrlMacTableSet = 0;
 inline constexpr uint8_t kCtrlMacAddrSet = 1;
+// "Notifications Coalescing" (VIRTIO 1.3): struct virtio_net_ctrl_coal { le32 max_packets;
+// le32 max_usecs; } for the transmit queues (TX_SET) or the receive queues (RX_SET).
+inline constexpr uint8_t kCtrlClassNotfCoal = 6;  // VIRTIO_NET_CTRL_NOTF_COAL
+inline constexpr uint8_t kCtrlNotfCoalTxSet = 0;
+inline constexpr uint8_t kCtrlNotfCoalRxSet = 1;
+struct CtrlCoalescing {
+    uint32_t max_packets;
+    uint32_t max_usecs;
+};
+static_assert(sizeof(CtrlCoalescing) == 8);
 
 }  // namespace hvmm::virtio::net_spec

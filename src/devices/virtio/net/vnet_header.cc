@@ -60,6 +60,7 @@ std::string_view missing_feature_dependency(uint64_t features) {
         {kMq, kCtrlVq, "MQ without CTRL_VQ"},
         {kCtrlMacAddr, kCtrlVq, "CTRL_MAC_ADDR without CTRL_VQ"},
         {kCtrlRxExtra, kCtrlRx, "CTRL_RX_EXTRA without CTRL_RX"},
+        {kNotfCoal, kCtrlVq, "NOTF_COAL without CTRL_VQ"},
     };
     for (const Requirement& requirement : kRequirements) {
         if ((features & requirement.feature) != 0 && (features & requirement.needs_any) == 0) {
