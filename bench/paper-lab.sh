@@ -6,7 +6,8 @@
 # phase; when one shows on the console the lab snapshots KVM's debugfs totals (live VMs only, so
 # while the VM runs), the count of KVM exits to userspace (tracefs hist on kvm:kvm_userspace_exit,
 # when the lab kernel has it), KVM exits by hardware reason (hist on kvm:kvm_exit), the lab CPU's
-# time split (/proc/stat) and the TAP's packet counters. In the baseline, paper and all configs the
+# time split (/proc/stat), MSR accesses by register (hist on kvm:kvm_msr) and the TAP's packet
+# and byte counters. In the baseline, paper and all configs the
 # guest also runs `iotime --unbind --json` (the per-OUT cost probe: an exiting OUT to the NIC, a RAP
 # write, an RDP read) after RX when the image has it.
 #
@@ -22,11 +23,15 @@
 #            CONFIG-preempt (virtio-preempt, ...) is CONFIG with `--io-sched normal` and
 #            CONFIG-batch (paper-batch, ...) with `--io-sched batch`: the I/O thread's policy
 #            other than `auto` picks (batch with a virtio NIC, normal with the PCnet).
+#            CONFIG-nogso (virtio-nogso, ...): the guest turns TSO and GSO off first, so each
+#            frame its NIC sends is one wire packet (<= 1514 bytes), the unit the PCnet rows
+#            count in. Suffixes combine (virtio-preempt-nogso).
 #   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
 #            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
 #            (virtio-net-pci, vhost=off), vhost (virtio-net-pci, vhost=on), all on the TAP, or
 #            user-pcnet, user-virtio (-netdev user: the lab host is the slirp gateway, no TAP).
 #            qemu-pcnet and qemu-e1000 are the old names of qemu72-pcnet and qemu72-e1000.
+#            An anchor-nogso (qemu72-virtio-nogso) is that anchor with the guest's TSO/GSO off.
 # Writes to $HVMM_LAB_OUT:
 #   paper-runs.txt   "ROW mark NAME key=value..." snapshots, "ROW TX|RX <iperf3 line>",
 #                    "ROW IOTIME <line>", "ROW noiotime", "ROW status N|unavailable", and for a
@@ -60,11 +65,20 @@ VMM_PIN=() PEER_PIN=()
 TRACEFS=/sys/kernel/tracing
 UEXIT_TRIGGER="hist:keys=common_pid:vals=hitcount:size=256"
 EXIT_REASON_TRIGGER="hist:keys=exit_reason:vals=hitcount:size=256"
+# MSR accesses KVM handled, by register and direction: which of the MSR exits are x2APIC EOIs,
+# timer writes (TSC deadline, TMICT) or IPIs (ICR).
+MSR_TRIGGER="hist:keys=ecx,write:vals=hitcount:size=256"
+# GUEST_GSO=off (a row's -nogso suffix): the guest turns TSO and GSO off on eth0 before iperf3,
+# so every frame it hands the NIC is one wire packet of at most 1514 bytes, the PCnet's unit.
+GUEST_GSO=on
 
 # guest_cmd IOTIME(0|1): the anchor's sequence; a ping first so ARP is done before timing starts.
 guest_cmd() {
     local cmd="ip link set eth0 up && ip addr add $GUEST_IP/24 dev eth0
-ping -c 2 -w 10 $HOST_IP >/dev/null 2>&1
+"
+    [[ $GUEST_GSO == off ]] && cmd+="ethtool -K eth0 tso off gso off && echo GUEST-GSO off || echo GUEST-GSO failed
+"
+    cmd+="ping -c 2 -w 10 $HOST_IP >/dev/null 2>&1
 echo GUEST-MARK tx0; iperf3 -c $HOST_IP -t $SECS -f m >/tmp/tx.txt 2>&1; echo GUEST-MARK tx1
 grep -E 'sender|receiver' /tmp/tx.txt | sed 's/^/GUEST-TX /'
 echo GUEST-MARK rx0; iperf3 -c $HOST_IP -t $SECS -f m -R >/tmp/rx.txt 2>&1; echo GUEST-MARK rx1
@@ -92,6 +106,17 @@ exit_reasons() {
     [[ -r $hist ]] || { echo -; return; }
     awk '/^\{ exit_reason:/ { gsub(/[{},]/, " "); for (i = 1; i < NF; i++) { if ($i == "exit_reason:") code = $(i + 1);
                           if ($i == "hitcount:") n = $(i + 1) } out = out sep code ":" n; sep = "," }
+         END { print (out == "" ? "-" : out) }' "$hist"
+}
+
+# MSR accesses so far by register, "ECX/W:COUNT,..." (W 1 a write, 0 a read; the kvm:kvm_msr
+# hist trigger), "-" without it.
+msr_accesses() {
+    local hist=$TRACEFS/events/kvm/kvm_msr/hist
+    [[ -r $hist ]] || { echo -; return; }
+    awk '/^\{ ecx:/ { gsub(/[{},]/, " "); for (i = 1; i < NF; i++) { if ($i == "ecx:") ecx = $(i + 1);
+                     if ($i == "write:") w = $(i + 1); if ($i == "hitcount:") n = $(i + 1) }
+                     out = out sep ecx "/" w ":" n; sep = "," }
          END { print (out == "" ? "-" : out) }' "$hist"
 }
 
@@ -124,13 +149,14 @@ snapshot() { # snapshot ROW MARK: one line of counters
     for f in exits io_exits mmio_exits irq_injections halt_exits; do
         line+=" $f=$(cat /sys/kernel/debug/kvm/$f 2>/dev/null || echo -)"
     done
-    line+=" uexits=$(uexits) exit_reasons=$(exit_reasons)"
+    line+=" uexits=$(uexits) exit_reasons=$(exit_reasons) msrs=$(msr_accesses)"
     # The lab CPU's time so far (/proc/stat "cpu": user nice system idle iowait irq softirq
     # steal guest; guest time is also counted in user), in USER_HZ ticks.
     line+=" cpu=$(awk '$1 == "cpu" { print $2 "," $3 "," $4 "," $5 "," $6 "," $7 "," $8 "," $9 "," $10; exit }' /proc/stat)"
     # No TAP for user-mode networking: its per-packet figures stay null.
     line+=" tap_rx=$(cat /sys/class/net/$TAP/statistics/rx_packets 2>/dev/null || echo -)"
     line+=" tap_tx=$(cat /sys/class/net/$TAP/statistics/tx_packets 2>/dev/null || echo -)"
+    line+=" tap_rx_bytes=$(cat /sys/class/net/$TAP/statistics/rx_bytes 2>/dev/null || echo -)"
     echo "$line" >>"$RUNS"
 }
 
@@ -155,6 +181,7 @@ measure() {
             *GUEST-MARK*) snapshot "$row" "${line##*GUEST-MARK }"
                 [[ $TRACE_SECS != 0 && $line == *"GUEST-MARK tx0"* ]] && trace_tx "$row" ;;
             GUEST-TX*|GUEST-RX*) echo "$row ${line#GUEST-}" >>"$RUNS" ;;
+            GUEST-GSO*) echo "$row gso ${line##* }" >>"$RUNS" ;;
             GUEST-IOTIME-STATUS*) echo "$row iotime_status ${line##* }" >>"$RUNS" ;;
             GUEST-IOTIME*) echo "$row IOTIME ${line#GUEST-IOTIME }" >>"$RUNS" ;;
             GUEST-NOIOTIME*) echo "$row noiotime" >>"$RUNS"
@@ -195,6 +222,7 @@ run_qemu() {
         qemu10-*) qemu=qemu-10; model=${row#qemu10-} ;;
         *) echo "$row status unknown-anchor" >>"$RUNS"; return ;;
     esac
+    model=${model%-nogso}
     netdev="tap,id=n0,ifname=$TAP,script=no,downscript=no"
     case $model in
         pcnet|e1000) device=$model ;;
@@ -223,6 +251,8 @@ main() {
     fi
     echo "$EXIT_REASON_TRIGGER" >"$TRACEFS/events/kvm/kvm_exit/trigger" 2>/dev/null ||
         echo "paper-lab: no hist trigger on kvm_exit; exits by reason will be null" >&2
+    echo "$MSR_TRIGGER" >"$TRACEFS/events/kvm/kvm_msr/trigger" 2>/dev/null ||
+        echo "paper-lab: no hist trigger on kvm_msr; MSR exits by register will be null" >&2
     grep -q -- '--nic-opt' <<<"$(hvmm run --help 2>&1)" && has_opt=yes
     # A hvmm with the virtio NIC names it in --nic's unknown-model message.
     [[ $(hvmm run --nic nosuchmodel 2>&1) == *virtio* ]] && has_virtio=yes
@@ -243,22 +273,22 @@ main() {
         echo "guest_cmd $(guest_cmd 1 | tr '\n' ';')"
     } >"$OUT/paper-env.txt"
     for config in $CONFIGS; do
-        # CONFIG-nosandbox: the same run with `--sandbox off`, to price the seccomp filters.
+        # Suffixes, any number in any order: CONFIG-nosandbox (`--sandbox off`, to price the
+        # seccomp filters), -preempt / -batch (`--io-sched normal` / `batch`), -nogso (the
+        # guest sends wire-sized frames, GUEST_GSO).
         HVMM_EXTRA=()
-        row=
-        if [[ $config == *-nosandbox ]]; then
-            HVMM_EXTRA=(--sandbox off)
-            row=$config
-            config=${config%-nosandbox}
-        elif [[ $config == *-preempt ]]; then
-            HVMM_EXTRA=(--io-sched normal)
-            row=$config
-            config=${config%-preempt}
-        elif [[ $config == *-batch ]]; then
-            HVMM_EXTRA=(--io-sched batch)
-            row=$config
-            config=${config%-batch}
-        fi
+        GUEST_GSO=on
+        row=$config
+        while :; do
+            case $config in
+                *-nosandbox) HVMM_EXTRA+=(--sandbox off); config=${config%-nosandbox} ;;
+                *-preempt) HVMM_EXTRA+=(--io-sched normal); config=${config%-preempt} ;;
+                *-batch) HVMM_EXTRA+=(--io-sched batch); config=${config%-batch} ;;
+                *-nogso) GUEST_GSO=off; config=${config%-nogso} ;;
+                *) break ;;
+            esac
+        done
+        [[ $row == "$config" ]] && row=
         iot=0
         [[ " $IOTIME_CONFIGS " == *" $config "* ]] && iot=1
         if [[ $config =~ ^(virtio|vhost)(-poll([0-9]+))?$ ]]; then
@@ -281,7 +311,11 @@ main() {
     if [[ $has_opt == no && -n $CONFIGS ]]; then
         run_hvmm hvmm-default "" 1
     fi
-    for config in $ANCHORS; do run_qemu "$config"; done
+    for config in $ANCHORS; do
+        GUEST_GSO=on
+        [[ $config == *-nogso ]] && GUEST_GSO=off
+        run_qemu "$config"
+    done
     cat "$RUNS"
 }
 

@@ -16,10 +16,12 @@
 #        BENCH_CONFIGS   hvmm configs (default "baseline ports combine notify paper all virtio
 #                        vhost": the --nic-opt configs on the PCnet, then the paper's future work,
 #                        hvmm's virtio-net without and with vhost-net; a comma list such as
-#                        ports,combine is one config; "" runs no hvmm)
+#                        ports,combine is one config; "" runs no hvmm). Suffixes, combinable:
+#                        -preempt / -batch (--io-sched normal / batch), -nosandbox, -nogso (the
+#                        guest's TSO and GSO off: every frame the NIC sees is a wire packet)
 #        BENCH_ANCHORS   QEMU anchors (default: pcnet, e1000, virtio-net, virtio-net + vhost and
 #                        pcnet on -netdev user, each on QEMU 7.2 and on QEMU 10; names in
-#                        bench/paper-lab.sh)
+#                        bench/paper-lab.sh; -nogso as for configs, e.g. qemu72-virtio-nogso)
 #        BENCH_RESULTS   output directory (default bench/results)
 #        BENCH_HVMM_REV  what the hvmm binary was built from, recorded in paper.md/json
 #        BENCH_KEEP_RAW  a directory to keep the lab's raw output in (consoles, per-run stats)

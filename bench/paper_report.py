@@ -27,6 +27,8 @@ HVMM_LABELS = {
     "CONFIG-nosandbox": "CONFIG with --sandbox off",
     "CONFIG-preempt": "CONFIG with --io-sched normal (the I/O thread's wakeups preempt the vCPU)",
     "CONFIG-batch": "CONFIG with --io-sched batch (they wait for the vCPU to halt or end its slice)",
+    "CONFIG-nogso": "CONFIG with the guest's TSO and GSO off (`ethtool -K eth0 tso off gso off`): "
+                    "every frame handed to the NIC is one wire packet of at most 1514 bytes, the PCnet's unit",
 }
 QEMU_VERSIONS = {"qemu72": "QEMU 7.2", "qemu10": "QEMU 10", "qemu": "QEMU 7.2"}
 QEMU_MODELS = {
@@ -36,15 +38,24 @@ QEMU_MODELS = {
 }
 
 
+NOGSO = "-nogso"
+
+
 def anchor_parts(row):
-    """("qemu72", "pcnet") for qemu72-pcnet; the old names qemu-pcnet/qemu-e1000 are QEMU 7.2's."""
+    """("qemu72", "pcnet") for qemu72-pcnet; the old names qemu-pcnet/qemu-e1000 are QEMU 7.2's.
+    A -nogso anchor is its model's row with the guest's TSO/GSO off: ("qemu72", "virtio-nogso")."""
     version, _, model = row.partition("-")
-    return (version, model) if version in QEMU_VERSIONS and model in QEMU_MODELS else (None, None)
+    known = model.removesuffix(NOGSO) in QEMU_MODELS
+    return (version, model) if version in QEMU_VERSIONS and known else (None, None)
 
 
 def anchor_label(row):
     version, model = anchor_parts(row)
-    return f"{QEMU_VERSIONS[version]} {QEMU_MODELS[model]}" if version else row
+    if not version:
+        return row
+    base = model.removesuffix(NOGSO)
+    gso = ", the guest's TSO/GSO off" if model != base else ""
+    return f"{QEMU_VERSIONS[version]} {QEMU_MODELS[base]}{gso}"
 
 
 def anchor_tx(by, version, model):
@@ -75,7 +86,7 @@ def parse_runs(raw):
             continue
         row = rows.setdefault(parts[0], {"marks": {}, "iperf": {"TX": [], "RX": []},
                                          "status": None, "iotime": [], "iotime_status": None,
-                                         "noiotime": False, "why": None})
+                                         "noiotime": False, "why": None, "gso": None})
         kind = parts[1]
         if kind == "mark" and len(parts) >= 3:
             values = {}
@@ -83,6 +94,8 @@ def parse_runs(raw):
                 key, _, value = kv.partition("=")
                 if key == "exit_reasons":
                     values[key] = parse_counts(value)
+                elif key == "msrs":
+                    values[key] = parse_msr_counts(value)
                 elif key == "cpu":
                     values[key] = parse_cpu(value)
                 else:
@@ -99,6 +112,8 @@ def parse_runs(raw):
             row["iotime_status"] = parts[2]
         elif kind == "noiotime":
             row["noiotime"] = True
+        elif kind == "gso":
+            row["gso"] = parts[2] if len(parts) > 2 else "?"
         elif kind == "why":
             row["why"] = line.split(None, 2)[2] if len(parts) > 2 else None
     return rows, lines
@@ -118,6 +133,41 @@ def parse_counts(value):
     if not pairs:
         return None
     return {int(c): int(n) for c, n in (pair.split(":") for pair in pairs)}
+
+
+# x2APIC registers as MSRs (Intel SDM vol. 3, 11.12.1.2) and the timers' MSRs: which MSR exits
+# are EOIs, timer programming or IPIs. Other registers are summed as "other".
+MSR_NAMES = {(0x80B, 1): "EOI", (0x6E0, 1): "TSC deadline", (0x838, 1): "TMICT",
+             (0x830, 1): "ICR", (0x4B564D04, 1): "PV EOI enable"}
+MSR_COLUMNS = ["EOI", "TSC deadline", "TMICT", "ICR"]
+
+
+def parse_msr_counts(value):
+    """'ECX/W:COUNT,...' from the kvm_msr hist -> {(ecx, write): count}; None without it."""
+    pairs = [p for p in value.split(",") if re.fullmatch(r"\d+/[01]:\d+", p)]
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        key, _, n = pair.partition(":")
+        ecx, _, w = key.partition("/")
+        out[(int(ecx), int(w))] = int(n)
+    return out
+
+
+def msrs_by_register(row, phase, packets):
+    """MSR accesses KVM handled per packet over a phase, by register name, or None."""
+    a = row["marks"].get(phase + "0", {}).get("msrs")
+    b = row["marks"].get(phase + "1", {}).get("msrs")
+    if a is None or b is None or not packets:
+        return None
+    per = {}
+    for key in set(a) | set(b):
+        n = b.get(key, 0) - a.get(key, 0)
+        if n:
+            name = MSR_NAMES.get(key, "other")
+            per[name] = per.get(name, 0) + n
+    return {name: round(n / packets, 3) for name, n in sorted(per.items())}
 
 
 def parse_cpu(value):
@@ -241,6 +291,7 @@ def row_figures(name, row, raw):
             "userspace_exits_per_packet": ratio(d["uexits"], pkts),
             "interrupts_per_packet": ratio(d["irq_injections"], pkts),
             "kvm_exits_per_packet_by_reason": exits_by_reason(row, phase, pkts),
+            "msr_accesses_per_packet_by_register": msrs_by_register(row, phase, pkts),
             "lab_cpu": cpu_split(row, phase),
         }
     stats = load_stats(raw, name) if fig["vmm"] == "hvmm" else None
@@ -271,6 +322,9 @@ def row_figures(name, row, raw):
                 parsed = json.loads(line)
             except ValueError:
                 pass
+    fig["guest_gso"] = row["gso"] or "on"
+    tx_bytes = delta(row, "tx", "tap_rx_bytes")
+    fig["tx_phase"]["bytes_per_packet"] = ratio(tx_bytes, tx_pkts, 0)
     fig["iotime"] = {"ran": bool(row["iotime"]), "lines": row["iotime"], "json": parsed,
                      "status": row["iotime_status"], "not_in_image": row["noiotime"]}
     if status == "unavailable":
@@ -284,6 +338,10 @@ def row_figures(name, row, raw):
         fig["ok"] = False
     else:
         fig["state"] = f"failed (status {status})"
+        fig["ok"] = False
+    if fig["ok"] is True and fig["guest_gso"] not in ("on", "off"):
+        # A -nogso row whose guest could not turn GSO off measured something else.
+        fig["state"] = f"failed (the guest's ethtool -K said {fig['guest_gso']})"
         fig["ok"] = False
     if fig["ok"] is False and row.get("why"):
         fig["state"] += f": {row['why']}"
@@ -341,6 +399,30 @@ def git_head(repo):
         return head
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def msr_lines(figs):
+    """The TX phase's MSR accesses per packet by register, and the mean frame the NIC was handed
+    (bytes per TAP packet: ~1514 with GSO off, tens of KB with it on). Markdown lines."""
+    lines = []
+    for f in figs:
+        tp = f["tx_phase"]
+        by_reg = tp.get("msr_accesses_per_packet_by_register")
+        if f.get("ok") is not True or by_reg is None:
+            continue
+        cells = [fmt(by_reg.get(c, 0.0), 3) for c in MSR_COLUMNS]
+        cells.append(fmt(sum(v for k, v in by_reg.items() if k not in MSR_COLUMNS), 3))
+        lines.append(f"| {f['row']} | {fmt(tp.get('bytes_per_packet'), 0)} | {f['guest_gso']} | "
+                     + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    return (["## MSR exits of the TX phase by register\n",
+             "Per transmitted packet (the lab's `kvm:kvm_msr` tracepoint, a hist trigger keyed on "
+             "the register): x2APIC EOI writes (0x80B), TSC-deadline writes (0x6E0), APIC timer "
+             "initial count (0x838), ICR (0x830, IPIs). Bytes per packet: the TAP's rx_bytes over "
+             "its rx_packets in the phase, so the size of the frames the guest handed its NIC.\n",
+             "| row | bytes per TX packet | guest TSO/GSO | " + " | ".join(MSR_COLUMNS) + " | other |",
+             "|---" * (len(MSR_COLUMNS) + 4) + "|"] + lines + [""])
 
 
 def virtio_queue_lines(figs):
@@ -557,6 +639,7 @@ def main():
         md.append(f"| {f['row']} | " + " | ".join(cells) + " |")
     md.append("")
 
+    md.extend(msr_lines(figs))
     md.extend(virtio_queue_lines(figs))
 
     md.append("## Cost table (per OUT)\n")
