@@ -9,7 +9,8 @@
 #          ping_guest_to_host, ping_host_to_guest, promiscuous, mtu_9000, mtu_65520, iperf3_tx,
 #          iperf3_rx, stats_per_packet
 #   nomsi  the same guest with pci=nomsi (INTx and the ISR): nomsi_binds, nomsi_ping, nomsi_iperf3
-#   link   the lab takes the TAP down and up: link_down_up
+#   link   the lab takes the TAP down and up: link_down_up; then the guest sets interrupt
+#          moderation (ethtool -C, NOTF_COAL) and sends: notification_coalescing
 #   vhost  vhost=on (the data path in the lab's kernel): vhost_binds, vhost_ping, vhost_iperf3_tx,
 #          vhost_iperf3_rx, vhost_mtu_9000
 #   both   a PCnet and a virtio NIC in one guest: both_nics_bind, both_nics_ping
@@ -131,6 +132,32 @@ judge_mtu() {
     fi
 }
 
+# stat_of JSON NAME: one of hvmm's --stats-json counters ("virtio0.tx_frames"), empty if absent.
+stat_of() { grep -oE "\"${2//./\\.}\": *[0-9]+" "$1" 2>/dev/null | grep -oE '[0-9]+$' | head -n1; }
+
+# judge_coalescing NAME STATS: the guest's `ethtool -C` (VIRTIO_NET_F_NOTF_COAL's control
+# commands) was taken, `ethtool -c` reads back what was set, iperf3 ran under it, and the device
+# held notifications back on both queues (the frames sent, the ACKs back; its counters in
+# --stats-json).
+judge_coalescing() {
+    local name=$1 stats=$2 section shown tx_held rx_held
+    section=$(console "$name" | sed -n '/^coal-begin/,/^coal-tx-status/p')
+    shown=$(sed -n 's/^coal: //p' <<<"$section" | tr -s ' \t' ' ' | tr '\n' ';')
+    tx_held=$(stat_of "$stats" virtio0.tx_notifications_held)
+    rx_held=$(stat_of "$stats" virtio0.rx_notifications_held)
+    if ! grep -q '^coal-set-status 0' <<<"$section"; then
+        record notification_coalescing FAIL "ethtool -C eth0 failed: $(grep -m1 -i 'cannot\|error\|not supported' <<<"$section")" "$WORK/$name.out"
+    elif [[ $shown != *"rx-usecs: 200;"*"rx-frames: 32;"*"tx-usecs: 100;"*"tx-frames: 16;"* ]]; then
+        record notification_coalescing FAIL "ethtool -c eth0 read back '$shown'" "$WORK/$name.out"
+    elif ! grep -q '^coal-tx-status 0' <<<"$section"; then
+        record notification_coalescing FAIL "iperf3 under coalescing did not complete" "$WORK/$name.out"
+    elif ((${tx_held:-0} == 0 || ${rx_held:-0} == 0)); then
+        record notification_coalescing FAIL "the device held no notification back (tx_notifications_held '${tx_held}', rx_notifications_held '${rx_held}')" "$stats"
+    else
+        record notification_coalescing PASS "ethtool -c: $shown $(grep -m1 receiver <<<"$section" | tr -s ' '); notifications held: TX $tx_held, RX $rx_held"
+    fi
+}
+
 # ---- boot: basic (userspace data path, MSI-X) ----------------------------------------------------
 run_basic() {
     local name=basic
@@ -245,9 +272,14 @@ while [ \$i -lt 450 ]; do
   [ \$seen_down = 1 ] && [ \"\$now\" = 1 ] && break
   sleep 0.2; i=\$((i + 1))
 done
-P ping-after $HOST_IP"
+P ping-after $HOST_IP
+echo coal-begin;ethtool -C eth0 rx-usecs 200 rx-frames 32 tx-usecs 100 tx-frames 16;echo coal-set-status \$?
+ethtool -c eth0|grep -E '^[rt]x-(usecs|frames):'|sed 's/^/coal: /'
+I coal-tx $HOST_IP"
     tap_up "$TAP" "$HOST_IP" || { record link_down_up FAIL "cannot make TAP $TAP in the lab"; return; }
-    hvmm_guest "$name" "$cmd" --nic "virtio,net=tap:$TAP"
+    iperf3 -s >"$WORK/iperf-server-link.log" 2>&1 &
+    local server=$!
+    hvmm_guest "$name" "$cmd" --nic "virtio,net=tap:$TAP" --stats-json "$WORK/link-stats.json"
     local stage="the guest never reported its network ready"
     if wait_for "$name" '^guest-link-ready' 300; then
         stage="carrier did not go to 0 within 20 s of 'ip link set $TAP down'"
@@ -260,6 +292,8 @@ P ping-after $HOST_IP"
     fi
     ip link set "$TAP" up 2>/dev/null
     finish "$name"
+    kill "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
     tap_down "$TAP"
     local changes
     changes=$(console "$name" | grep -E '^carrier-now' | tr '\n' ';')
@@ -268,6 +302,7 @@ P ping-after $HOST_IP"
     else
         record link_down_up FAIL "$stage: $changes" "$WORK/$name.out" "$WORK/$name.err"
     fi
+    judge_coalescing "$name" "$WORK/link-stats.json"
 }
 
 # ---- boot: vhost -------------------------------------------------------------------------------
