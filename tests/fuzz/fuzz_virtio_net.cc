@@ -2,10 +2,10 @@
 // whether the backend carries a vnet header, lays out three queues (receive, transmit, control)
 // with guest-chosen descriptors, ring entries and buffer bytes, then scripts device work:
 // kicks on each queue, frames from the backend (any length, any header), link changes,
-// configuration accesses, resets and reactivation. It must never crash or hang, and every
-// frame handed to the backend must be a gather list inside guest RAM (or the device's own
-// header copy) of a sane length: checked here, aborting otherwise (run under ASan/UBSan to catch
-// the rest).
+// notification coalescing timers expiring, configuration accesses, resets and reactivation. It must
+// never crash or hang, and every frame handed to the backend must be a gather list inside guest RAM
+// (or the device's own header copy) of a sane length: checked here, aborting otherwise (run under
+// ASan/UBSan to catch the rest).
 #include <sys/uio.h>
 
 #include <array>
@@ -22,9 +22,9 @@
 #include "base/log.h"
 #include "devices/virtio/net/virtio_net.h"
 #include "devices/virtio/queue/virtq_ring.h"
+#include "fuzz_input.h"
 #include "memory/guest_memory.h"
 #include "net/frame_limits.h"
-#include "fuzz_input.h"
 
 namespace {
 
@@ -274,8 +274,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 break;
             }
             case 6:
-                if (backend.sink() != nullptr)
+                if (op & 0x40) {
+                    // A coalescing timer's expiry (NOTF_COAL), due or not, on any queue index.
+                    net.coalescing_timer_expired(in.byte() % 4);
+                } else if (backend.sink() != nullptr) {
                     backend.sink()->link_changed(op & 0x80);
+                }
                 break;
             case 7: {
                 std::array<uint8_t, 8> bytes{};
