@@ -39,6 +39,7 @@ constexpr std::string_view kUsage =
     "       hvmm doctor\n"
     "       hvmm sandbox                             (each thread's allowed system calls)\n"
     "       hvmm lab exec|run|build ...\n"
+    "       hvmm bench paper|tx-pairs|vmnet|boot|lab-levers [ARG...]   (benchmarks, in the lab)\n"
     "       hvmm --version\n";
 
 // The usage text starts with the version line, so a pasted usage says which hvmm it was.
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
     if (command == "lab") {
         return hvmm::lab::lab_command(argc - 2, argv + 2);
     }
+    if (command == "bench") {
+        return hvmm::cli::bench_command(argc - 2, argv + 2);
+    }
     if (command == "--version" || command == "version") {
         fmt::print("{}\n", hvmm::cli::version_line());
         return 0;
@@ -77,7 +81,7 @@ int main(int argc, char** argv) {
         print_usage(stdout);
         return 0;
     }
-    hvmm::log::error("unknown command '{}' (try: run, switch, sandbox, doctor, lab, --version)",
-                     command);
+    hvmm::log::error(
+        "unknown command '{}' (try: run, switch, sandbox, doctor, lab, bench, --version)", command);
     return 1;
 }

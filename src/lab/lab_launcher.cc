@@ -1,114 +1,31 @@
 #include "lab/lab_launcher.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <fmt/core.h>
 
+#include "lab/source_scripts.h"
+
 namespace hvmm::lab {
 namespace {
-
-namespace fs = std::filesystem;
-
-// The hvmm binary itself, resolved, so the lab carries the very binary that is running.
-std::string self_path() {
-    std::error_code error;
-    const fs::path self = fs::read_symlink("/proc/self/exe", error);
-    return error ? std::string("/proc/self/exe") : self.string();
-}
-
-// lab/ and guest/ scripts: from the source tree CMake named, else beside an installed binary
-// (BIN/../share/hvmm/lab) or in a build tree inside the source tree (BIN/../lab).
-std::string find_script(std::string_view relative) {
-    std::vector<fs::path> candidates;
-#ifdef HVMM_SOURCE_DIR
-    candidates.emplace_back(fs::path(HVMM_SOURCE_DIR) / relative);
-#endif
-    const fs::path bin_dir = fs::path(self_path()).parent_path();
-    candidates.emplace_back(bin_dir / ".." / "share" / "hvmm" / relative);
-    candidates.emplace_back(bin_dir / ".." / relative);
-    for (const auto& candidate : candidates) {
-        std::error_code error;
-        if (fs::is_regular_file(candidate, error)) {
-            return candidate.lexically_normal().string();
-        }
-    }
-    return {};
-}
-
-pid_t child_pid = -1;
-
-// Passes SIGINT/SIGTERM on to the runner, which stops QEMU and cleans up before it exits.
-void forward_signal(int signal_number) {
-    if (child_pid > 0) {
-        ::kill(child_pid, signal_number);
-    }
-}
-
-// Runs `bash SCRIPT ARGS...` and waits for it; its exit status is ours.
-int spawn_and_wait(const std::string& script, const std::vector<std::string>& args) {
-    std::vector<std::string> words{"bash", script};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> child_argv;
-    for (auto& word : words) {
-        child_argv.push_back(word.data());
-    }
-    child_argv.push_back(nullptr);
-
-    struct sigaction forward {};
-    forward.sa_handler = forward_signal;
-    sigemptyset(&forward.sa_mask);
-    struct sigaction old_int {}, old_term {};
-    ::sigaction(SIGINT, &forward, &old_int);
-    ::sigaction(SIGTERM, &forward, &old_term);
-
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        fmt::print(stderr, "hvmm lab: cannot start {}: {}\n", script, std::strerror(errno));
-        return 1;
-    }
-    if (pid == 0) {
-        ::sigaction(SIGINT, &old_int, nullptr);
-        ::sigaction(SIGTERM, &old_term, nullptr);
-        ::execvp("bash", child_argv.data());
-        fmt::print(stderr, "hvmm lab: cannot run bash {}: {}\n", script, std::strerror(errno));
-        ::_exit(127);
-    }
-    child_pid = pid;
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = 1 << 8;
-            break;
-        }
-    }
-    child_pid = -1;
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-    if (WIFEXITED(status)) {
-        return WEXITSTATUS(status);
-    }
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
-}
 
 int run_lab_script(const std::vector<std::string>& args) {
     const std::string runner = find_script("lab/run.sh");
     if (runner.empty()) {
-        fmt::print(stderr, "hvmm lab: cannot find lab/run.sh (looked in the source tree and beside {})\n",
+        fmt::print(stderr,
+                   "hvmm lab: cannot find lab/run.sh (looked in the source tree and beside {})\n",
                    self_path());
         return 1;
     }
-    return spawn_and_wait(runner, args);
+    return spawn_and_wait("hvmm lab", runner, args);
 }
 
 // Runs `bash SCRIPT ARGS...` with stdin /dev/null and returns what it wrote on stdout; its
@@ -163,7 +80,8 @@ Result<std::string> capture_script_output(const std::string& script,
 
 int usage() {
     fmt::print(stderr,
-               "usage: hvmm lab exec [--out DIR] [--with PATH]... [--timeout S] [--mem MB] SCRIPT [ARG...]\n"
+               "usage: hvmm lab exec [--out DIR] [--with PATH]... [--timeout S] [--mem MB] SCRIPT "
+               "[ARG...]\n"
                "       hvmm lab run ARG...   (hvmm run ARG... inside the lab)\n"
                "       hvmm lab build\n");
     return 2;
@@ -206,7 +124,8 @@ int lab_command(int argc, char** argv) {
         // The runner's own options come before the script; everything after it is the script's.
         for (; i < argc && std::string_view(argv[i]).starts_with("--"); ++i) {
             const std::string_view option = argv[i];
-            if (option != "--out" && option != "--with" && option != "--timeout" && option != "--mem") {
+            if (option != "--out" && option != "--with" && option != "--timeout" &&
+                option != "--mem") {
                 fmt::print(stderr, "hvmm lab: unknown exec option {}\n", option);
                 return usage();
             }
@@ -232,7 +151,7 @@ int lab_command(int argc, char** argv) {
             fmt::print(stderr, "hvmm lab: cannot find lab/build-lab.sh\n");
             return 1;
         }
-        return spawn_and_wait(builder, {});
+        return spawn_and_wait("hvmm lab", builder, {});
     }
     fmt::print(stderr, "hvmm lab: unknown command {}\n", command);
     return usage();
