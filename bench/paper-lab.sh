@@ -25,15 +25,19 @@
 #            other than `auto` picks (batch with a virtio NIC, normal with the PCnet).
 #            CONFIG-nogso (virtio-nogso, ...): the guest turns TSO and GSO off first, so each
 #            frame its NIC sends is one wire packet (<= 1514 bytes), the unit the PCnet rows
-#            count in. Suffixes combine (virtio-preempt-nogso).
+#            count in. CONFIG-rxcoalU / CONFIG-coalU: the guest sets its virtio NIC's interrupt
+#            moderation (`ethtool -C`, NOTF_COAL) to U µs or 64 frames on the receive queue /
+#            on both queues. Suffixes combine (virtio-preempt-nogso, virtio-nogso-rxcoal100).
 #   ANCHORS  QEMU runs named qemuVER-MODEL: VER 72 (Debian 12's QEMU 7.2, `qemu-7.2` in the lab)
 #            or 10 (bookworm-backports' QEMU 10, `qemu-10`); MODEL pcnet, e1000, virtio
 #            (virtio-net-pci, vhost=off), vhost (virtio-net-pci, vhost=on), all on the TAP, or
 #            user-pcnet, user-virtio (-netdev user: the lab host is the slirp gateway, no TAP).
 #            qemu-pcnet and qemu-e1000 are the old names of qemu72-pcnet and qemu72-e1000.
-#            An anchor-nogso (qemu72-virtio-nogso) is that anchor with the guest's TSO/GSO off.
+#            An anchor-nogso (qemu72-virtio-nogso) is that anchor with the guest's TSO/GSO off
+#            (the coalescing suffixes too, where QEMU's device takes them).
 # Writes to $HVMM_LAB_OUT:
 #   paper-runs.txt   "ROW mark NAME key=value..." snapshots, "ROW TX|RX <iperf3 line>",
+#                    "ROW prep ok|failed" per guest ethtool command,
 #                    "ROW IOTIME <line>", "ROW noiotime", "ROW status N|unavailable", and for a
 #                    failed run "ROW why <the VMM's last line of its own>"
 #   paper-env.txt    kernel, QEMU version, whether --nic-opt exists, the guest command line
@@ -68,16 +72,22 @@ EXIT_REASON_TRIGGER="hist:keys=exit_reason:vals=hitcount:size=256"
 # MSR accesses KVM handled, by register and direction: which of the MSR exits are x2APIC EOIs,
 # timer writes (TSC deadline, TMICT) or IPIs (ICR).
 MSR_TRIGGER="hist:keys=ecx,write:vals=hitcount:size=256"
-# GUEST_GSO=off (a row's -nogso suffix): the guest turns TSO and GSO off on eth0 before iperf3,
-# so every frame it hands the NIC is one wire packet of at most 1514 bytes, the PCnet's unit.
-GUEST_GSO=on
+# GUEST_ETHTOOL: ethtool commands the guest runs on eth0 before iperf3, set by a row's suffixes:
+# -nogso turns TSO and GSO off, so every frame it hands the NIC is one wire packet of at most
+# 1514 bytes, the PCnet's unit; -rxcoalU and -coalU set the NIC's interrupt moderation
+# (virtio-net's NOTF_COAL): U µs or 64 frames on the receive queue, and with -coalU on the
+# transmit queue too. Each prints GUEST-PREP ok or failed, recorded as "ROW prep ...".
+GUEST_ETHTOOL=()
 
 # guest_cmd IOTIME(0|1): the anchor's sequence; a ping first so ARP is done before timing starts.
 guest_cmd() {
     local cmd="ip link set eth0 up && ip addr add $GUEST_IP/24 dev eth0
 "
-    [[ $GUEST_GSO == off ]] && cmd+="ethtool -K eth0 tso off gso off && echo GUEST-GSO off || echo GUEST-GSO failed
+    local e
+    for e in "${GUEST_ETHTOOL[@]}"; do
+        cmd+="ethtool $e && echo GUEST-PREP ok || echo GUEST-PREP failed
 "
+    done
     cmd+="ping -c 2 -w 10 $HOST_IP >/dev/null 2>&1
 echo GUEST-MARK tx0; iperf3 -c $HOST_IP -t $SECS -f m >/tmp/tx.txt 2>&1; echo GUEST-MARK tx1
 grep -E 'sender|receiver' /tmp/tx.txt | sed 's/^/GUEST-TX /'
@@ -160,6 +170,27 @@ snapshot() { # snapshot ROW MARK: one line of counters
     echo "$line" >>"$RUNS"
 }
 
+# guest_suffixes NAME: sets GUEST_ETHTOOL from NAME's guest-side suffixes (-nogso, -rxcoalU,
+# -coalU, anywhere in NAME) and NAME_LEFT to NAME without them.
+guest_suffixes() {
+    local name=$1 u
+    GUEST_ETHTOOL=()
+    if [[ $name == *-nogso* ]]; then
+        GUEST_ETHTOOL+=("-K eth0 tso off gso off")
+        name=${name/-nogso/}
+    fi
+    if [[ $name =~ -rxcoal([0-9]+) ]]; then
+        u=${BASH_REMATCH[1]}
+        GUEST_ETHTOOL+=("-C eth0 rx-usecs $u rx-frames 64 tx-usecs 0 tx-frames 1")
+        name=${name/-rxcoal$u/}
+    elif [[ $name =~ -coal([0-9]+) ]]; then
+        u=${BASH_REMATCH[1]}
+        GUEST_ETHTOOL+=("-C eth0 rx-usecs $u rx-frames 64 tx-usecs $u tx-frames 64")
+        name=${name/-coal$u/}
+    fi
+    NAME_LEFT=$name
+}
+
 # measure ROW CMD...: one VM run with a fresh TAP and iperf3 server, bounded by RUN_LIMIT.
 measure() {
     local row=$1 line status
@@ -181,7 +212,7 @@ measure() {
             *GUEST-MARK*) snapshot "$row" "${line##*GUEST-MARK }"
                 [[ $TRACE_SECS != 0 && $line == *"GUEST-MARK tx0"* ]] && trace_tx "$row" ;;
             GUEST-TX*|GUEST-RX*) echo "$row ${line#GUEST-}" >>"$RUNS" ;;
-            GUEST-GSO*) echo "$row gso ${line##* }" >>"$RUNS" ;;
+            GUEST-PREP*) echo "$row prep ${line##* }" >>"$RUNS" ;;
             GUEST-IOTIME-STATUS*) echo "$row iotime_status ${line##* }" >>"$RUNS" ;;
             GUEST-IOTIME*) echo "$row IOTIME ${line#GUEST-IOTIME }" >>"$RUNS" ;;
             GUEST-NOIOTIME*) echo "$row noiotime" >>"$RUNS"
@@ -222,7 +253,9 @@ run_qemu() {
         qemu10-*) qemu=qemu-10; model=${row#qemu10-} ;;
         *) echo "$row status unknown-anchor" >>"$RUNS"; return ;;
     esac
-    model=${model%-nogso}
+    model=${model%%-nogso*}
+    model=${model%%-rxcoal*}
+    model=${model%%-coal*}
     netdev="tap,id=n0,ifname=$TAP,script=no,downscript=no"
     case $model in
         pcnet|e1000) device=$model ;;
@@ -274,17 +307,17 @@ main() {
     } >"$OUT/paper-env.txt"
     for config in $CONFIGS; do
         # Suffixes, any number in any order: CONFIG-nosandbox (`--sandbox off`, to price the
-        # seccomp filters), -preempt / -batch (`--io-sched normal` / `batch`), -nogso (the
-        # guest sends wire-sized frames, GUEST_GSO).
+        # seccomp filters), -preempt / -batch (`--io-sched normal` / `batch`), -nogso, -rxcoalU,
+        # -coalU (GUEST_ETHTOOL).
         HVMM_EXTRA=()
-        GUEST_GSO=on
         row=$config
+        guest_suffixes "$config"
+        config=$NAME_LEFT
         while :; do
             case $config in
                 *-nosandbox) HVMM_EXTRA+=(--sandbox off); config=${config%-nosandbox} ;;
                 *-preempt) HVMM_EXTRA+=(--io-sched normal); config=${config%-preempt} ;;
                 *-batch) HVMM_EXTRA+=(--io-sched batch); config=${config%-batch} ;;
-                *-nogso) GUEST_GSO=off; config=${config%-nogso} ;;
                 *) break ;;
             esac
         done
@@ -312,8 +345,7 @@ main() {
         run_hvmm hvmm-default "" 1
     fi
     for config in $ANCHORS; do
-        GUEST_GSO=on
-        [[ $config == *-nogso ]] && GUEST_GSO=off
+        guest_suffixes "$config"
         run_qemu "$config"
     done
     cat "$RUNS"

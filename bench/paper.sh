@@ -18,7 +18,8 @@
 #                        hvmm's virtio-net without and with vhost-net; a comma list such as
 #                        ports,combine is one config; "" runs no hvmm). Suffixes, combinable:
 #                        -preempt / -batch (--io-sched normal / batch), -nosandbox, -nogso (the
-#                        guest's TSO and GSO off: every frame the NIC sees is a wire packet)
+#                        guest's TSO and GSO off: every frame the NIC sees is a wire packet),
+#                        -rxcoalU / -coalU (the guest's ethtool -C on its virtio NIC)
 #        BENCH_ANCHORS   QEMU anchors (default: pcnet, e1000, virtio-net, virtio-net + vhost and
 #                        pcnet on -netdev user, each on QEMU 7.2 and on QEMU 10; names in
 #                        bench/paper-lab.sh; -nogso as for configs, e.g. qemu72-virtio-nogso)

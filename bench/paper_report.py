@@ -29,6 +29,10 @@ HVMM_LABELS = {
     "CONFIG-batch": "CONFIG with --io-sched batch (they wait for the vCPU to halt or end its slice)",
     "CONFIG-nogso": "CONFIG with the guest's TSO and GSO off (`ethtool -K eth0 tso off gso off`): "
                     "every frame handed to the NIC is one wire packet of at most 1514 bytes, the PCnet's unit",
+    "CONFIG-rxcoalU": "CONFIG with the guest's receive interrupt moderation at U µs or 64 frames "
+                      "(`ethtool -C eth0 rx-usecs U rx-frames 64 tx-usecs 0 tx-frames 1`, virtio-net's NOTF_COAL)",
+    "CONFIG-coalU": "CONFIG with U µs or 64 frames on both queues "
+                    "(`ethtool -C eth0 rx-usecs U rx-frames 64 tx-usecs U tx-frames 64`)",
 }
 QEMU_VERSIONS = {"qemu72": "QEMU 7.2", "qemu10": "QEMU 10", "qemu": "QEMU 7.2"}
 QEMU_MODELS = {
@@ -38,14 +42,28 @@ QEMU_MODELS = {
 }
 
 
-NOGSO = "-nogso"
+# The guest-side suffixes of a row (bench/paper-lab.sh's guest_suffixes), what they did.
+GUEST_SUFFIXES = [(re.compile(r"-nogso"), "the guest's TSO/GSO off"),
+                  (re.compile(r"-rxcoal(\d+)"), r"RX moderation \1 µs/64 frames"),
+                  (re.compile(r"-coal(\d+)"), r"moderation \1 µs/64 frames both ways")]
+
+
+def without_guest_suffixes(model):
+    """The model named without -nogso, -rxcoalU, -coalU, and what they said, in words."""
+    said = []
+    for pattern, words in GUEST_SUFFIXES:
+        m = pattern.search(model)
+        if m:
+            said.append(m.expand(words))
+            model = pattern.sub("", model, count=1)
+    return model, said
 
 
 def anchor_parts(row):
     """("qemu72", "pcnet") for qemu72-pcnet; the old names qemu-pcnet/qemu-e1000 are QEMU 7.2's.
-    A -nogso anchor is its model's row with the guest's TSO/GSO off: ("qemu72", "virtio-nogso")."""
+    An anchor with guest-side suffixes keeps them: ("qemu72", "virtio-nogso")."""
     version, _, model = row.partition("-")
-    known = model.removesuffix(NOGSO) in QEMU_MODELS
+    known = without_guest_suffixes(model)[0] in QEMU_MODELS
     return (version, model) if version in QEMU_VERSIONS and known else (None, None)
 
 
@@ -53,9 +71,8 @@ def anchor_label(row):
     version, model = anchor_parts(row)
     if not version:
         return row
-    base = model.removesuffix(NOGSO)
-    gso = ", the guest's TSO/GSO off" if model != base else ""
-    return f"{QEMU_VERSIONS[version]} {QEMU_MODELS[base]}{gso}"
+    base, said = without_guest_suffixes(model)
+    return f"{QEMU_VERSIONS[version]} {QEMU_MODELS[base]}" + "".join(", " + s for s in said)
 
 
 def anchor_tx(by, version, model):
@@ -86,7 +103,7 @@ def parse_runs(raw):
             continue
         row = rows.setdefault(parts[0], {"marks": {}, "iperf": {"TX": [], "RX": []},
                                          "status": None, "iotime": [], "iotime_status": None,
-                                         "noiotime": False, "why": None, "gso": None})
+                                         "noiotime": False, "why": None, "prep": []})
         kind = parts[1]
         if kind == "mark" and len(parts) >= 3:
             values = {}
@@ -112,8 +129,8 @@ def parse_runs(raw):
             row["iotime_status"] = parts[2]
         elif kind == "noiotime":
             row["noiotime"] = True
-        elif kind == "gso":
-            row["gso"] = parts[2] if len(parts) > 2 else "?"
+        elif kind == "prep":
+            row["prep"].append(parts[2] if len(parts) > 2 else "?")
         elif kind == "why":
             row["why"] = line.split(None, 2)[2] if len(parts) > 2 else None
     return rows, lines
@@ -322,7 +339,8 @@ def row_figures(name, row, raw):
                 parsed = json.loads(line)
             except ValueError:
                 pass
-    fig["guest_gso"] = row["gso"] or "on"
+    fig["guest_gso"] = "off" if "-nogso" in name else "on"
+    fig["guest_ethtool"] = row["prep"]
     tx_bytes = delta(row, "tx", "tap_rx_bytes")
     fig["tx_phase"]["bytes_per_packet"] = ratio(tx_bytes, tx_pkts, 0)
     fig["iotime"] = {"ran": bool(row["iotime"]), "lines": row["iotime"], "json": parsed,
@@ -339,9 +357,10 @@ def row_figures(name, row, raw):
     else:
         fig["state"] = f"failed (status {status})"
         fig["ok"] = False
-    if fig["ok"] is True and fig["guest_gso"] not in ("on", "off"):
-        # A -nogso row whose guest could not turn GSO off measured something else.
-        fig["state"] = f"failed (the guest's ethtool -K said {fig['guest_gso']})"
+    asked = len(without_guest_suffixes(name)[1])
+    if fig["ok"] is True and (any(p != "ok" for p in row["prep"]) or len(row["prep"]) < asked):
+        # A row whose guest could not set what its suffixes ask measured something else.
+        fig["state"] = f"failed (the guest's ethtool said '{' '.join(row['prep'])}' to {asked} asked)"
         fig["ok"] = False
     if fig["ok"] is False and row.get("why"):
         fig["state"] += f": {row['why']}"
@@ -444,13 +463,16 @@ def virtio_queue_lines(figs):
                      f"{fmt(ratio(frames, c.get('virtio0.tx_batches')), 2)} | "
                      f"{c.get('virtio0.tx_poll_hits', 0)} of {c.get('virtio0.tx_poll_windows', 0)} | "
                      f"{fmt(ratio(c.get('virtio0.tx_poll_ns', 0), 1e6), 1)} | "
-                     f"{fmt(ratio(io, moved), 2)} |")
+                     f"{fmt(ratio(io, moved), 2)} | "
+                     f"{c.get('virtio0.tx_notifications', '—')} ({c.get('virtio0.tx_notifications_held', '—')}) / "
+                     f"{c.get('virtio0.rx_notifications', '—')} ({c.get('virtio0.rx_notifications_held', '—')}) |")
     if not lines:
         return []
     return (["## The virtio transmit queue (run-wide, hvmm's counters)\n",
              "| row | TX frames | frames per kick | frames per drain | polls that found a frame "
-             "| ms spent polling | I/O-thread system calls per frame moved (TX+RX) |",
-             "|---|---|---|---|---|---|---|"] + lines + [""])
+             "| ms spent polling | I/O-thread system calls per frame moved (TX+RX) "
+             "| notifications TX (held) / RX (held) |",
+             "|---|---|---|---|---|---|---|---|"] + lines + [""])
 
 
 def main():

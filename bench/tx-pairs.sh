@@ -31,6 +31,8 @@ main() {
     # Against both anchors, in turn: Debian 12's QEMU 7.2 and backports' QEMU 10.
     local model=pcnet
     [[ $config == virtio || $config == vhost ]] && model=$config
+    # hvmm's interrupt moderation (virtio-coalU) against QEMU's virtio-net, which has none.
+    [[ $config =~ ^virtio-coal[0-9]+$ ]] && model=virtio
     model=${BENCH_QEMU_MODEL:-$model}
     [[ $model =~ ^(pcnet|virtio|vhost)$ ]] || { echo "bench/tx-pairs.sh: BENCH_QEMU_MODEL '$model': want pcnet, virtio or vhost" >&2; exit 2; }
     local cpu=${BENCH_QEMU_CPU:-}
