@@ -174,17 +174,7 @@ def parse_msr_counts(value):
 
 def msrs_by_register(row, phase, packets):
     """MSR accesses KVM handled per packet over a phase, by register name, or None."""
-    a = row["marks"].get(phase + "0", {}).get("msrs")
-    b = row["marks"].get(phase + "1", {}).get("msrs")
-    if a is None or b is None or not packets:
-        return None
-    per = {}
-    for key in set(a) | set(b):
-        n = b.get(key, 0) - a.get(key, 0)
-        if n:
-            name = MSR_NAMES.get(key, "other")
-            per[name] = per.get(name, 0) + n
-    return {name: round(n / packets, 3) for name, n in sorted(per.items())}
+    return per_packet_by_name(row, phase, packets, "msrs", MSR_NAMES)
 
 
 def parse_cpu(value):
@@ -194,19 +184,25 @@ def parse_cpu(value):
     return dict(zip(CPU_FIELDS, map(int, numbers)))
 
 
-def exits_by_reason(row, phase, packets):
-    """KVM exits per packet by SVM exit reason over a phase, or None without the hist."""
-    a = row["marks"].get(phase + "0", {}).get("exit_reasons")
-    b = row["marks"].get(phase + "1", {}).get("exit_reasons")
+def per_packet_by_name(row, phase, packets, mark_key, names):
+    """A hist's counts (mark_key in the phase's two marks) per packet over the phase, keyed by
+    names[key] ("other" for the rest), or None when a mark lacks the hist."""
+    a = row["marks"].get(phase + "0", {}).get(mark_key)
+    b = row["marks"].get(phase + "1", {}).get(mark_key)
     if a is None or b is None or not packets:
         return None
     per = {}
-    for code in set(a) | set(b):
-        n = b.get(code, 0) - a.get(code, 0)
+    for key in set(a) | set(b):
+        n = b.get(key, 0) - a.get(key, 0)
         if n:
-            name = SVM_EXIT_NAMES.get(code, "other")
+            name = names.get(key, "other")
             per[name] = per.get(name, 0) + n
     return {name: round(n / packets, 3) for name, n in sorted(per.items())}
+
+
+def exits_by_reason(row, phase, packets):
+    """KVM exits per packet by SVM exit reason over a phase, or None without the hist."""
+    return per_packet_by_name(row, phase, packets, "exit_reasons", SVM_EXIT_NAMES)
 
 
 def cpu_split(row, phase):

@@ -1,11 +1,5 @@
 #include "lab/lab_launcher.h"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,56 +20,6 @@ int run_lab_script(const std::vector<std::string>& args) {
         return 1;
     }
     return spawn_and_wait("hvmm lab", runner, args);
-}
-
-// Runs `bash SCRIPT ARGS...` with stdin /dev/null and returns what it wrote on stdout; its
-// stderr stays ours. A status other than 0 is an error.
-Result<std::string> capture_script_output(const std::string& script,
-                                          const std::vector<std::string>& args) {
-    std::vector<std::string> words{"bash", script};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> child_argv;
-    for (auto& word : words) {
-        child_argv.push_back(word.data());
-    }
-    child_argv.push_back(nullptr);
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-        return fail_errno("cannot run {}", script);
-    }
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(pipe_fds[0]);
-        ::close(pipe_fds[1]);
-        return fail_errno("cannot run {}", script);
-    }
-    if (pid == 0) {
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, STDIN_FILENO);
-        ::dup2(pipe_fds[1], STDOUT_FILENO);
-        ::execvp("bash", child_argv.data());
-        ::_exit(127);
-    }
-    ::close(pipe_fds[1]);
-    std::string output;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(pipe_fds[0], buffer, sizeof(buffer));
-        if (n > 0) {
-            output.append(buffer, static_cast<size_t>(n));
-        } else if (n == 0 || errno != EINTR) {
-            break;
-        }
-    }
-    ::close(pipe_fds[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        return fail("{} failed (status {})", script,
-                    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    }
-    return output;
 }
 
 int usage() {

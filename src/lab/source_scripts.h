@@ -3,8 +3,10 @@
 #pragma once
 
 #include <string>
+
 #include <string_view>
 #include <vector>
+#include "base/error.h"
 
 namespace hvmm::lab {
 
@@ -21,5 +23,10 @@ std::string find_script(std::string_view relative);
 // it could not be started (one line on stderr, starting with who).
 int spawn_and_wait(std::string_view who, const std::string& script,
                    const std::vector<std::string>& args);
+
+// Runs `bash SCRIPT ARGS...` with stdin /dev/null and returns what it wrote on stdout; its
+// stderr stays ours. A status other than 0 is an error.
+Result<std::string> capture_script_output(const std::string& script,
+                                          const std::vector<std::string>& args);
 
 }  // namespace hvmm::lab
