@@ -247,15 +247,13 @@ run_hvmm() {
 # run_qemu ROW: the anchor ROW (qemuVER-MODEL, see the header) with the same guest and command.
 run_qemu() {
     local row=$1 qemu model netdev device
-    case $row in
-        qemu-pcnet|qemu-e1000) qemu=qemu-7.2; model=${row#qemu-} ;;
-        qemu72-*) qemu=qemu-7.2; model=${row#qemu72-} ;;
-        qemu10-*) qemu=qemu-10; model=${row#qemu10-} ;;
+    guest_suffixes "$row"  # GUEST_ETHTOOL for the guest, NAME_LEFT the anchor itself
+    case $NAME_LEFT in
+        qemu-pcnet|qemu-e1000) qemu=qemu-7.2; model=${NAME_LEFT#qemu-} ;;
+        qemu72-*) qemu=qemu-7.2; model=${NAME_LEFT#qemu72-} ;;
+        qemu10-*) qemu=qemu-10; model=${NAME_LEFT#qemu10-} ;;
         *) echo "$row status unknown-anchor" >>"$RUNS"; return ;;
     esac
-    model=${model%%-nogso*}
-    model=${model%%-rxcoal*}
-    model=${model%%-coal*}
     netdev="tap,id=n0,ifname=$TAP,script=no,downscript=no"
     case $model in
         pcnet|e1000) device=$model ;;
@@ -344,10 +342,7 @@ main() {
     if [[ $has_opt == no && -n $CONFIGS ]]; then
         run_hvmm hvmm-default "" 1
     fi
-    for config in $ANCHORS; do
-        guest_suffixes "$config"
-        run_qemu "$config"
-    done
+    for config in $ANCHORS; do run_qemu "$config"; done
     cat "$RUNS"
 }
 

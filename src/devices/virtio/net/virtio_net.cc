@@ -275,11 +275,13 @@ void VirtioNet::reset_locked() {
     rx_notify_pending_ = false;
     mac_ = options_.mac;
     filter_.reset();
-    // "Upon reset, a device MUST initialize all coalescing parameters to 0."
+    // "Upon reset, a device MUST initialize all coalescing parameters to 0." (frames_seen_ is
+    // taken again when the next limits are set.)
     for (uint16_t index : {kRxQueue, kTxQueue}) {
+        if (coalescers_[index].timer_armed()) {
+            stop_coalescing_timer_locked(index);
+        }
         coalescers_[index].reset();
-        set_coalescing_timer_locked(index, false);
-        frames_seen_[index] = frames_used_locked(index);
     }
 }
 
@@ -370,12 +372,15 @@ void VirtioNet::notify_locked(uint16_t index, uint64_t& counter) {
         const uint64_t used = frames_used_locked(index);
         const uint64_t frames = used - frames_seen_[index];
         frames_seen_[index] = used;
+        const bool was_holding = coalescers_[index].timer_armed();
         switch (coalescers_[index].frames_used(frames)) {
             case NotificationCoalescer::Action::kNotify:
-                set_coalescing_timer_locked(index, false);
+                if (was_holding) {
+                    stop_coalescing_timer_locked(index);
+                }
                 break;
             case NotificationCoalescer::Action::kArmTimer:
-                if (!set_coalescing_timer_locked(index, true)) {
+                if (!arm_coalescing_timer_locked(index)) {
                     // No timer, no holding: what is due goes now rather than wait for good.
                     coalescers_[index].timer_expired();
                     break;
@@ -410,28 +415,26 @@ void VirtioNet::release_held_notification_locked(uint16_t index) {
 
 uint64_t VirtioNet::frames_used_locked(uint16_t index) const {
     if (index == kRxQueue) {
-        return counters_.rx_frames;
+        return counters_.rx_frames;  // a frame may fill several buffers (MRG_RXBUF)
     }
-    // Every TX chain is used once, sent or dropped.
-    return counters_.tx_frames + counters_.tx_malformed_chains + counters_.tx_dropped_short_header +
-           counters_.tx_dropped_runt + counters_.tx_dropped_oversize +
-           counters_.tx_dropped_bad_header;
+    // Every TX chain is used once, sent or dropped: the queue's used entries.
+    const SplitQueue* tx = queue(kTxQueue);
+    return tx != nullptr ? tx->counters().used : 0;
 }
 
-bool VirtioNet::set_coalescing_timer_locked(uint16_t index, bool armed) {
-    if (!armed && !coalescing_timer_armed_[index]) {
-        return true;
-    }
-    const auto changed =
-        armed ? loop_.set_timer_period(coalescing_timers_[index], coalescers_[index].delay())
-              : loop_.stop_timer(coalescing_timers_[index]);
-    if (!changed) {
+bool VirtioNet::arm_coalescing_timer_locked(uint16_t index) {
+    const auto armed =
+        loop_.set_timer_period(coalescing_timers_[index], coalescers_[index].delay());
+    if (!armed) {
         static log::RateLimitedWarning warning;
-        warning("virtio-net: notification coalescing timer: {}", changed.error().message);
-        return false;
+        warning("virtio-net: notification coalescing timer: {}", armed.error().message);
     }
-    coalescing_timer_armed_[index] = armed;
-    return true;
+    return static_cast<bool>(armed);
+}
+
+void VirtioNet::stop_coalescing_timer_locked(uint16_t index) {
+    // A timer left running only fires a stale expiry, which sends nothing not already due.
+    [[maybe_unused]] const auto stopped = loop_.stop_timer(coalescing_timers_[index]);
 }
 
 void VirtioNet::coalescing_timer_expired(uint16_t index) {
@@ -439,7 +442,7 @@ void VirtioNet::coalescing_timer_expired(uint16_t index) {
     if (index >= kCoalescedQueues) {
         return;
     }
-    set_coalescing_timer_locked(index, false);  // one-shot
+    stop_coalescing_timer_locked(index);  // one shot
     if (!coalescers_[index].timer_armed()) {
         return;  // released meanwhile (limits changed, enough frames, reset)
     }

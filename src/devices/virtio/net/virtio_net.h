@@ -185,8 +185,10 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     void release_held_notification_locked(uint16_t index);
     // Frames used on RX or TX so far: what the coalescing limits count.
     uint64_t frames_used_locked(uint16_t index) const;
-    // Arms (one shot, the coalescer's delay) or stops queue index's timer; false if it could not.
-    bool set_coalescing_timer_locked(uint16_t index, bool armed);
+    // Arms queue index's timer for the coalescer's delay (false if it could not), or stops it.
+    // Whether it runs is the coalescer's timer_armed(); the expiry stops it (one shot).
+    bool arm_coalescing_timer_locked(uint16_t index);
+    void stop_coalescing_timer_locked(uint16_t index);
     bool negotiated(uint64_t feature) const { return (features_ & feature) != 0; }
     SplitQueue* queue(uint16_t index) const { return active_ ? queues_[index] : nullptr; }
     void resume_backend();
@@ -224,13 +226,12 @@ class VirtioNet final : public VirtioDevice, private FrameSink {
     std::vector<iovec> tx_iovecs_;    // scratch for one frame's gather list
     std::vector<uint8_t> tx_bounce_;  // a frame whose checksum the device completes
     // NOTF_COAL, indexed by kRxQueue and kTxQueue: the driver's limits and what is held, each
-    // queue's one-shot timer (made stopped at creation), and frames_used_locked() when the
-    // coalescer last looked.
+    // queue's timer (made stopped at creation), and frames_used_locked() when the coalescer last
+    // looked (taken again whenever limits are set).
     static constexpr size_t kCoalescedQueues = 2;
     static_assert(net_spec::kRxQueue < kCoalescedQueues && net_spec::kTxQueue < kCoalescedQueues);
     std::array<NotificationCoalescer, kCoalescedQueues> coalescers_{};
     std::array<uint64_t, kCoalescedQueues> coalescing_timers_{};
-    std::array<bool, kCoalescedQueues> coalescing_timer_armed_{};
     std::array<uint64_t, kCoalescedQueues> frames_seen_{};
 };
 

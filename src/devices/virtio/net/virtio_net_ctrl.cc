@@ -128,9 +128,9 @@ uint8_t VirtioNet::handle_ctrl_coalescing_locked(uint8_t command, ChainReader& d
     // What the old limits held goes now, under the driver's own suppression.
     const bool held = coalescers_[index].timer_armed();
     coalescers_[index].set_limits(limits);
-    set_coalescing_timer_locked(index, false);
     frames_seen_[index] = frames_used_locked(index);
     if (held) {
+        stop_coalescing_timer_locked(index);
         release_held_notification_locked(index);
     }
     return kCtrlOk;
